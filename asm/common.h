@@ -1,0 +1,38 @@
+/*
+ * Shared macros for the context-switch assembly (asm/x86_64.S, asm/aarch64.S).
+ *
+ * They hide the object-format differences so each architecture file is
+ * written once: symbol names get a leading underscore on Mach-O, and ELF
+ * wants `.type` / `.size` so that debuggers, profilers and backtraces can
+ * attribute addresses to the routines.
+ */
+#ifndef STRANDS_ASM_COMMON_H
+#define STRANDS_ASM_COMMON_H
+
+#if defined(__APPLE__)
+#define SYM(name) _##name
+#define FUNC_TYPE(name)
+#define FUNC_SIZE(name)
+#define NOTE_GNU_STACK
+#define HIDDEN(name) .private_extern SYM(name)
+#else
+#define SYM(name) name
+#define FUNC_TYPE(name) .type SYM(name), %function
+#define FUNC_SIZE(name) .size SYM(name), . - SYM(name)
+/* The stack of a program that links this object must not become executable. */
+#define NOTE_GNU_STACK .section .note.GNU-stack, "", %progbits
+#define HIDDEN(name) .hidden SYM(name)
+#endif
+
+/* Open a global, hidden, 16-byte aligned routine. */
+#define BEGIN_FUNC(name)      \
+    .text;                    \
+    .globl SYM(name);         \
+    HIDDEN(name);             \
+    .p2align 4;               \
+    FUNC_TYPE(name);          \
+SYM(name):
+
+#define END_FUNC(name) FUNC_SIZE(name)
+
+#endif

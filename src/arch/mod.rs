@@ -1,0 +1,46 @@
+//! The lowest layer: saving one execution context and resuming another.
+//!
+//! Two backends with one interface, chosen here and nowhere else:
+//!
+//! - **assembly** (`asm/x86_64.S`, `asm/aarch64.S`, built by `build.rs`):
+//!   a context is a stack pointer; a switch pushes the callee-saved registers
+//!   and the floating-point control words, swaps stacks and pops. A few
+//!   nanoseconds.
+//! - **ucontext** (`getcontext` / `makecontext` / `swapcontext` from libc):
+//!   for every other target, and on x86_64 / aarch64 with the cargo feature
+//!   `ucontext` so that the fallback is tested too. glibc's `swapcontext`
+//!   also saves and restores the signal mask with a system call, which makes
+//!   it one to two orders of magnitude slower.
+//!
+//! Both expose:
+//!
+//! - [`RawContext`]: storage for one suspended context;
+//! - [`init`]: make a context that, when first resumed, calls
+//!   `entry(arg)` on a given stack, with that call as the outermost frame;
+//! - [`switch`]: save the running context into one `RawContext` and resume
+//!   another.
+
+#[cfg(strands_asm)]
+mod asm;
+#[cfg(strands_asm)]
+pub(crate) use asm::{init, switch, RawContext};
+
+#[cfg(not(strands_asm))]
+mod ucontext;
+#[cfg(not(strands_asm))]
+pub(crate) use ucontext::{init, switch, RawContext};
+
+/// The function a fresh context starts in. It must never return: it ends by
+/// switching away for the last time.
+pub(crate) type Entry = unsafe extern "C" fn(arg: *mut u8);
+
+/// Name of the active backend, for reports and benchmarks.
+pub const BACKEND: &str = if cfg!(strands_asm) {
+    if cfg!(target_arch = "x86_64") {
+        "asm-x86_64"
+    } else {
+        "asm-aarch64"
+    }
+} else {
+    "ucontext"
+};

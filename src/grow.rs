@@ -1,0 +1,105 @@
+//! [`grow`]: run a closure on a fresh, larger stack segment when the current
+//! one runs low.
+
+use crate::arch::{self, RawContext};
+use crate::runtime::worker;
+use crate::stack::Stack;
+use std::cell::UnsafeCell;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Runs `f` on a fresh stack segment of `stack_size` bytes if less than
+/// `red_zone` bytes of the current strand's stack remain, else right here;
+/// returns `f`'s value either way. Deep recursion can call it at every
+/// level (it costs a comparison when there is room) instead of giving every
+/// strand a big stack.
+///
+/// A panic in `f` propagates to the caller as usual. Outside a strand `f`
+/// simply runs on the thread's own stack.
+///
+/// # Panics
+///
+/// If a segment is needed and none can be had: `stack_size` out of range
+/// (see [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE)) or no memory.
+///
+/// ```
+/// fn depth(n: u64) -> u64 {
+///     // 32 KiB of headroom per level is plenty; a new 1 MiB segment otherwise.
+///     strands::grow(32 * 1024, 1 << 20, || if n == 0 { 0 } else { 1 + depth(n - 1) })
+/// }
+/// let n = strands::Runtime::builder()
+///     .stack_size(64 * 1024)
+///     .build()
+///     .unwrap()
+///     .block_on(|| depth(100_000)); // far more than 64 KiB of frames
+/// assert_eq!(n, 100_000);
+/// ```
+pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R {
+    let Some(task) = worker::current_task() else {
+        return f();
+    };
+    let marker = 0u8;
+    let sp = std::ptr::addr_of!(marker) as usize;
+    let base = task.record.base.get();
+    if sp.saturating_sub(base) >= red_zone {
+        return f();
+    }
+    let pool = worker::with_worker(|w| w.expect("a strand runs on a worker").shared.pool.clone());
+    let mut stack = pool
+        .get(stack_size)
+        .unwrap_or_else(|e| panic!("strands::grow: no stack segment of {stack_size} bytes: {e}"));
+    let saved = (task.record.guard_lo.get(), base, task.record.top.get());
+    let (glo, ghi) = stack.guard_range();
+    let out = on_segment(&stack, f, || task.record.set(glo, ghi, stack.top() as usize));
+    task.record.set(saved.0, saved.1, saved.2);
+    if !stack.canary_intact() {
+        crate::stack::overflow::report_and_abort(&task.record);
+    }
+    stack.mark_deep(); // a segment is used because it goes deep: release on return
+    drop(stack);
+    match out {
+        Ok(v) => v,
+        Err(p) => panic::resume_unwind(p),
+    }
+}
+
+struct Frame<F, R> {
+    f: Option<F>,
+    out: Option<std::thread::Result<R>>,
+    caller: UnsafeCell<RawContext>,
+    segment: UnsafeCell<RawContext>,
+}
+
+/// Runs `f` on `stack` through a context switch and back.
+fn on_segment<R, F: FnOnce() -> R>(stack: &Stack, f: F, enter: impl FnOnce()) -> std::thread::Result<R> {
+    let mut frame = Frame {
+        f: Some(f),
+        out: None,
+        caller: UnsafeCell::new(RawContext::empty()),
+        segment: UnsafeCell::new(RawContext::empty()),
+    };
+    let arg = std::ptr::addr_of_mut!(frame) as *mut u8;
+    // SAFETY: the segment is fresh and ours until `stack` drops, after this
+    // function returns; `frame` outlives the segment's run.
+    let ctx = unsafe { arch::init(stack.top(), stack.base(), segment_entry::<F, R>, arg) };
+    // SAFETY: nothing else refers to `frame.segment` yet.
+    unsafe { *frame.segment.get() = ctx };
+    enter();
+    // SAFETY: [1] `caller` is valid until resumed: `frame` lives on this
+    // frame. [2] `segment` is fresh. The segment switches back to `caller`
+    // exactly once, when `f` is done.
+    unsafe { arch::switch(frame.caller.get(), frame.segment.get()) };
+    frame.out.take().expect("the segment ran")
+}
+
+unsafe extern "C" fn segment_entry<F: FnOnce() -> R, R>(arg: *mut u8) {
+    // SAFETY: `arg` is the `Frame` on the caller's stack, suspended in
+    // `on_segment` until we switch back.
+    let frame = unsafe { &mut *(arg as *mut Frame<F, R>) };
+    let f = frame.f.take().expect("the segment's closure");
+    frame.out = Some(panic::catch_unwind(AssertUnwindSafe(f)));
+    // SAFETY: resuming the caller saved by `on_segment`. Our own context
+    // goes into `segment`, which is never resumed again (the caller drops
+    // it with the frame, and the stack after that).
+    unsafe { arch::switch(frame.segment.get(), frame.caller.get()) };
+    unreachable!("a finished stack segment was resumed");
+}

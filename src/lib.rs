@@ -1,0 +1,128 @@
+//! Green threads for Rust.
+//!
+//! Code runs in *strands*: stackful coroutines that look and feel like
+//! [`std::thread`] -- plain blocking calls, no `async` -- but cost a few KiB
+//! each and switch in nanoseconds, so a process can hold hundreds of
+//! thousands of them.
+//!
+//! ```
+//! let total: u64 = strands::run(|| {
+//!     let handles: Vec<_> = (0..1000u64)
+//!         .map(|i| strands::spawn(move || { strands::yield_now(); i }))
+//!         .collect();
+//!     handles.into_iter().map(|h| h.join().unwrap()).sum()
+//! });
+//! assert_eq!(total, 499_500);
+//! ```
+//!
+//! # Layers
+//!
+//! From the bottom: `arch` switches contexts (hand-written assembly for
+//! x86_64 and aarch64 in `asm/`, `ucontext` elsewhere or with the `ucontext`
+//! feature); `stack` pools guard-paged, lazily committed stacks and reports
+//! overflows by strand name; `strand` holds a strand's identity, context and
+//! park/wake state; `runtime` runs strands on worker threads; the API on top
+//! is modelled on `std::thread`.
+//!
+//! # Stacks and overflow
+//!
+//! Each strand runs on its own stack, [`DEFAULT_STACK_SIZE`] by default,
+//! reserved but committed by the kernel only as it is touched. A guard page
+//! below every stack turns an overflow into a report naming the strand,
+//! `strand 'parser' (id 7) has overflowed its stack (256 KiB)`, and an
+//! abort, as std does for threads. [`grow`] runs deep recursion on a bigger
+//! segment on demand.
+//!
+//! # Migration and thread-locals
+//!
+//! A strand that has started never moves to another worker thread: the
+//! compiler may keep the address of a thread-local across a call, and std
+//! keeps state in thread-locals (the panic count, `thread::current()`), so
+//! moving a running stack between threads is unsound in general. Strands
+//! that have not started yet may be taken by any worker.
+//!
+//! # Panics
+//!
+//! A panic in a strand is caught at the strand's first frame and handed to
+//! whoever [joins](JoinHandle::join) it; the worker and the other strands go
+//! on. The panic message names the strand.
+
+#![warn(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod arch;
+mod grow;
+mod loom;
+mod metrics;
+mod panic;
+pub mod runtime;
+mod spawn;
+mod stack;
+mod strand;
+
+#[doc(hidden)]
+pub mod __bench;
+
+pub use arch::BACKEND;
+pub use grow::grow;
+pub use metrics::Metrics;
+pub use runtime::{Handle, Runtime};
+pub use spawn::{spawn, Builder, JoinError, JoinHandle, SpawnError};
+pub use stack::{StackGuard, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, RESIDENT_PREFIX};
+pub use strand::{Strand, StrandId};
+
+/// Runs `f` as the first strand of a new runtime with the default
+/// configuration, and returns its value once it finishes. The runtime shuts
+/// down when `run` returns.
+///
+/// # Panics
+///
+/// If the runtime cannot be built (no thread could start), and with `f`'s
+/// own panic, which is resumed on the caller.
+///
+/// ```
+/// let v = strands::run(|| strands::spawn(|| 21 * 2).join().unwrap());
+/// assert_eq!(v, 42);
+/// ```
+pub fn run<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let rt = Runtime::new().unwrap_or_else(|e| panic!("strands::run: cannot start the runtime: {e}"));
+    rt.block_on(f)
+}
+
+/// The strand running this code.
+///
+/// # Panics
+///
+/// Outside a strand; see [`try_current`].
+#[track_caller]
+pub fn current() -> Strand {
+    try_current().expect("strands::current called outside a strand")
+}
+
+/// The strand running this code, or `None` on a plain thread.
+pub fn try_current() -> Option<Strand> {
+    runtime::worker::current_task().map(|inner| Strand { inner })
+}
+
+/// Lets the other runnable strands on this worker run, then continues.
+///
+/// On a plain thread it calls [`std::thread::yield_now`].
+///
+/// ```
+/// strands::run(|| {
+///     let h = strands::spawn(|| 1);
+///     while !h.is_finished() {
+///         strands::yield_now();
+///     }
+///     assert_eq!(h.join().unwrap(), 1);
+/// });
+/// ```
+pub fn yield_now() {
+    if !runtime::worker::yield_current() {
+        std::thread::yield_now();
+    }
+}

@@ -1,0 +1,27 @@
+//! Runtime counters: [`Metrics`].
+
+use crate::StackGuard;
+
+/// A snapshot of a runtime's counters, from [`crate::Runtime::metrics`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Number of worker threads.
+    pub workers: usize,
+    /// Strands spawned and not yet finished.
+    pub live_strands: usize,
+    /// Strands spawned since the runtime started.
+    pub spawned: u64,
+    /// Switches into strands, per worker.
+    pub switches: Vec<u64>,
+    /// Stacks in use by strands (and stack segments from [`crate::grow`]).
+    pub stacks_live: usize,
+    /// Stacks returned and kept for reuse.
+    pub stacks_cached: usize,
+    /// Slabs (memory mappings) the stack pool has made.
+    pub stack_slabs: usize,
+    /// Address space the stack pool reserves, in bytes.
+    pub stack_reserved_bytes: usize,
+    /// The kind of guard protecting the stacks.
+    pub stack_guard: StackGuard,
+}

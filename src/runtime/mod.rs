@@ -1,0 +1,458 @@
+//! The runtime: worker threads, run queues, the stack pool, and lifecycle.
+//!
+//! A [`Runtime`] owns its worker threads. Strands spawned from outside go to
+//! the runtime's injector queue, from which any idle worker takes them;
+//! strands spawned or woken on a worker go to that worker's local queue. A
+//! strand that has started stays on its worker (see the crate docs on
+//! migration), so a strand woken from another thread goes to its home
+//! worker's remote queue.
+//!
+//! Shutdown (dropping the runtime) stops new spawns, lets the strands that
+//! are alive run to completion, then joins the worker threads and returns
+//! every stack to the system.
+
+pub(crate) mod parker;
+pub(crate) mod worker;
+
+use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::spawn::{JoinHandle, SpawnError};
+use crate::stack::{self, StackGuard, StackPool};
+use crate::strand::{Body, Header, Schedule, Task};
+use parker::Parker;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = strands::Runtime::builder()
+///     .workers(2)
+///     .stack_size(64 * 1024)
+///     .max_strands(10_000)
+///     .thread_name("my-worker")
+///     .build()?;
+/// assert_eq!(rt.block_on(|| 1 + 1), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Builder {
+    workers: Option<usize>,
+    stack_size: usize,
+    stack_guard: StackGuard,
+    max_strands: usize,
+    thread_name: String,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            workers: None,
+            stack_size: stack::DEFAULT_STACK_SIZE,
+            stack_guard: StackGuard::Auto,
+            max_strands: 1 << 22,
+            thread_name: "strands-worker".to_string(),
+        }
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per available core,
+    /// [`DEFAULT_STACK_SIZE`](crate::DEFAULT_STACK_SIZE) stacks, guards
+    /// chosen automatically, at most 4,194,304 live strands.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of worker threads (default: [`std::thread::available_parallelism`]).
+    /// Zero makes [`build`](Builder::build) fail.
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Default stack size for strands whose [`crate::Builder`] names none.
+    /// Rounded up to whole pages; must lie between
+    /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE) and
+    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), else `build` fails.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// How stacks are guarded (default: [`StackGuard::Auto`]).
+    pub fn stack_guard(mut self, guard: StackGuard) -> Builder {
+        self.stack_guard = guard;
+        self
+    }
+
+    /// Most strands alive at once; past it, spawning answers
+    /// [`SpawnError::Saturated`]. Zero makes `build` fail.
+    pub fn max_strands(mut self, n: usize) -> Builder {
+        self.max_strands = n;
+        self
+    }
+
+    /// Prefix of the worker threads' names (`<prefix>-<index>`).
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// Builds the runtime and starts its workers.
+    ///
+    /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
+    /// stack size out of range, with `Unsupported` for a forced guard kind
+    /// the system lacks, and with the OS error if a thread cannot start.
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(0) => return Err(invalid("a runtime needs at least one worker")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.max_strands == 0 {
+            return Err(invalid("max_strands must be at least 1"));
+        }
+        let stack_size = stack::checked_size(self.stack_size)?;
+        let pool = StackPool::new(self.stack_guard)?;
+        stack::overflow::install_handler();
+        crate::panic::install_hook();
+        let shared = Arc::new(Shared {
+            workers: (0..workers)
+                .map(|_| WorkerShared {
+                    remote: Mutex::new(VecDeque::new()),
+                    parker: Parker::new(),
+                    switches: AtomicU64::new(0),
+                })
+                .collect(),
+            injector: Mutex::new(VecDeque::new()),
+            pool,
+            stack_size,
+            max_strands: self.max_strands,
+            live: AtomicUsize::new(0),
+            spawned: AtomicU64::new(0),
+            shutdown: AtomicBool::new(false),
+            next_unpark: AtomicUsize::new(0),
+        });
+        let mut rt = Runtime {
+            handle: Handle { shared },
+            threads: Vec::with_capacity(workers),
+        };
+        for i in 0..workers {
+            let shared = Arc::clone(&rt.handle.shared);
+            let t = std::thread::Builder::new()
+                .name(format!("{}-{i}", self.thread_name))
+                .spawn(move || worker::run_worker(shared, i))?;
+            rt.threads.push(t); // on error, dropping `rt` stops those started
+        }
+        Ok(rt)
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.to_string())
+}
+
+/// A strands runtime: worker threads that run strands.
+///
+/// Dropping it shuts it down: spawning is refused from then on, the strands
+/// still alive run to completion, and the workers exit.
+///
+/// ```
+/// let rt = strands::Runtime::new()?;
+/// let h = rt.spawn(|| "hello from a strand");
+/// assert_eq!(h.join().unwrap(), "hello from a strand");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A cloneable handle that spawns onto this runtime from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Runs `f` as a strand and blocks the calling thread until it returns
+    /// its value. `f` may borrow from the caller, as with
+    /// [`std::thread::scope`]. A panic in `f` is resumed on the caller.
+    ///
+    /// # Panics
+    ///
+    /// If called from a strand of this same runtime (the strand would wait
+    /// for itself to make room: spawn and [`JoinHandle::join`] instead), and
+    /// if the strand cannot be spawned (the runtime is saturated, or no stack
+    /// could be mapped).
+    pub fn block_on<F, T>(&self, f: F) -> T
+    where
+        F: FnOnce() -> T + Send,
+        T: Send,
+    {
+        let inside = worker::with_worker(|w| {
+            w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.handle.shared))
+        });
+        assert!(
+            !inside,
+            "Runtime::block_on called from a strand of the same runtime: \
+             spawn the work and join it instead"
+        );
+        // SAFETY: the handle is joined below before this function returns,
+        // and `join` neither panics nor returns before the strand's body --
+        // which owns everything borrowed from `'_` -- has run and been
+        // dropped.
+        let h = unsafe { self.handle.spawn_unchecked(crate::Builder::new(), f) }
+            .unwrap_or_else(|e| panic!("Runtime::block_on could not spawn its strand: {e}"));
+        match h.join() {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+
+    /// Spawns a strand onto this runtime from any thread.
+    ///
+    /// # Panics
+    ///
+    /// If the strand cannot be spawned; use
+    /// [`crate::Builder::spawn_on`] to handle that as an error.
+    #[track_caller]
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.handle.spawn(f)
+    }
+
+    /// Counters describing the runtime now.
+    pub fn metrics(&self) -> crate::Metrics {
+        self.handle.metrics()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let shared = &self.handle.shared;
+        shared.shutdown.store(true, Ordering::SeqCst);
+        shared.unpark_all();
+        let inside = worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, shared)));
+        if inside {
+            return; // a worker cannot join itself: the threads exit on their own
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A handle to a [`Runtime`]: spawns onto it from any thread. Cheap to clone.
+///
+/// A handle does not keep the runtime's workers alive: spawning through it
+/// after the runtime was dropped answers [`SpawnError::ShutDown`].
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime running the current strand, if any.
+    pub fn try_current() -> Option<Handle> {
+        worker::with_worker(|w| {
+            w.map(|w| Handle {
+                shared: Arc::clone(&w.shared),
+            })
+        })
+    }
+
+    /// Spawns a strand onto the runtime.
+    ///
+    /// # Panics
+    ///
+    /// If the strand cannot be spawned; use [`crate::Builder::spawn_on`] to
+    /// handle that as an error.
+    #[track_caller]
+    pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        crate::Builder::new()
+            .spawn_on(self, f)
+            .unwrap_or_else(|e| panic!("strands: failed to spawn a strand: {e}"))
+    }
+
+    /// Spawns `f` with no `'static` bound.
+    ///
+    /// # Safety
+    ///
+    /// The caller must join the returned handle before anything `f` borrows
+    /// goes out of scope.
+    pub(crate) unsafe fn spawn_unchecked<'a, F, T>(
+        &self,
+        builder: crate::Builder,
+        f: F,
+    ) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
+        let (body, handle_parts) = crate::spawn::package(f);
+        // SAFETY: erasing `'a` is sound by the caller's promise to join
+        // before `'a` ends; the body (which holds every borrow) is run and
+        // dropped before the join completes.
+        let body: Body = unsafe {
+            std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Box<dyn FnOnce() + Send + 'static>>(body)
+        };
+        let task = self.spawn_body(builder.name, builder.stack_size, body)?;
+        Ok(handle_parts.finish(task))
+    }
+
+    /// Spawns a type-erased body: the bound, the stack, the header, the
+    /// queue.
+    pub(crate) fn spawn_body(
+        &self,
+        name: Option<String>,
+        stack_size: Option<usize>,
+        body: Body,
+    ) -> Result<Task, SpawnError> {
+        let shared = &self.shared;
+        let live = shared.live.fetch_add(1, Ordering::SeqCst);
+        if shared.shutdown.load(Ordering::SeqCst) {
+            shared.strand_finished();
+            return Err(SpawnError::ShutDown);
+        }
+        if live >= shared.max_strands {
+            shared.strand_finished();
+            return Err(SpawnError::Saturated);
+        }
+        let stack = match shared.pool.get(stack_size.unwrap_or(shared.stack_size)) {
+            Ok(s) => s,
+            Err(e) => {
+                shared.strand_finished();
+                return Err(SpawnError::Io(e));
+            }
+        };
+        shared.spawned.fetch_add(1, Ordering::Relaxed);
+        let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
+        let task = Header::new(name, stack, body, sched);
+        shared.submit(Arc::clone(&task));
+        Ok(task)
+    }
+
+    /// Counters describing the runtime now.
+    pub fn metrics(&self) -> crate::Metrics {
+        let s = &self.shared;
+        let pool = s.pool.stats();
+        crate::Metrics {
+            workers: s.workers.len(),
+            live_strands: s.live.load(Ordering::Relaxed),
+            spawned: s.spawned.load(Ordering::Relaxed),
+            switches: s.workers.iter().map(|w| w.switches.load(Ordering::Relaxed)).collect(),
+            stacks_live: pool.live,
+            stacks_cached: pool.cached,
+            stack_slabs: pool.slabs,
+            stack_reserved_bytes: pool.reserved,
+            stack_guard: s.pool.guard(),
+        }
+    }
+}
+
+/// State shared by a runtime's handles, workers and strands.
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[WorkerShared]>,
+    pub(crate) injector: Mutex<VecDeque<Task>>,
+    pub(crate) pool: StackPool,
+    stack_size: usize,
+    max_strands: usize,
+    live: AtomicUsize,
+    spawned: AtomicU64,
+    shutdown: AtomicBool,
+    next_unpark: AtomicUsize,
+}
+
+/// The part of a worker other threads reach.
+pub(crate) struct WorkerShared {
+    pub(crate) remote: Mutex<VecDeque<Task>>,
+    pub(crate) parker: Parker,
+    pub(crate) switches: AtomicU64,
+}
+
+impl Shared {
+    /// Queues a fresh strand: on this worker if we are one of ours, else
+    /// on the injector for any worker.
+    fn submit(self: &Arc<Self>, task: Task) {
+        let local = worker::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => {
+                w.push_local(task.clone());
+                true
+            }
+            _ => false,
+        });
+        if !local {
+            self.injector.lock().unwrap_or_else(|e| e.into_inner()).push_back(task);
+            let n = self.workers.len();
+            let i = self.next_unpark.fetch_add(1, Ordering::Relaxed) % n;
+            self.workers[i].parker.unpark();
+        }
+    }
+
+    pub(crate) fn strand_finished(&self) {
+        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.shutdown.load(Ordering::SeqCst) {
+            self.unpark_all();
+        }
+    }
+
+    fn unpark_all(&self) {
+        for w in self.workers.iter() {
+            w.parker.unpark();
+        }
+    }
+
+    /// Shut down and no strand left: workers may exit.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.shutdown.load(Ordering::SeqCst) && self.live.load(Ordering::SeqCst) == 0
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, task: Task) {
+        let home = task.home.load(Ordering::Relaxed);
+        let here = worker::with_worker(|w| match w {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) && w.index == home => {
+                w.push_local(task.clone());
+                true
+            }
+            _ => false,
+        });
+        if !here {
+            let w = &self.workers[home];
+            w.remote.lock().unwrap_or_else(|e| e.into_inner()).push_back(task);
+            w.parker.unpark();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! A worker thread: runs strands from its queues, one at a time.
+//!
+//! Every switch goes through the worker's own context: a strand that yields,
+//! parks or finishes switches back to the worker, which records what the
+//! strand asked for (its [`Action`]), carries it out *after* the switch has
+//! completed (rule 1 of [`crate::strand::state`]), and switches into the next
+//! runnable strand.
+//!
+//! Queues, in the order a worker serves them:
+//!
+//! 1. its local queue: strands spawned or woken on this worker;
+//! 2. its remote queue: strands that live here and were woken elsewhere;
+//! 3. the runtime's injector: fresh strands spawned from outside, which
+//!    any worker may start (a strand stays on the worker that started it).
+//!
+//! When all three are empty the worker parks its thread until something is
+//! pushed (no spinning).
+
+use super::Shared;
+use crate::arch::{self, RawContext};
+use crate::loom::{Arc, Ordering};
+use crate::stack::overflow::{self, AltStack};
+use crate::strand::{Header, Task};
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::ptr;
+
+/// What a strand asked for when it switched back to its worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    /// Run me again later.
+    Yield,
+    /// I wait for a wake (see `strand::state`).
+    Park,
+    /// I am finished; free my stack.
+    Done,
+}
+
+/// Thread-local state of one worker thread.
+pub(crate) struct Worker {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) index: usize,
+    /// The worker's own context, saved while a strand runs.
+    ctx: UnsafeCell<RawContext>,
+    /// The strand running now.
+    running: UnsafeCell<Option<Task>>,
+    action: Cell<Action>,
+    local: RefCell<VecDeque<Task>>,
+    /// Switches into strands, published to metrics.
+    switches: Cell<u64>,
+}
+
+thread_local! {
+    /// The worker this thread is, or null.
+    static WORKER: Cell<*const Worker> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with the worker of this thread, if it is one.
+#[inline]
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
+    let w = WORKER.try_with(|w| w.get()).unwrap_or(ptr::null());
+    // SAFETY: a non-null WORKER points to the worker living on this thread's
+    // stack frame in `run_worker`, for as long as it is published.
+    f(unsafe { w.as_ref() })
+}
+
+/// The task running on this thread, if this thread runs a strand now.
+pub(crate) fn current_task() -> Option<Task> {
+    with_worker(|w| {
+        // SAFETY: `running` is only written by this thread's worker loop,
+        // which is suspended while strand code (our caller) runs.
+        w.and_then(|w| unsafe { (*w.running.get()).clone() })
+    })
+}
+
+/// Whether this thread is running a strand right now.
+pub(crate) fn in_strand() -> bool {
+    // SAFETY: as in `current_task`.
+    with_worker(|w| w.is_some_and(|w| unsafe { (*w.running.get()).is_some() }))
+}
+
+impl Worker {
+    /// Switches from the running strand back to this worker, asking for
+    /// `action`. Returns when the strand is resumed (never for `Done`).
+    ///
+    /// # Safety
+    ///
+    /// Must be called from strand code running on this worker.
+    unsafe fn switch_out(&self, action: Action) {
+        self.action.set(action);
+        // SAFETY: the running task is owned by this worker while the strand
+        // runs (the caller is that strand); its header outlives the switch.
+        let task = unsafe { (*self.running.get()).as_ref().expect("a strand is running") };
+        let save = task.ctx.get();
+        // SAFETY: [1] `save` is the running strand's context slot, valid
+        // until it is resumed. [2] the worker's context was saved by
+        // `run_task` when it switched into this strand and not resumed since.
+        unsafe { arch::switch(save, self.ctx.get()) };
+    }
+
+    /// Pushes a strand that lives on this worker onto the local queue.
+    pub(crate) fn push_local(&self, task: Task) {
+        self.local.borrow_mut().push_back(task);
+    }
+
+    fn next_task(&self) -> Option<Task> {
+        if let Some(t) = self.local.borrow_mut().pop_front() {
+            return Some(t);
+        }
+        let me = &self.shared.workers[self.index];
+        if let Some(t) = me.remote.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+            return Some(t);
+        }
+        self.shared.injector.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+    }
+
+    /// Switches into `task` and, once it switches back, carries out what it
+    /// asked for.
+    fn run_task(&self, task: Task) {
+        let home = task.home.load(Ordering::Relaxed);
+        if home == usize::MAX {
+            task.home.store(self.index, Ordering::Relaxed);
+        }
+        task.state.start_running();
+        let header: *const Header = Arc::as_ptr(&task);
+        // SAFETY: nothing else touches `running` while the worker loop runs.
+        unsafe { *self.running.get() = Some(task) };
+        // SAFETY: the header is kept alive by `running`.
+        let header = unsafe { &*header };
+        overflow::set_current(&header.record);
+        self.switches.set(self.switches.get() + 1);
+        // SAFETY: [1] the worker's context slot lives as long as the worker.
+        // [2] the strand's context is saved or fresh and not resumed since:
+        // the task was `QUEUED` and we own it.
+        unsafe { arch::switch(self.ctx.get(), header.ctx.get()) };
+        overflow::set_current(ptr::null());
+        // SAFETY: the strand has switched out; the worker owns it again.
+        let task = unsafe { (*self.running.get()).take() }.expect("the strand we ran");
+        // SAFETY: the strand is suspended (or finished): its stack is ours.
+        let stack = unsafe { &mut *task.stack.get() };
+        if let Some(stack) = stack.as_mut() {
+            if !stack.canary_intact() {
+                overflow::report_and_abort(&task.record);
+            }
+            // SAFETY: the context was just saved by the switch.
+            stack.note_sp(unsafe { (*task.ctx.get()).stack_pointer() });
+        }
+        match self.action.get() {
+            Action::Yield => {
+                task.state.yielded();
+                self.push_local(task);
+            }
+            Action::Park => {
+                if !task.state.park() {
+                    self.push_local(task); // woken while switching out
+                }
+                // else: the waker owns it now (through its Arc)
+            }
+            Action::Done => {
+                task.state.done();
+                *stack = None; // back to the pool
+                drop(task);
+                self.shared.strand_finished();
+            }
+        }
+    }
+}
+
+/// Runs the worker loop on the current thread until the runtime shuts down
+/// and no strand is left.
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
+    let _alt = AltStack::ensure();
+    let worker = Worker {
+        shared,
+        index,
+        ctx: UnsafeCell::new(RawContext::empty()),
+        running: UnsafeCell::new(None),
+        action: Cell::new(Action::Yield),
+        local: RefCell::new(VecDeque::new()),
+        switches: Cell::new(0),
+    };
+    WORKER.with(|w| w.set(&worker));
+    let me = &worker.shared.workers[index];
+    loop {
+        if let Some(task) = worker.next_task() {
+            worker.run_task(task);
+            me.switches.store(worker.switches.get(), Ordering::Relaxed);
+            continue;
+        }
+        if worker.shared.is_finished() {
+            break;
+        }
+        me.parker.park();
+    }
+    WORKER.with(|w| w.set(ptr::null()));
+}
+
+/// Called by a strand that wants to run again later.
+pub(crate) fn yield_current() -> bool {
+    with_worker(|w| match w {
+        // SAFETY: `in_strand` is implied: the caller runs on this worker
+        // as a strand only if `running` is set, checked first.
+        Some(w) if unsafe { (*w.running.get()).is_some() } => {
+            // SAFETY: we are the running strand of `w`.
+            unsafe { w.switch_out(Action::Yield) };
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Parks the running strand until woken (see `strand::state`); may return
+/// spuriously. Returns `false` (without waiting) if not called from a
+/// strand.
+pub(crate) fn park_current() -> bool {
+    with_worker(|w| match w {
+        // SAFETY: checked that a strand runs on this worker.
+        Some(w) if unsafe { (*w.running.get()).is_some() } => {
+            // SAFETY: `running` is set and owned by this worker.
+            let task = unsafe { (*w.running.get()).as_ref().expect("running") };
+            if !task.state.take_token() {
+                // SAFETY: we are the running strand of `w`.
+                unsafe { w.switch_out(Action::Park) };
+            }
+            true
+        }
+        _ => false,
+    })
+}
+
+/// The last thing a strand does: switch back to its worker, which frees its
+/// stack. Never returns.
+pub(crate) fn finish_current() -> ! {
+    with_worker(|w| {
+        let w = w.expect("a strand runs on a worker");
+        // SAFETY: we are the running strand of `w`.
+        unsafe { w.switch_out(Action::Done) };
+    });
+    unreachable!("a finished strand was resumed");
+}

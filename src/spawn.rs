@@ -1,0 +1,415 @@
+//! Spawning strands and joining them: [`Builder`], [`spawn`],
+//! [`JoinHandle`], [`JoinError`], [`SpawnError`].
+
+use crate::loom::{thread, Arc, AtomicU8, Ordering};
+use crate::runtime::{worker, Handle};
+use crate::strand::{Strand, Task};
+use std::any::Any;
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Spawns a strand on the current runtime and returns a handle to join it.
+///
+/// Like [`std::thread::spawn`]: the strand runs `f`; its return value, or its
+/// panic, is handed to whoever [joins](JoinHandle::join) it. Dropping the
+/// handle detaches the strand.
+///
+/// # Panics
+///
+/// Outside a strand (there is no current runtime: use [`crate::run`],
+/// [`crate::Runtime::spawn`] or a [`crate::Handle`]), or if the strand cannot
+/// be spawned; [`Builder::spawn`] returns those as errors instead.
+///
+/// ```
+/// strands::run(|| {
+///     let h = strands::spawn(|| 40 + 2);
+///     assert_eq!(h.join().unwrap(), 42);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new()
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("strands::spawn failed: {e}"))
+}
+
+/// Configures a strand before spawning it, like [`std::thread::Builder`].
+///
+/// ```
+/// strands::run(|| {
+///     let h = strands::Builder::new()
+///         .name("worker-7".to_string())
+///         .stack_size(64 * 1024)
+///         .spawn(|| strands::current().name().unwrap().len())
+///         .expect("spawn");
+///     assert_eq!(h.join().unwrap(), 8);
+/// });
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use = "a Builder does nothing until `spawn` is called"]
+pub struct Builder {
+    pub(crate) name: Option<String>,
+    pub(crate) stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the runtime's default stack size.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the strand: shown in panic messages and stack-overflow reports.
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// The strand's stack size in bytes, rounded up to whole pages; must lie
+    /// between [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE) and
+    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), else spawning answers
+    /// [`SpawnError::Io`] with `InvalidInput`.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Spawns the strand on the current runtime.
+    ///
+    /// Fails with [`SpawnError::NoRuntime`] when not called from a strand.
+    pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let handle = Handle::try_current().ok_or(SpawnError::NoRuntime)?;
+        self.spawn_on(&handle, f)
+    }
+
+    /// Spawns the strand on the runtime of `handle`, from any thread.
+    pub fn spawn_on<F, T>(self, handle: &Handle, f: F) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: `F` and `T` are `'static`: nothing borrowed can expire.
+        unsafe { handle.spawn_unchecked(self, f) }
+    }
+}
+
+/// Why a strand could not be spawned.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The runtime holds as many live strands as its
+    /// [`max_strands`](crate::runtime::Builder::max_strands) bound allows:
+    /// back off and retry later.
+    Saturated,
+    /// The runtime has shut down.
+    ShutDown,
+    /// Not called from a strand, and no runtime was named.
+    NoRuntime,
+    /// No stack could be had: a stack size out of range (`InvalidInput`),
+    /// the memory-mapping budget spent or `mmap` failing (`OutOfMemory` or
+    /// the OS error).
+    Io(io::Error),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Saturated => f.write_str("the runtime is saturated (max_strands reached)"),
+            SpawnError::ShutDown => f.write_str("the runtime has shut down"),
+            SpawnError::NoRuntime => f.write_str("not inside a strands runtime"),
+            SpawnError::Io(e) => write!(f, "could not get a stack: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SpawnError> for io::Error {
+    fn from(e: SpawnError) -> io::Error {
+        match e {
+            SpawnError::Io(e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}
+
+/// Why [`JoinHandle::join`] has no value: the strand panicked or was
+/// cancelled.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Panic(Box<dyn Any + Send + 'static>),
+    #[allow(dead_code)] // produced once cancellation lands
+    Cancelled,
+}
+
+impl JoinError {
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    /// Whether the strand panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// Whether the strand was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The panic payload, to inspect or to [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the strand was cancelled rather than panicking; check
+    /// [`is_panic`](JoinError::is_panic) or use
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic on a cancelled strand"))
+    }
+
+    /// The panic payload, or the error back if the strand was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(p) => match panic_message(p.as_ref()) {
+                Some(m) => write!(f, "JoinError::Panic({m:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(p) => match panic_message(p.as_ref()) {
+                Some(m) => write!(f, "strand panicked: {m}"),
+                None => f.write_str("strand panicked"),
+            },
+            Repr::Cancelled => f.write_str("strand was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The message of a panic payload, when it is a string.
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}
+
+/// Where a strand's result goes, and who waits for it.
+///
+/// `state` goes `EMPTY → WAITING` (a joiner installed its waker) and then to
+/// `DONE` (the result is written), or straight `EMPTY → DONE`. The strand
+/// writes the result *before* swapping in `DONE` (release) and wakes the
+/// waiter it finds; the joiner reads the result only after seeing `DONE`
+/// (acquire).
+struct Packet<T> {
+    state: AtomicU8,
+    result: UnsafeCell<Option<Result<T, JoinError>>>,
+    waiter: UnsafeCell<Option<Waiter>>,
+}
+
+const EMPTY: u8 = 0;
+const WAITING: u8 = 1;
+const DONE: u8 = 2;
+
+// SAFETY: `result` is written once by the strand before `DONE` is published
+// and read by the single joiner after it observes `DONE`; `waiter` is written
+// by the joiner before it publishes `WAITING` and taken by the strand after
+// it observes `WAITING`. The state's acquire/release edges order each pair.
+unsafe impl<T: Send> Sync for Packet<T> {}
+// SAFETY: as above; the packet only carries `T` between threads.
+unsafe impl<T: Send> Send for Packet<T> {}
+
+/// Who to wake when a packet completes.
+enum Waiter {
+    Strand(Task),
+    Thread(thread::Thread),
+}
+
+impl Waiter {
+    fn current() -> Waiter {
+        match worker::current_task() {
+            Some(t) => Waiter::Strand(t),
+            None => Waiter::Thread(thread::current()),
+        }
+    }
+
+    fn wake(self) {
+        match self {
+            Waiter::Strand(t) => t.wake(),
+            Waiter::Thread(t) => t.unpark(),
+        }
+    }
+}
+
+impl<T> Packet<T> {
+    fn complete(&self, r: Result<T, JoinError>) {
+        // SAFETY: only the strand writes `result`, once, before DONE.
+        unsafe { *self.result.get() = Some(r) };
+        if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
+            // SAFETY: WAITING was published after the joiner wrote `waiter`.
+            if let Some(w) = unsafe { (*self.waiter.get()).take() } {
+                w.wake();
+            }
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        self.state.load(Ordering::Acquire) == DONE
+    }
+
+    /// Blocks (parks the strand, or the thread) until the result is there.
+    fn wait(&self) {
+        if self.is_done() {
+            return;
+        }
+        // SAFETY: the joiner (us) is the only writer of `waiter`, and the
+        // strand reads it only after we publish WAITING below.
+        unsafe { *self.waiter.get() = Some(Waiter::current()) };
+        if self
+            .state
+            .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return; // DONE meanwhile: the strand never saw our waiter
+        }
+        while !self.is_done() {
+            if !worker::park_current() {
+                thread::park();
+            }
+        }
+    }
+
+    fn take(&self) -> Result<T, JoinError> {
+        // SAFETY: called by the single joiner after observing DONE.
+        unsafe { (*self.result.get()).take() }.expect("a strand's result is taken once")
+    }
+}
+
+/// The pieces `spawn` builds before it knows the strand.
+pub(crate) struct HandleParts<T> {
+    packet: Arc<Packet<T>>,
+}
+
+impl<T> HandleParts<T> {
+    pub(crate) fn finish(self, task: Task) -> JoinHandle<T> {
+        JoinHandle {
+            strand: Strand { inner: task },
+            packet: self.packet,
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+/// Wraps `f` into a strand body that catches its panic and delivers the
+/// outcome to the packet the returned parts will join.
+pub(crate) fn package<'a, F, T>(f: F) -> (Box<dyn FnOnce() + Send + 'a>, HandleParts<T>)
+where
+    F: FnOnce() -> T + Send + 'a,
+    T: Send + 'a,
+{
+    let packet = Arc::new(Packet {
+        state: AtomicU8::new(EMPTY),
+        result: UnsafeCell::new(None),
+        waiter: UnsafeCell::new(None),
+    });
+    let theirs = Arc::clone(&packet);
+    let body = Box::new(move || {
+        let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
+        theirs.complete(r);
+    });
+    (body, HandleParts { packet })
+}
+
+/// An owned permission to join a strand (wait for it and take its result).
+///
+/// Dropping the handle detaches the strand: it runs on, and its result is
+/// dropped when it finishes.
+pub struct JoinHandle<T> {
+    strand: Strand,
+    packet: Arc<Packet<T>>,
+    _not_sync: PhantomData<*const ()>,
+}
+
+// SAFETY: sending the handle sends the right to take a `T` from the packet;
+// fine when `T: Send`. (It is deliberately not `Sync`: joining needs `self`.)
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the strand to finish and returns its value, or why there is
+    /// none.
+    ///
+    /// From a strand this parks the strand (its worker runs others
+    /// meanwhile); from a plain thread it blocks the thread.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| panic!("oops"));
+    ///     let err = h.join().unwrap_err();
+    ///     assert!(err.is_panic());
+    ///     assert_eq!(err.to_string(), "strand panicked: oops");
+    /// });
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        self.packet.wait();
+        self.packet.take()
+    }
+
+    /// Whether the strand has finished (its result is ready).
+    pub fn is_finished(&self) -> bool {
+        self.packet.is_done()
+    }
+
+    /// The strand this handle joins.
+    pub fn strand(&self) -> &Strand {
+        &self.strand
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("strand", &self.strand)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

@@ -1,0 +1,375 @@
+//! The stack pool: stacks carved from slabs, reused LIFO, released lazily.
+//!
+//! A *slab* is one anonymous mapping (`MAP_NORESERVE`, so it reserves
+//! address space only) holding many stacks of one size class, each with its
+//! guard just below it:
+//!
+//! ```text
+//!  slab base                                                     slab end
+//!  | guard | stack 0 ........ | guard | stack 1 ........ | ... |
+//!          ^base        top ^         ^base        top ^
+//! ```
+//!
+//! Slabs double in capacity (16 stacks, 32, ... up to 256 MiB of address
+//! space each), so 100,000 stacks take a few dozen `mmap` calls, which the
+//! kernel usually merges into a handful of mappings. Stacks are carved from
+//! a slab on first use (that is when the guard is installed) and afterwards
+//! recycled through a LIFO free list, so the stack handed out next is the
+//! one whose top pages are most likely still resident and cache-warm.
+//!
+//! **Memory follows use.** Pages are committed by the kernel when first
+//! touched. A returned stack keeps [`RESIDENT_PREFIX`] bytes below its top and
+//! gives the rest back with `madvise(MADV_DONTNEED)` -- but a system call on
+//! every return would cost more than the whole strand. So:
+//!
+//! - when the runtime saw the strand's stack pointer below the prefix at a
+//!   switch (it [marked the stack deep](Stack::mark_deep)), the pages are
+//!   released at once;
+//! - otherwise the stack goes back *unverified*, and every
+//!   [`SCRUB_EVERY`] returns the pool asks the kernel with one `mincore`
+//!   call per slab which unverified stacks hold pages below their prefix
+//!   (a strand that went deep and came back up between two switches) and
+//!   releases those.
+//!
+//! Nothing is unmapped while the pool lives; slabs go back to the system
+//! when the pool and every stack taken from it are dropped.
+
+use super::{budget, guard, page_size, StackGuard};
+use crate::loom::{Arc, AtomicUsize, Mutex, Ordering};
+use memmap2::{MmapMut, MmapOptions};
+use std::io;
+
+/// Bytes below a returned stack's top that stay committed.
+pub const RESIDENT_PREFIX: usize = 8 * 1024;
+
+/// Returns between two scrubs of a size class's unverified free stacks.
+const SCRUB_EVERY: usize = 256;
+
+/// First slab's capacity, in stacks; each next slab doubles it.
+const FIRST_SLAB_STACKS: usize = 16;
+
+/// Most address space one slab reserves.
+const MAX_SLAB_BYTES: usize = 256 << 20;
+
+/// A pool of guarded stacks. Cloning shares the pool.
+#[derive(Clone)]
+pub(crate) struct StackPool {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    guard: StackGuard,
+    page: usize,
+    classes: Mutex<Vec<Class>>,
+    live: AtomicUsize,
+}
+
+/// All stacks of one usable size.
+struct Class {
+    size: usize,
+    stride: usize,
+    free: Vec<Slot>,
+    slabs: Vec<Slab>,
+    returns: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Slot {
+    base: usize,
+    unverified: bool,
+}
+
+struct Slab {
+    map: MmapMut,
+    capacity: usize,
+    carved: usize,
+    mappings: usize,
+}
+
+/// One stack from a [`StackPool`]; goes back to the pool on drop.
+pub(crate) struct Stack {
+    base: usize,
+    size: usize,
+    deep: bool,
+    guard: StackGuard,
+    pool: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Stack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stack")
+            .field("base", &(self.base as *const u8))
+            .field("size", &self.size)
+            .field("guard", &self.guard)
+            .finish()
+    }
+}
+
+/// Counts for tests and metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PoolStats {
+    /// Stacks handed out and not yet returned.
+    pub live: usize,
+    /// Returned stacks waiting for reuse.
+    pub cached: usize,
+    /// Slabs mapped.
+    pub slabs: usize,
+    /// Bytes of address space the slabs reserve.
+    pub reserved: usize,
+}
+
+impl StackPool {
+    /// A pool whose stacks are guarded with `guard` (resolved from `Auto`).
+    pub(crate) fn new(guard: StackGuard) -> io::Result<StackPool> {
+        Ok(StackPool {
+            shared: Arc::new(Shared {
+                guard: guard.resolve()?,
+                page: page_size(),
+                classes: Mutex::new(Vec::new()),
+                live: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// The guard kind in use.
+    pub(crate) fn guard(&self) -> StackGuard {
+        self.shared.guard
+    }
+
+    /// A stack of at least `size` usable bytes (rounded up to whole pages;
+    /// validated by [`super::checked_size`] first).
+    pub(crate) fn get(&self, size: usize) -> io::Result<Stack> {
+        let size = super::checked_size(size)?;
+        let shared = &self.shared;
+        let base = {
+            let mut classes = shared.classes.lock().unwrap_or_else(|e| e.into_inner());
+            let idx = match classes.iter().position(|c| c.size == size) {
+                Some(i) => i,
+                None => {
+                    classes.push(Class {
+                        size,
+                        stride: size + shared.page,
+                        free: Vec::new(),
+                        slabs: Vec::new(),
+                        returns: 0,
+                    });
+                    classes.len() - 1
+                }
+            };
+            let class = &mut classes[idx];
+            match class.free.pop() {
+                Some(slot) => slot.base,
+                None => class.carve(shared.guard, shared.page)?,
+            }
+        };
+        shared.live.fetch_add(1, Ordering::Relaxed);
+        if shared.guard == StackGuard::Canary {
+            // SAFETY: `base` is the lowest usable, writable, 8-aligned word of
+            // a stack nobody else holds.
+            unsafe { (base as *mut u64).write(guard::CANARY) };
+        }
+        Ok(Stack {
+            base,
+            size,
+            deep: false,
+            guard: shared.guard,
+            pool: Arc::clone(&self.shared),
+        })
+    }
+
+    /// Counts for tests and metrics.
+    pub(crate) fn stats(&self) -> PoolStats {
+        let classes = self.shared.classes.lock().unwrap_or_else(|e| e.into_inner());
+        let mut s = PoolStats {
+            live: self.shared.live.load(Ordering::Relaxed),
+            ..PoolStats::default()
+        };
+        for c in classes.iter() {
+            s.cached += c.free.len();
+            s.slabs += c.slabs.len();
+            s.reserved += c.slabs.iter().map(|s| s.map.len()).sum::<usize>();
+        }
+        s
+    }
+}
+
+impl Class {
+    /// Takes a never-used stack from the newest slab, mapping one if needed.
+    fn carve(&mut self, kind: StackGuard, page: usize) -> io::Result<usize> {
+        let need_slab = self.slabs.last().is_none_or(|s| s.carved == s.capacity);
+        if need_slab {
+            let max = (MAX_SLAB_BYTES / self.stride).max(1);
+            let capacity = match self.slabs.last() {
+                Some(s) => (s.capacity * 2).min(max),
+                None => FIRST_SLAB_STACKS.min(max),
+            };
+            let map = MmapOptions::new()
+                .len(capacity * self.stride)
+                .no_reserve_swap()
+                .stack()
+                .map_anon()?;
+            // SAFETY: advising our own fresh mapping; huge pages would commit
+            // 2 MiB at a stack's first touch, defeating lazy commit. Failure
+            // (no THP support) is harmless, so the result is ignored.
+            unsafe { libc::madvise(map.as_ptr() as *mut _, map.len(), libc::MADV_NOHUGEPAGE) };
+            self.slabs.push(Slab {
+                map,
+                capacity,
+                carved: 0,
+                mappings: 0,
+            });
+        }
+        let stride = self.stride;
+        let slab = self.slabs.last_mut().expect("a slab was just ensured");
+        let lo = slab.map.as_mut_ptr() as usize + slab.carved * stride;
+        if kind == StackGuard::Mprotect {
+            budget::take(budget::PER_STACK)?;
+        }
+        // SAFETY: `[lo, lo + page)` is the page-aligned guard slot of a stack
+        // that was never handed out, inside the slab we own.
+        if let Err(e) = unsafe { guard::install(kind, lo as *mut u8, page) } {
+            if kind == StackGuard::Mprotect {
+                budget::give_back(budget::PER_STACK);
+            }
+            return Err(e);
+        }
+        if kind == StackGuard::Mprotect {
+            slab.mappings += budget::PER_STACK;
+        }
+        slab.carved += 1;
+        Ok(lo + page)
+    }
+
+    /// Releases pages below the resident prefix of unverified free stacks
+    /// that hold any, asking the kernel once per slab which pages are
+    /// resident.
+    fn scrub(&mut self, page: usize) {
+        let size = self.size;
+        if size <= RESIDENT_PREFIX {
+            self.free.iter_mut().for_each(|s| s.unverified = false);
+            return;
+        }
+        let stride = self.stride;
+        for slab in &self.slabs {
+            let lo = slab.map.as_ptr() as usize;
+            let hi = lo + slab.carved * stride;
+            if !self.free.iter().any(|s| s.unverified && s.base >= lo && s.base < hi) {
+                continue;
+            }
+            let pages = (hi - lo) / page;
+            let mut vec = vec![0u8; pages];
+            // SAFETY: `[lo, hi)` lies inside our slab mapping; `vec` has one
+            // byte per page of it, as mincore requires.
+            if unsafe { libc::mincore(lo as *mut _, hi - lo, vec.as_mut_ptr()) } != 0 {
+                continue;
+            }
+            for slot in self.free.iter_mut() {
+                if !slot.unverified || slot.base < lo || slot.base >= hi {
+                    continue;
+                }
+                slot.unverified = false;
+                let first = (slot.base - lo) / page;
+                let deep_pages = (size - RESIDENT_PREFIX) / page;
+                if vec[first..first + deep_pages].iter().any(|b| b & 1 != 0) {
+                    release(slot.base, size - RESIDENT_PREFIX);
+                }
+            }
+        }
+    }
+}
+
+/// Gives `[base, base + len)` back to the kernel; the next touch reads zeros.
+fn release(base: usize, len: usize) {
+    // SAFETY: the range is the deep part of a stack in the free list: no
+    // strand runs on it and nothing else points into it.
+    unsafe { libc::madvise(base as *mut _, len, libc::MADV_DONTNEED) };
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let classes = self.classes.get_mut().unwrap_or_else(|e| e.into_inner());
+        let mappings: usize = classes
+            .iter()
+            .flat_map(|c| c.slabs.iter())
+            .map(|s| s.mappings)
+            .sum();
+        budget::give_back(mappings);
+        // the slabs unmap as `classes` drops
+    }
+}
+
+impl Stack {
+    /// Lowest usable address (just above the guard).
+    pub(crate) fn base(&self) -> *mut u8 {
+        self.base as *mut u8
+    }
+
+    /// One past the highest usable address; 16-byte aligned.
+    pub(crate) fn top(&self) -> *mut u8 {
+        (self.base + self.size) as *mut u8
+    }
+
+    /// Usable bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The guard range `[lo, hi)` just below the stack.
+    pub(crate) fn guard_range(&self) -> (usize, usize) {
+        (self.base - page_size(), self.base)
+    }
+
+    /// The guard kind protecting this stack.
+    pub(crate) fn guard(&self) -> StackGuard {
+        self.guard
+    }
+
+    /// Notes a stack pointer seen while the stack was suspended: below the
+    /// resident prefix, the deep pages are released as soon as the stack
+    /// returns to the pool.
+    #[inline]
+    pub(crate) fn note_sp(&mut self, sp: usize) {
+        if sp != 0 && sp < self.base + self.size.saturating_sub(RESIDENT_PREFIX) {
+            self.deep = true;
+        }
+    }
+
+    /// Marks the stack as having been used below its resident prefix.
+    pub(crate) fn mark_deep(&mut self) {
+        self.deep = true;
+    }
+
+    /// In canary mode, whether the canary at the base is intact (always true
+    /// for the other guard kinds).
+    #[inline]
+    pub(crate) fn canary_intact(&self) -> bool {
+        // SAFETY: `base` is the lowest usable word of this stack, mapped
+        // read-write for as long as the stack lives.
+        self.guard != StackGuard::Canary || unsafe { (self.base as *const u64).read_volatile() } == guard::CANARY
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let shared = &self.pool;
+        let size = self.size;
+        if self.deep && size > RESIDENT_PREFIX {
+            release(self.base, size - RESIDENT_PREFIX);
+        }
+        shared.live.fetch_sub(1, Ordering::Relaxed);
+        let mut classes = shared.classes.lock().unwrap_or_else(|e| e.into_inner());
+        let class = classes
+            .iter_mut()
+            .find(|c| c.size == size)
+            .expect("a stack's size class outlives it");
+        class.free.push(Slot {
+            base: self.base,
+            unverified: !self.deep,
+        });
+        class.returns += 1;
+        if class.returns >= SCRUB_EVERY {
+            class.returns = 0;
+            class.scrub(shared.page);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The park/wake state machine of one strand.
+//!
+//! One atomic byte: a *phase* in the low two bits and a *notified* token in
+//! bit 2.
+//!
+//! | phase     | meaning                                         | owner        |
+//! |-----------|-------------------------------------------------|--------------|
+//! | `QUEUED`  | runnable: in a run queue, or about to be pushed | the queue    |
+//! | `RUNNING` | a worker runs it                                | the worker   |
+//! | `PARKED`  | switched out completely, waiting for a wake     | the waker    |
+//! | `DONE`    | finished; never changes again                   | nobody       |
+//!
+//! The rules, after Go's `gopark` (park first, then let others wake):
+//!
+//! 1. A strand never marks itself `PARKED`. It asks its worker to park it
+//!    and switches out; only the worker, *after* the switch has completed,
+//!    moves `RUNNING → PARKED`. So nobody can resume a strand whose registers
+//!    are still being saved.
+//! 2. A wake that finds `PARKED` moves it to `QUEUED` with a compare-and-swap;
+//!    the one waker that wins the swap schedules the strand. A strand is
+//!    therefore pushed onto a run queue exactly once per park.
+//! 3. A wake that finds `QUEUED` or `RUNNING` sets the token instead. The
+//!    worker's `RUNNING → PARKED` swap then fails, and the strand is made
+//!    runnable again at once (its park returns); a park that starts with the
+//!    token set consumes it and does not switch at all. Like
+//!    [`std::thread::park`], a park may thus return spuriously: callers wait
+//!    in a loop on their condition.
+
+use crate::loom::{AtomicU8, Ordering};
+
+const PHASE: u8 = 0b011;
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const PARKED: u8 = 2;
+const DONE: u8 = 3;
+const NOTIFIED: u8 = 0b100;
+
+pub(crate) struct State(AtomicU8);
+
+impl State {
+    /// A fresh strand: queued, no token.
+    pub(crate) fn new() -> State {
+        State(AtomicU8::new(QUEUED))
+    }
+
+    /// The worker is about to switch into the strand: `QUEUED → RUNNING`,
+    /// keeping the token.
+    #[inline]
+    pub(crate) fn start_running(&self) {
+        let prev = self.0.fetch_or(RUNNING, Ordering::Acquire);
+        debug_assert_eq!(prev & PHASE, QUEUED, "only a queued strand can run");
+    }
+
+    /// The strand yielded: `RUNNING → QUEUED`, keeping the token.
+    #[inline]
+    pub(crate) fn yielded(&self) {
+        let prev = self.0.fetch_and(!PHASE, Ordering::Release);
+        debug_assert_eq!(prev & PHASE, RUNNING);
+    }
+
+    /// Called by the running strand before it asks to park: consumes the
+    /// token if one is set, in which case the park returns at once.
+    #[inline]
+    pub(crate) fn take_token(&self) -> bool {
+        self.0
+            .compare_exchange(RUNNING | NOTIFIED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Called by the worker once the strand has switched out to park:
+    /// `RUNNING → PARKED`. Returns `false` if a wake arrived meanwhile; the
+    /// strand is then `QUEUED` (token consumed) and the worker must requeue
+    /// it.
+    #[inline]
+    pub(crate) fn park(&self) -> bool {
+        match self
+            .0
+            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => true,
+            Err(now) => {
+                debug_assert_eq!(now, RUNNING | NOTIFIED);
+                self.0.store(QUEUED, Ordering::Release);
+                false
+            }
+        }
+    }
+
+    /// A wake. Returns `true` if the caller won the right (and the duty) to
+    /// schedule the strand.
+    #[inline]
+    pub(crate) fn wake(&self) -> bool {
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let (next, schedule) = match cur & PHASE {
+                PARKED => (QUEUED, true),
+                DONE => return false,
+                _ if cur & NOTIFIED != 0 => return false,
+                _ => (cur | NOTIFIED, false),
+            };
+            match self
+                .0
+                .compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return schedule,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// The strand finished; final.
+    #[inline]
+    pub(crate) fn done(&self) {
+        self.0.store(DONE, Ordering::Release);
+    }
+
+    /// Whether the strand has finished.
+    pub(crate) fn is_done(&self) -> bool {
+        self.0.load(Ordering::Acquire) & PHASE == DONE
+    }
+}
