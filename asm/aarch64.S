@@ -116,23 +116,6 @@
 
 #include "common.h"
 
-/*
- * common.h's BEGIN_FUNC puts its directives on one line separated by `;`.
- * GNU as and LLVM for AArch64 ELF read `;` as a statement separator, but
- * Apple's arm64 assembler reads it as the start of a COMMENT (its separator
- * is `%%`), so there the macro would silently define no symbol at all.
- * Re-spell it for Mach-O only; the ELF expansion is the shared one.
- */
-#if defined(__APPLE__)
-#undef BEGIN_FUNC
-#define BEGIN_FUNC(name)      \
-    .text %%                  \
-    .globl SYM(name) %%       \
-    HIDDEN(name) %%           \
-    .p2align 4 %%             \
-SYM(name):
-#endif
-
 /* Assembler-local labels: `.L` on ELF, `L` on Mach-O. */
 #if defined(__APPLE__)
 #define LOCAL(name) L##name

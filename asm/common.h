@@ -24,13 +24,23 @@
 #define HIDDEN(name) .hidden SYM(name)
 #endif
 
+/*
+ * Statement separator inside one-line macros: `;` everywhere except Apple's
+ * arm64 assembler, which reads `;` as the start of a comment and uses `%%`.
+ */
+#if defined(__APPLE__) && defined(__aarch64__)
+#define SEP %%
+#else
+#define SEP ;
+#endif
+
 /* Open a global, hidden, 16-byte aligned routine. */
 #define BEGIN_FUNC(name)      \
-    .text;                    \
-    .globl SYM(name);         \
-    HIDDEN(name);             \
-    .p2align 4;               \
-    FUNC_TYPE(name);          \
+    .text SEP                 \
+    .globl SYM(name) SEP      \
+    HIDDEN(name) SEP          \
+    .p2align 4 SEP            \
+    FUNC_TYPE(name) SEP       \
 SYM(name):
 
 #define END_FUNC(name) FUNC_SIZE(name)

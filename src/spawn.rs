@@ -3,7 +3,7 @@
 
 use crate::loom::{thread, Arc, AtomicU8, Ordering};
 use crate::runtime::{worker, Handle};
-use crate::strand::{Strand, Task};
+use crate::strand::{Exit, Strand, Task};
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -281,16 +281,22 @@ impl Waiter {
     }
 }
 
-impl<T> Packet<T> {
-    fn complete(&self, r: Result<T, JoinError>) {
-        // SAFETY: only the strand writes `result`, once, before DONE.
-        unsafe { *self.result.get() = Some(r) };
+impl<T: Send> Exit for Packet<T> {
+    fn publish(&self) {
         if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
             // SAFETY: WAITING was published after the joiner wrote `waiter`.
             if let Some(w) = unsafe { (*self.waiter.get()).take() } {
                 w.wake();
             }
         }
+    }
+}
+
+impl<T> Packet<T> {
+    /// Stores the strand's outcome; published later by [`Exit::publish`].
+    fn store(&self, r: Result<T, JoinError>) {
+        // SAFETY: only the strand writes `result`, once, before DONE.
+        unsafe { *self.result.get() = Some(r) };
     }
 
     fn is_done(&self) -> bool {
@@ -340,9 +346,17 @@ impl<T> HandleParts<T> {
     }
 }
 
-/// Wraps `f` into a strand body that catches its panic and delivers the
-/// outcome to the packet the returned parts will join.
-pub(crate) fn package<'a, F, T>(f: F) -> (Box<dyn FnOnce() + Send + 'a>, HandleParts<T>)
+/// A strand body built by [`package`].
+pub(crate) type Packaged<'a, T> = (
+    Box<dyn FnOnce() + Send + 'a>,
+    Arc<dyn Exit + 'a>,
+    HandleParts<T>,
+);
+
+/// Wraps `f` into a strand body that catches its panic and stores the
+/// outcome in a packet, the exit that publishes it, and the parts of the
+/// handle that joins it.
+pub(crate) fn package<'a, F, T>(f: F) -> Packaged<'a, T>
 where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
@@ -355,9 +369,10 @@ where
     let theirs = Arc::clone(&packet);
     let body = Box::new(move || {
         let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
-        theirs.complete(r);
+        theirs.store(r);
     });
-    (body, HandleParts { packet })
+    let exit: Arc<dyn Exit + 'a> = packet.clone();
+    (body, exit, HandleParts { packet })
 }
 
 /// An owned permission to join a strand (wait for it and take its result).

@@ -17,7 +17,7 @@ pub(crate) mod worker;
 use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
-use crate::strand::{Body, Header, Schedule, Task};
+use crate::strand::{Body, Exit, Header, Schedule, Task};
 use parker::Parker;
 use std::collections::VecDeque;
 use std::fmt;
@@ -321,14 +321,19 @@ impl Handle {
         F: FnOnce() -> T + Send + 'a,
         T: Send + 'a,
     {
-        let (body, handle_parts) = crate::spawn::package(f);
+        let (body, exit, handle_parts) = crate::spawn::package(f);
         // SAFETY: erasing `'a` is sound by the caller's promise to join
-        // before `'a` ends; the body (which holds every borrow) is run and
-        // dropped before the join completes.
-        let body: Body = unsafe {
-            std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Box<dyn FnOnce() + Send + 'static>>(body)
+        // before `'a` ends: the body (which holds every borrow) is run and
+        // dropped before the result is published, and after publication the
+        // worker only drops its reference to the packet, whose `T` slot the
+        // joiner has emptied (or will drop itself).
+        let (body, exit): (Body, Arc<dyn Exit>) = unsafe {
+            (
+                std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Box<dyn FnOnce() + Send + 'static>>(body),
+                std::mem::transmute::<Arc<dyn Exit + 'a>, Arc<dyn Exit + 'static>>(exit),
+            )
         };
-        let task = self.spawn_body(builder.name, builder.stack_size, body)?;
+        let task = self.spawn_body(builder.name, builder.stack_size, body, exit)?;
         Ok(handle_parts.finish(task))
     }
 
@@ -339,6 +344,7 @@ impl Handle {
         name: Option<String>,
         stack_size: Option<usize>,
         body: Body,
+        exit: Arc<dyn Exit>,
     ) -> Result<Task, SpawnError> {
         let shared = &self.shared;
         let live = shared.live.fetch_add(1, Ordering::SeqCst);
@@ -359,7 +365,7 @@ impl Handle {
         };
         shared.spawned.fetch_add(1, Ordering::Relaxed);
         let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
-        let task = Header::new(name, stack, body, sched);
+        let task = Header::new(name, stack, body, exit, sched);
         shared.submit(Arc::clone(&task));
         Ok(task)
     }

@@ -159,8 +159,13 @@ impl Worker {
             Action::Done => {
                 task.state.done();
                 *stack = None; // back to the pool
+                // SAFETY: the strand is finished; the worker owns its task.
+                let exit = unsafe { (*task.exit.get()).take() };
                 drop(task);
                 self.shared.strand_finished();
+                if let Some(exit) = exit {
+                    exit.publish(); // the joiner sees the strand entirely gone
+                }
             }
         }
     }

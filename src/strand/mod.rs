@@ -70,6 +70,14 @@ pub(crate) trait Schedule: Send + Sync {
 /// result in the join packet itself.
 pub(crate) type Body = Box<dyn FnOnce() + Send>;
 
+/// Announces a strand's end to its joiner. Called by the worker *after* the
+/// strand's stack went back to the pool and the runtime stopped counting it,
+/// so that a joiner that returns sees the strand entirely gone.
+pub(crate) trait Exit: Send + Sync {
+    /// Publishes the stored result and wakes the joiner, if any.
+    fn publish(&self);
+}
+
 /// A strand, as the runtime sees it.
 pub(crate) struct Header {
     pub(crate) id: StrandId,
@@ -87,6 +95,8 @@ pub(crate) struct Header {
     pub(crate) record: StackRecord,
     /// Taken by the strand's first frame.
     pub(crate) body: UnsafeCell<Option<Body>>,
+    /// Taken by the worker when the strand is done.
+    pub(crate) exit: UnsafeCell<Option<Arc<dyn Exit>>>,
 }
 
 // SAFETY: the `UnsafeCell` fields (context, stack, body) are accessed only by
@@ -103,7 +113,13 @@ unsafe impl Sync for Header {}
 pub(crate) type Task = Arc<Header>;
 
 impl Header {
-    pub(crate) fn new(name: Option<String>, stack: Stack, body: Body, sched: Arc<dyn Schedule>) -> Task {
+    pub(crate) fn new(
+        name: Option<String>,
+        stack: Stack,
+        body: Body,
+        exit: Arc<dyn Exit>,
+        sched: Arc<dyn Schedule>,
+    ) -> Task {
         let id = StrandId::next();
         let name: Option<Box<str>> = name.map(String::into_boxed_str);
         let record = StackRecord::new(id.as_u64(), name.as_deref());
@@ -119,6 +135,7 @@ impl Header {
             stack: UnsafeCell::new(None),
             record,
             body: UnsafeCell::new(Some(body)),
+            exit: UnsafeCell::new(Some(exit)),
         });
         let arg = Arc::as_ptr(&header) as *mut u8;
         // SAFETY: the stack is fresh and owned by this header from now on;
