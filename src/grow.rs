@@ -37,10 +37,8 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
     let Some(task) = worker::current_task() else {
         return f();
     };
-    let marker = 0u8;
-    let sp = std::ptr::addr_of!(marker) as usize;
     let base = task.record.base.get();
-    if sp.saturating_sub(base) >= red_zone {
+    if approximate_sp().saturating_sub(base) >= red_zone {
         return f();
     }
     let pool = worker::with_worker(|w| w.expect("a strand runs on a worker").shared.pool.clone());
@@ -60,6 +58,28 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
         Ok(v) => v,
         Err(p) => panic::resume_unwind(p),
     }
+}
+
+/// Bytes left on the running strand's current stack (or [`grow`] segment)
+/// below this call, or `None` on a plain thread.
+///
+/// ```
+/// strands::run(|| {
+///     let left = strands::remaining_stack().unwrap();
+///     assert!(left > 0 && left <= strands::DEFAULT_STACK_SIZE);
+/// });
+/// assert_eq!(strands::remaining_stack(), None);
+/// ```
+pub fn remaining_stack() -> Option<usize> {
+    let task = worker::current_task()?;
+    Some(approximate_sp().saturating_sub(task.record.base.get()))
+}
+
+/// The address of a local: the stack pointer, give or take a frame.
+#[inline(always)]
+fn approximate_sp() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(std::ptr::addr_of!(marker)) as usize
 }
 
 struct Frame<F, R> {

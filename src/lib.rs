@@ -64,7 +64,7 @@ mod strand;
 pub mod __bench;
 
 pub use arch::BACKEND;
-pub use grow::grow;
+pub use grow::{grow, remaining_stack};
 pub use metrics::Metrics;
 pub use runtime::{Handle, Runtime};
 pub use spawn::{spawn, Builder, JoinError, JoinHandle, SpawnError};

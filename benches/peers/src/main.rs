@@ -27,7 +27,7 @@ const STACK: usize = 64 * 1024;
 /// The generator crate sizes stacks in machine words.
 const GEN_WORDS: usize = STACK / std::mem::size_of::<usize>();
 /// Rounds of samples; the median is reported.
-const SAMPLES: usize = 15;
+const SAMPLES: usize = 21;
 /// Wall time aimed at for one batch (one sample of one contender).
 const TARGET: Duration = Duration::from_millis(25);
 
@@ -65,12 +65,37 @@ unsafe extern "C" fn limit_save_restore(slot: *mut usize) {
     )
 }
 
+/// The same without MXCSR and the x87 control word, which neither
+/// corosensei nor generator saves: shows what those two cost.
+#[cfg(target_arch = "x86_64")]
+#[unsafe(naked)]
+unsafe extern "C" fn limit_gpr_only(slot: *mut usize) {
+    core::arch::naked_asm!(
+        "push rbp",
+        "push rbx",
+        "push r12",
+        "push r13",
+        "push r14",
+        "push r15",
+        "mov [rdi], rsp",
+        "mov rsp, [rdi]",
+        "pop r15",
+        "pop r14",
+        "pop r13",
+        "pop r12",
+        "pop rbx",
+        "pop rbp",
+        "ret",
+    )
+}
+
 // ---------------------------------------------------------------------------
 // Contenders.
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Op {
     Switch,
+    SwitchGprOnly,
     CreatePooled,
     CreateFresh,
 }
@@ -187,6 +212,11 @@ fn contenders() -> io::Result<Vec<Contender>> {
             // is a live, writable word.
             timed(n, || unsafe { limit_save_restore(&mut slot) })
         })));
+        let mut slot = 0usize;
+        v.push(Contender::new(Op::SwitchGprOnly, Lib::Limit, 1, Box::new(move |n| {
+            // SAFETY: as above.
+            timed(n, || unsafe { limit_gpr_only(&mut slot) })
+        })));
     }
 
     // --- create + run to completion + drop, stack pooled or reused -------
@@ -255,6 +285,29 @@ fn sanity() -> io::Result<()> {
     assert!(matches!(c.resume(()), CoroutineResult::Return(7)));
     let _reusable: DefaultStack = c.into_stack();
 
+    // Every resume really goes round: the bodies count their laps.
+    let laps = Rc::new(Cell::new(0u32));
+    let l = laps.clone();
+    let mut c = Coroutine::with_stack(DefaultStack::new(STACK)?, move |y: &Yielder<(), ()>, ()| loop {
+        l.set(l.get() + 1);
+        y.suspend(());
+    });
+    for _ in 0..1000 {
+        c.resume(());
+    }
+    assert_eq!(laps.get(), 1000, "corosensei laps");
+    let glaps = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let gl = glaps.clone();
+    let mut g = Gn::<()>::new_scoped_opt(GEN_WORDS, move |mut s| loop {
+        gl.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        s.yield_(());
+    });
+    for _ in 0..1000 {
+        g.resume();
+    }
+    assert_eq!(glaps.load(std::sync::atomic::Ordering::Relaxed), 1000, "generator laps");
+    drop(g);
+
     let mut g = Gn::<()>::new_scoped_opt(GEN_WORDS, |_s| 7u32);
     let _ = g.resume();
     assert!(g.is_done(), "generator did not finish in one resume");
@@ -267,6 +320,7 @@ fn sanity() -> io::Result<()> {
 fn op_label(op: Op) -> &'static str {
     match op {
         Op::Switch => "one-way switch",
+        Op::SwitchGprOnly => "  limit without MXCSR/x87 CW",
         Op::CreatePooled => "create+run+drop, stack pooled/reused",
         Op::CreateFresh => "create+run+drop, new mmap stack each",
     }
@@ -303,7 +357,7 @@ fn main() -> io::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
     println!(
-        "median of {SAMPLES} interleaved samples (~{} ms each), ns per operation, +- half IQR",
+        "median of {SAMPLES} interleaved samples (~{} ms each), ns per operation, ± half IQR as % of median",
         TARGET.as_millis()
     );
     println!("stack {} KiB for every library", STACK / 1024);
@@ -314,23 +368,32 @@ fn main() -> io::Result<()> {
     let cell = |op: Op, lib: Lib| match find(op, lib) {
         Some(c) => {
             let (m, h) = c.stats();
-            format!("{m:.2} +-{h:.2}")
+            let pct = 100.0 * h / m;
+            if m >= 1000.0 {
+                format!("{m:.0} ±{pct:.0}%")
+            } else if m >= 100.0 {
+                format!("{m:.1} ±{pct:.0}%")
+            } else {
+                format!("{m:.2} ±{pct:.0}%")
+            }
         }
         None => "n/a".to_string(),
     };
     print!("{:<38}", "operation (ns)");
     for lib in LIBS {
-        print!("{:>16}", lib.name());
+        print!("{:>17}", lib.name());
     }
     println!();
-    for op in [Op::Switch, Op::CreatePooled, Op::CreateFresh] {
+    for op in [Op::Switch, Op::SwitchGprOnly, Op::CreatePooled, Op::CreateFresh] {
         print!("{:<38}", op_label(op));
         for lib in LIBS {
-            print!("{:>16}", cell(op, lib));
+            print!("{:>17}", cell(op, lib));
         }
         println!();
     }
     println!();
+    println!("limit = call saving/restoring strands' switch state on one stack (no swap);");
+    println!("neither corosensei nor generator saves MXCSR or the x87 control word.");
     println!("corosensei pooled/reused = one DefaultStack handed back by into_stack and reused;");
     println!("fresh = DefaultStack::new (mmap+mprotect, munmap on drop), as Coroutine::new does;");
     println!("generator has no stack reuse: every Gn::new_scoped_opt maps a stack.");
@@ -338,7 +401,8 @@ fn main() -> io::Result<()> {
 
     println!("ratios (strands / peer; < 1 means strands is faster)");
     let ratio = |label: &str, a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) => println!("  {label:<58} {:>6.2}x", a / b),
+        (Some(a), Some(b)) if a / b < 0.1 => println!("  {label:<58} {:>7.4}x", a / b),
+        (Some(a), Some(b)) => println!("  {label:<58} {:>7.2}x", a / b),
         _ => println!("  {label:<58} {:>7}", "n/a"),
     };
     let s_sw = med(Op::Switch, Lib::Strands);
