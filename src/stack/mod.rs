@@ -80,3 +80,6 @@ pub(crate) fn checked_size(size: usize) -> io::Result<usize> {
     let page = page_size();
     Ok(size.div_ceil(page) * page)
 }
+
+#[cfg(test)]
+mod tests;
