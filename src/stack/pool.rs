@@ -68,7 +68,10 @@ struct Shared {
 struct Class {
     size: usize,
     stride: usize,
+    /// LIFO free list. Entries below `low_water` have not moved since the
+    /// last scrub, so they are all verified: a scrub looks only above it.
     free: Vec<Slot>,
+    low_water: usize,
     slabs: Vec<Slab>,
     returns: usize,
 }
@@ -150,6 +153,7 @@ impl StackPool {
                         size,
                         stride: size + shared.page,
                         free: Vec::new(),
+                        low_water: 0,
                         slabs: Vec::new(),
                         returns: 0,
                     });
@@ -158,7 +162,10 @@ impl StackPool {
             };
             let class = &mut classes[idx];
             match class.free.pop() {
-                Some(slot) => slot.base,
+                Some(slot) => {
+                    class.low_water = class.low_water.min(class.free.len());
+                    slot.base
+                }
                 None => class.carve(shared.guard, shared.page)?,
             }
         };
@@ -241,39 +248,58 @@ impl Class {
     }
 
     /// Releases pages below the resident prefix of unverified free stacks
-    /// that hold any, asking the kernel once per slab which pages are
-    /// resident.
+    /// that hold any. Only the free list above `low_water` can hold
+    /// unverified stacks (at most [`SCRUB_EVERY`] of them), so a scrub costs
+    /// O(that) plus one `mincore` per slab they fall in, whatever the size of
+    /// the pool.
     fn scrub(&mut self, page: usize) {
         let size = self.size;
+        let from = self.low_water.min(self.free.len());
+        self.low_water = self.free.len();
+        let candidates = &mut self.free[from..];
         if size <= RESIDENT_PREFIX {
-            self.free.iter_mut().for_each(|s| s.unverified = false);
+            candidates.iter_mut().for_each(|s| s.unverified = false);
             return;
         }
-        let stride = self.stride;
-        for slab in &self.slabs {
-            let lo = slab.map.as_ptr() as usize;
-            let hi = lo + slab.carved * stride;
-            if !self.free.iter().any(|s| s.unverified && s.base >= lo && s.base < hi) {
-                continue;
+        let deep_pages = (size - RESIDENT_PREFIX) / page;
+        // visit the candidates in address order, one slab at a time
+        let mut order: Vec<usize> = (0..candidates.len())
+            .filter(|&i| candidates[i].unverified)
+            .collect();
+        order.sort_unstable_by_key(|&i| candidates[i].base);
+        let mut slabs: Vec<(usize, usize)> = self
+            .slabs
+            .iter()
+            .map(|s| (s.map.as_ptr() as usize, s.map.as_ptr() as usize + s.map.len()))
+            .collect();
+        slabs.sort_unstable();
+        let mut vec = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let first = candidates[order[i]].base;
+            let k = slabs.partition_point(|&(lo, _)| lo <= first);
+            let slab_end = if k > 0 { slabs[k - 1].1 } else { 0 };
+            let mut j = i;
+            while j < order.len() && candidates[order[j]].base < slab_end {
+                j += 1;
             }
-            let pages = (hi - lo) / page;
-            let mut vec = vec![0u8; pages];
-            // SAFETY: `[lo, hi)` lies inside our slab mapping; `vec` has one
-            // byte per page of it, as mincore requires.
-            if unsafe { libc::mincore(lo as *mut _, hi - lo, vec.as_mut_ptr()) } != 0 {
-                continue;
-            }
-            for slot in self.free.iter_mut() {
-                if !slot.unverified || slot.base < lo || slot.base >= hi {
-                    continue;
-                }
+            let j = j.max(i + 1);
+            let last = candidates[order[j - 1]].base;
+            let span = last + size - first;
+            vec.clear();
+            vec.resize(span / page, 0u8);
+            // SAFETY: `[first, last + size)` lies inside one slab mapping of
+            // ours; `vec` has one byte per page of it, as mincore requires.
+            let ok = unsafe { libc::mincore(first as *mut _, span, vec.as_mut_ptr()) } == 0;
+            for &idx in &order[i..j] {
+                let slot = &mut candidates[idx];
                 slot.unverified = false;
-                let first = (slot.base - lo) / page;
-                let deep_pages = (size - RESIDENT_PREFIX) / page;
-                if vec[first..first + deep_pages].iter().any(|b| b & 1 != 0) {
+                let at = (slot.base - first) / page;
+                if !ok || vec[at..at + deep_pages].iter().any(|b| b & 1 != 0) {
                     release(slot.base, size - RESIDENT_PREFIX);
                 }
             }
+            i = j;
         }
     }
 }

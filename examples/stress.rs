@@ -1,0 +1,138 @@
+//! The main job: many strands alive at once, each yielding many times.
+//!
+//! ```text
+//! cargo run --release --example stress -- --strands 100000 --yields 10
+//! ```
+//!
+//! Spawns `--strands` strands (default 100,000) that each yield `--yields`
+//! times (default 10), so all of them are alive together, then reports:
+//! strands, switches, wall time, ns per switch, peak RSS, KiB per strand and
+//! the number of memory mappings the stacks added.
+//!
+//! Options: `--workers N` (default 1), `--stack-size BYTES` (default the
+//! runtime's), `--guard auto|guard-install|mprotect|canary`.
+
+use std::time::Instant;
+use strands::{Runtime, StackGuard};
+
+struct Args {
+    strands: usize,
+    yields: usize,
+    workers: usize,
+    stack_size: usize,
+    guard: StackGuard,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        strands: 100_000,
+        yields: 10,
+        workers: 1,
+        stack_size: strands::DEFAULT_STACK_SIZE,
+        guard: StackGuard::Auto,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().ok_or(format!("{flag} needs a value"));
+        let num = |s: String| s.replace('_', "").parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--strands" => a.strands = num(val()?)?,
+            "--yields" => a.yields = num(val()?)?,
+            "--workers" => a.workers = num(val()?)?,
+            "--stack-size" => a.stack_size = num(val()?)?,
+            "--guard" => {
+                a.guard = match val()?.as_str() {
+                    "auto" => StackGuard::Auto,
+                    "guard-install" => StackGuard::GuardInstall,
+                    "mprotect" => StackGuard::Mprotect,
+                    "canary" => StackGuard::Canary,
+                    other => return Err(format!("unknown guard kind {other}")),
+                }
+            }
+            "-h" | "--help" => {
+                println!(
+                    "usage: stress [--strands N] [--yields K] [--workers W] \
+                     [--stack-size BYTES] [--guard auto|guard-install|mprotect|canary]"
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown option {other} (try --help)")),
+        }
+    }
+    Ok(a)
+}
+
+/// A field of /proc/self/status, in KiB.
+fn status_kib(field: &str) -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map(|s| s.lines().count()).unwrap_or(0)
+}
+
+fn main() {
+    let args = parse().unwrap_or_else(|e| {
+        eprintln!("stress: {e}");
+        std::process::exit(2);
+    });
+    let rt = Runtime::builder()
+        .workers(args.workers)
+        .stack_size(args.stack_size)
+        .stack_guard(args.guard)
+        .build()
+        .unwrap_or_else(|e| {
+            eprintln!("stress: cannot build the runtime: {e}");
+            std::process::exit(1);
+        });
+    let rss_before = status_kib("VmRSS:");
+    let maps_before = mappings();
+    let (n, k) = (args.strands, args.yields);
+    let start = Instant::now();
+    let (maps_peak, spawn_time) = rt.block_on(|| {
+        let mut handles = Vec::with_capacity(n);
+        for _ in 0..n {
+            match strands::Builder::new().spawn(move || {
+                for _ in 0..k {
+                    strands::yield_now();
+                }
+            }) {
+                Ok(h) => handles.push(h),
+                Err(e) => {
+                    eprintln!("stress: spawn failed after {} strands: {e}", handles.len());
+                    std::process::exit(1);
+                }
+            }
+        }
+        let spawn_time = start.elapsed();
+        strands::yield_now(); // let every strand start: all are alive now
+        let maps_peak = mappings();
+        for h in handles {
+            h.join().expect("a stress strand panicked");
+        }
+        (maps_peak, spawn_time)
+    });
+    let wall = start.elapsed();
+    let m = rt.metrics();
+    let switches: u64 = m.switches.iter().sum();
+    let rss_peak = status_kib("VmHWM:");
+    println!("backend           {}", strands::BACKEND);
+    println!("guard             {:?}", m.stack_guard);
+    println!("workers           {}", args.workers);
+    println!("strands           {n}");
+    println!("yields each       {k}");
+    println!("switches          {switches}");
+    println!("spawn time        {:.3} s", spawn_time.as_secs_f64());
+    println!("wall time         {:.3} s", wall.as_secs_f64());
+    println!("ns per switch     {:.1}", wall.as_nanos() as f64 / switches as f64);
+    println!("switches/s        {:.0}", switches as f64 / wall.as_secs_f64());
+    println!("peak RSS          {:.1} MiB", rss_peak as f64 / 1024.0);
+    println!("KiB per strand    {:.2}", rss_peak.saturating_sub(rss_before) as f64 / n as f64);
+    println!("mappings added    {}", maps_peak.saturating_sub(maps_before));
+}
