@@ -9,6 +9,8 @@
 //!   worker; the time per yield (each passes through the worker).
 //! - `runtime/spawn_join`: spawn a strand and join it, one worker.
 
+#![allow(missing_docs)] // criterion's macros generate undocumented items
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -34,7 +34,11 @@ fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or(format!("{flag} needs a value"));
-        let num = |s: String| s.replace('_', "").parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+        let num = |s: String| {
+            s.replace('_', "")
+                .parse::<usize>()
+                .map_err(|e| format!("{flag}: {e}"))
+        };
         match flag.as_str() {
             "--strands" => a.strands = num(val()?)?,
             "--yields" => a.yields = num(val()?)?,
@@ -74,7 +78,9 @@ fn status_kib(field: &str) -> usize {
 }
 
 fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps").map(|s| s.lines().count()).unwrap_or(0)
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|s| s.lines().count())
+        .unwrap_or(0)
 }
 
 fn main() {
@@ -130,9 +136,21 @@ fn main() {
     println!("switches          {switches}");
     println!("spawn time        {:.3} s", spawn_time.as_secs_f64());
     println!("wall time         {:.3} s", wall.as_secs_f64());
-    println!("ns per switch     {:.1}", wall.as_nanos() as f64 / switches as f64);
-    println!("switches/s        {:.0}", switches as f64 / wall.as_secs_f64());
+    println!(
+        "ns per switch     {:.1}",
+        wall.as_nanos() as f64 / switches as f64
+    );
+    println!(
+        "switches/s        {:.0}",
+        switches as f64 / wall.as_secs_f64()
+    );
     println!("peak RSS          {:.1} MiB", rss_peak as f64 / 1024.0);
-    println!("KiB per strand    {:.2}", rss_peak.saturating_sub(rss_before) as f64 / n as f64);
-    println!("mappings added    {}", maps_peak.saturating_sub(maps_before));
+    println!(
+        "KiB per strand    {:.2}",
+        rss_peak.saturating_sub(rss_before) as f64 / n as f64
+    );
+    println!(
+        "mappings added    {}",
+        maps_peak.saturating_sub(maps_before)
+    );
 }

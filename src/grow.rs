@@ -47,7 +47,9 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
         .unwrap_or_else(|e| panic!("strands::grow: no stack segment of {stack_size} bytes: {e}"));
     let saved = (task.record.guard_lo.get(), base, task.record.top.get());
     let (glo, ghi) = stack.guard_range();
-    let out = on_segment(&stack, f, || task.record.set(glo, ghi, stack.top() as usize));
+    let out = on_segment(&stack, f, || {
+        task.record.set(glo, ghi, stack.top() as usize)
+    });
     task.record.set(saved.0, saved.1, saved.2);
     if !stack.canary_intact() {
         crate::stack::overflow::report_and_abort(&task.record);
@@ -90,7 +92,11 @@ struct Frame<F, R> {
 }
 
 /// Runs `f` on `stack` through a context switch and back.
-fn on_segment<R, F: FnOnce() -> R>(stack: &Stack, f: F, enter: impl FnOnce()) -> std::thread::Result<R> {
+fn on_segment<R, F: FnOnce() -> R>(
+    stack: &Stack,
+    f: F,
+    enter: impl FnOnce(),
+) -> std::thread::Result<R> {
     let mut frame = Frame {
         f: Some(f),
         out: None,

@@ -89,7 +89,8 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    let rt = Runtime::new().unwrap_or_else(|e| panic!("strands::run: cannot start the runtime: {e}"));
+    let rt =
+        Runtime::new().unwrap_or_else(|e| panic!("strands::run: cannot start the runtime: {e}"));
     rt.block_on(f)
 }
 

@@ -428,3 +428,41 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .finish()
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Join vs finish: the result is neither lost nor read early, and the
+    //! joiner is woken exactly when it waits.
+    use super::*;
+
+    #[test]
+    fn loom_join_races_finish() {
+        loom::model(|| {
+            let (body, exit, parts) = package(|| 42u32);
+            let packet = Arc::clone(&parts.packet);
+            let finisher = loom::thread::spawn(move || {
+                body();
+                exit.publish();
+            });
+            packet.wait(); // parks this (loom) thread until published
+            assert_eq!(packet.take().unwrap(), 42);
+            finisher.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_is_finished_only_after_the_result_is_stored() {
+        loom::model(|| {
+            let (body, exit, parts) = package(|| String::from("done"));
+            let packet = Arc::clone(&parts.packet);
+            let finisher = loom::thread::spawn(move || {
+                body();
+                exit.publish();
+            });
+            if packet.is_done() {
+                assert_eq!(packet.take().unwrap(), "done");
+            }
+            finisher.join().unwrap();
+        });
+    }
+}

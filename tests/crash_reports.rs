@@ -15,6 +15,7 @@ use strands::{Builder, Runtime, StackGuard};
 const SIZE: usize = 64 * 1024;
 
 #[inline(never)]
+#[allow(unconditional_recursion)] // it ends in a stack overflow, on purpose
 fn recurse(depth: u64) -> u64 {
     let buf = [depth as u8; 512];
     std::hint::black_box(&buf);
@@ -22,7 +23,11 @@ fn recurse(depth: u64) -> u64 {
 }
 
 fn overflow_in_strand(guard: StackGuard, name: &str) {
-    let rt = Runtime::builder().workers(1).stack_guard(guard).build().unwrap();
+    let rt = Runtime::builder()
+        .workers(1)
+        .stack_guard(guard)
+        .build()
+        .unwrap();
     let name = name.to_string();
     rt.block_on(move || {
         Builder::new()
@@ -39,7 +44,11 @@ fn overflow_in_strand(guard: StackGuard, name: &str) {
 /// Canary mode has no guard page to fault on: overflow into the unguarded
 /// gap below the stack (clobbering the canary at its base) and switch out.
 fn canary_overflow() {
-    let rt = Runtime::builder().workers(1).stack_guard(StackGuard::Canary).build().unwrap();
+    let rt = Runtime::builder()
+        .workers(1)
+        .stack_guard(StackGuard::Canary)
+        .build()
+        .unwrap();
     rt.block_on(|| {
         Builder::new()
             .name("canary-crusher".to_string())
@@ -114,7 +123,11 @@ fn child(scenario: &str) {
         }
         "backtrace_panic_in_strand" => {
             let rt = Runtime::builder().workers(1).build().unwrap();
-            let e = rt.block_on(|| strands::spawn(|| panic!("with a backtrace")).join().unwrap_err());
+            let e = rt.block_on(|| {
+                strands::spawn(|| panic!("with a backtrace"))
+                    .join()
+                    .unwrap_err()
+            });
             assert!(e.is_panic());
             println!("survived");
         }
@@ -123,8 +136,19 @@ fn child(scenario: &str) {
 }
 
 fn run_child(scenario: &str, backtrace: bool) -> Output {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["child", scenario])
+    // Cross-testing under an emulator (qemu-user) re-runs the child through
+    // the same runner: `STRANDS_TEST_RUNNER="qemu-aarch64-static -L ..."`.
+    let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    let mut cmd = match words.next() {
+        Some(prog) => {
+            let mut c = Command::new(prog);
+            c.args(words).arg(std::env::current_exe().unwrap());
+            c
+        }
+        None => Command::new(std::env::current_exe().unwrap()),
+    };
+    cmd.args(["child", scenario])
         .env("RUST_BACKTRACE", if backtrace { "1" } else { "0" })
         .output()
         .expect("re-running the test binary")
@@ -134,7 +158,10 @@ fn expect_overflow(scenario: &str, who: &str) -> Result<(), String> {
     let out = run_child(scenario, false);
     let err = String::from_utf8_lossy(&out.stderr);
     if out.status.signal() != Some(libc::SIGABRT) {
-        return Err(format!("expected SIGABRT, got {:?}; stderr:\n{err}", out.status));
+        return Err(format!(
+            "expected SIGABRT, got {:?}; stderr:\n{err}",
+            out.status
+        ));
     }
     if !err.contains(who) {
         return Err(format!("stderr lacks {who:?}:\n{err}"));
@@ -147,7 +174,10 @@ fn check(scenario: &str) -> Result<(), String> {
         "overflow_guard_install" => {
             expect_overflow(scenario, "has overflowed its stack (64 KiB)")?;
             let err = String::from_utf8_lossy(&run_child(scenario, false).stderr).into_owned();
-            let line = err.lines().find(|l| l.contains("overflowed")).unwrap_or_default();
+            let line = err
+                .lines()
+                .find(|l| l.contains("overflowed"))
+                .unwrap_or_default();
             // "strand 'deep-diver' (id N) has overflowed its stack (64 KiB)"
             let ok = line.starts_with("strand 'deep-diver' (id ")
                 && line
@@ -155,7 +185,8 @@ fn check(scenario: &str) -> Result<(), String> {
                     .split(')')
                     .next()
                     .is_some_and(|id| id.parse::<u64>().is_ok());
-            ok.then_some(()).ok_or(format!("unexpected report line: {line:?}"))
+            ok.then_some(())
+                .ok_or(format!("unexpected report line: {line:?}"))
         }
         "overflow_mprotect" => expect_overflow(scenario, "strand 'mprotected' (id "),
         "overflow_canary" => expect_overflow(scenario, "strand 'canary-crusher' (id "),
@@ -165,17 +196,22 @@ fn check(scenario: &str) -> Result<(), String> {
             expect_overflow(scenario, "thread 'main' (")?;
             expect_overflow(scenario, "has overflowed its stack")?;
             let err = String::from_utf8_lossy(&run_child(scenario, false).stderr).into_owned();
-            (!err.contains("strand '")).then_some(()).ok_or(format!("a thread overflow blamed a strand:\n{err}"))
+            (!err.contains("strand '"))
+                .then_some(())
+                .ok_or(format!("a thread overflow blamed a strand:\n{err}"))
         }
         "null_deref_in_strand" => {
             let out = run_child(scenario, false);
             let err = String::from_utf8_lossy(&out.stderr);
             if out.status.signal() != Some(libc::SIGSEGV) {
-                return Err(format!("expected SIGSEGV, got {:?}; stderr:\n{err}", out.status));
+                return Err(format!(
+                    "expected SIGSEGV, got {:?}; stderr:\n{err}",
+                    out.status
+                ));
             }
-            (!err.contains("overflowed"))
-                .then_some(())
-                .ok_or(format!("a null dereference was reported as an overflow:\n{err}"))
+            (!err.contains("overflowed")).then_some(()).ok_or(format!(
+                "a null dereference was reported as an overflow:\n{err}"
+            ))
         }
         "panic_names_strand" => {
             let out = run_child(scenario, false);
@@ -185,26 +221,35 @@ fn check(scenario: &str) -> Result<(), String> {
                 && err.contains("strand 'parser' (id ")
                 && err.contains(") panicked at tests/crash_reports.rs:")
                 && err.contains("unexpected token");
-            ok.then_some(()).ok_or(format!("status {:?}, stderr:\n{err}", out.status))
+            ok.then_some(())
+                .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
         }
         "backtrace_panic_in_strand" => {
             let out = run_child(scenario, true);
             let err = String::from_utf8_lossy(&out.stderr);
             let last_frame = err
                 .lines()
-                .filter(|l| {
+                .rfind(|l| {
                     let t = l.trim_start();
-                    t.split(':').next().is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+                    t.split(':')
+                        .next()
+                        .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
                 })
-                .last()
                 .unwrap_or_default()
                 .to_string();
-            let expected_last = if strands::BACKEND == "ucontext" { "" } else { "strands_trampoline" };
+            let expected_last = if strands::BACKEND == "ucontext" {
+                ""
+            } else {
+                "strands_trampoline"
+            };
             let ok = out.status.success()
                 && err.contains("stack backtrace:")
                 && err.contains("strand_entry")
                 && last_frame.contains(expected_last);
-            ok.then_some(()).ok_or(format!("status {:?}, last frame {last_frame:?}, stderr:\n{err}", out.status))
+            ok.then_some(()).ok_or(format!(
+                "status {:?}, last frame {last_frame:?}, stderr:\n{err}",
+                out.status
+            ))
         }
         _ => unreachable!(),
     }
@@ -228,7 +273,10 @@ fn main() {
     }
     let filter = args.iter().skip(1).find(|a| !a.starts_with('-')).cloned();
     let (mut passed, mut failed) = (0, 0);
-    for s in SCENARIOS.iter().filter(|s| filter.as_deref().is_none_or(|f| s.contains(f))) {
+    for s in SCENARIOS
+        .iter()
+        .filter(|s| filter.as_deref().is_none_or(|f| s.contains(f)))
+    {
         match check(s) {
             Ok(()) => {
                 println!("test {s} ... ok");

@@ -5,7 +5,10 @@ use std::sync::{Arc, Mutex};
 use strands::{Builder, Runtime, SpawnError};
 
 fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().expect("runtime")
+    Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("runtime")
 }
 
 #[test]
@@ -37,8 +40,13 @@ fn yields_interleave_in_fifo_order_on_one_worker() {
         }
     });
     let log = log.lock().unwrap().clone();
-    let expect: Vec<_> = (0..3).flat_map(|step| (0..3).map(move |id| (id, step))).collect();
-    assert_eq!(log, expect, "round-robin: each strand runs one step per turn");
+    let expect: Vec<_> = (0..3)
+        .flat_map(|step| (0..3).map(move |id| (id, step)))
+        .collect();
+    assert_eq!(
+        log, expect,
+        "round-robin: each strand runs one step per turn"
+    );
 }
 
 #[test]
@@ -60,7 +68,10 @@ fn names_ids_and_current() {
         assert_ne!(inner_id, me.id());
         assert_eq!(name.as_deref(), Some("parser"));
     });
-    assert!(strands::try_current().is_none(), "a test thread is not a strand");
+    assert!(
+        strands::try_current().is_none(),
+        "a test thread is not a strand"
+    );
 }
 
 #[test]
@@ -102,9 +113,15 @@ fn panic_payload_of_any_type_survives() {
 #[test]
 fn block_on_resumes_the_panic_on_the_caller() {
     let rt = rt(1);
-    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(|| panic!("inner"))));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(|| panic!("inner"))
+    }));
     assert_eq!(*r.unwrap_err().downcast::<&str>().unwrap(), "inner");
-    assert_eq!(rt.block_on(|| 3), 3, "the runtime survives a panicking block_on");
+    assert_eq!(
+        rt.block_on(|| 3),
+        3,
+        "the runtime survives a panicking block_on"
+    );
 }
 
 #[test]
@@ -134,7 +151,8 @@ fn join_from_a_plain_thread_and_from_strands_on_two_workers() {
     // half joined from this thread, half from a strand
     let mut handles = handles;
     let second: Vec<_> = handles.split_off(100);
-    let from_strand = rt.block_on(move || second.into_iter().map(|h| h.join().unwrap()).sum::<u64>());
+    let from_strand =
+        rt.block_on(move || second.into_iter().map(|h| h.join().unwrap()).sum::<u64>());
     let from_thread: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
     assert_eq!(from_thread + from_strand, (0..200).sum());
 }
@@ -178,7 +196,10 @@ fn is_finished_turns_true_exactly_when_the_result_is_there() {
             strands::yield_now();
             1
         });
-        assert!(!h.is_finished(), "it has not run yet: one worker, we hold it");
+        assert!(
+            !h.is_finished(),
+            "it has not run yet: one worker, we hold it"
+        );
         while !h.is_finished() {
             strands::yield_now();
         }
@@ -190,13 +211,18 @@ fn is_finished_turns_true_exactly_when_the_result_is_there() {
 fn stacks_return_to_the_pool() {
     let rt = rt(2);
     rt.block_on(|| {
-        let hs: Vec<_> = (0..1000).map(|_| strands::spawn(strands::yield_now)).collect();
+        let hs: Vec<_> = (0..1000)
+            .map(|_| strands::spawn(strands::yield_now))
+            .collect();
         hs.into_iter().for_each(|h| h.join().unwrap());
     });
     let m = rt.metrics();
     assert_eq!(m.live_strands, 0);
     assert_eq!(m.stacks_live, 0);
-    assert!(m.stacks_cached >= 1000, "returned stacks are kept for reuse: {m:?}");
+    assert!(
+        m.stacks_cached >= 1000,
+        "returned stacks are kept for reuse: {m:?}"
+    );
     assert_eq!(m.spawned, 1001);
 }
 
@@ -209,7 +235,10 @@ fn custom_stack_sizes_work() {
                 .spawn(move || {
                     // use most of a 16 KiB stack
                     let buf = [7u8; 8 * 1024];
-                    std::hint::black_box(&buf).iter().map(|&b| b as usize).sum::<usize>()
+                    std::hint::black_box(&buf)
+                        .iter()
+                        .map(|&b| b as usize)
+                        .sum::<usize>()
                 })
                 .unwrap();
             assert_eq!(h.join().unwrap(), 7 * 8 * 1024);
@@ -227,7 +256,13 @@ fn zero_workers_is_an_error() {
 
 #[test]
 fn bad_stack_sizes_are_errors_not_panics() {
-    for size in [0, 1, strands::MIN_STACK_SIZE - 1, strands::MAX_STACK_SIZE + 1, usize::MAX] {
+    for size in [
+        0,
+        1,
+        strands::MIN_STACK_SIZE - 1,
+        strands::MAX_STACK_SIZE + 1,
+        usize::MAX,
+    ] {
         let e = Runtime::builder().stack_size(size).build().unwrap_err();
         assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "size {size}");
         let r = rt(1).block_on(move || Builder::new().stack_size(size).spawn(|| ()).map(|_| ()));
@@ -246,12 +281,19 @@ fn spawning_outside_a_runtime_is_an_error() {
     }
     let r = std::panic::catch_unwind(|| strands::spawn(|| ()));
     let msg = r.unwrap_err();
-    assert!(msg.downcast_ref::<String>().unwrap().contains("not inside a strands runtime"));
+    assert!(msg
+        .downcast_ref::<String>()
+        .unwrap()
+        .contains("not inside a strands runtime"));
 }
 
 #[test]
 fn past_max_strands_spawn_answers_saturated() {
-    let rt = Runtime::builder().workers(1).max_strands(3).build().unwrap();
+    let rt = Runtime::builder()
+        .workers(1)
+        .max_strands(3)
+        .build()
+        .unwrap();
     let r = rt.block_on(|| {
         // this strand is 1; two more fit, the fourth does not
         let a = strands::spawn(|| ());
@@ -283,7 +325,10 @@ fn block_on_from_a_strand_of_the_same_runtime_panics_clearly() {
     let rt = rt(1);
     let msg = rt.block_on(|| {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(|| 1)));
-        r.unwrap_err().downcast::<&str>().map(|s| s.to_string()).unwrap_or_default()
+        r.unwrap_err()
+            .downcast::<&str>()
+            .map(|s| s.to_string())
+            .unwrap_or_default()
     });
     assert!(msg.contains("same runtime"), "{msg}");
 }

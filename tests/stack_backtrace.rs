@@ -8,7 +8,11 @@ use strands::Runtime;
 fn frames(bt: &str) -> Vec<String> {
     bt.lines()
         .map(str::trim_start)
-        .filter(|l| l.split(':').next().is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())))
+        .filter(|l| {
+            l.split(':')
+                .next()
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+        })
         .map(str::to_owned)
         .collect()
 }
@@ -66,12 +70,17 @@ fn backtraces_in_nested_strands_and_grow_segments_stop_cleanly() {
                 })
             })
             .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
     });
     assert_eq!(n.len(), 20);
     if strands::BACKEND != "ucontext" {
         for last in n {
-            assert!(last.contains("strands_trampoline"), "a segment's trace ends at its trampoline: {last}");
+            assert!(
+                last.contains("strands_trampoline"),
+                "a segment's trace ends at its trampoline: {last}"
+            );
         }
     }
 }

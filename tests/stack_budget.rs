@@ -45,7 +45,10 @@ fn spending_the_mapping_budget_is_an_error_then_recovers() {
     }
     // two mappings a stack, with a reserve for the rest of the program
     assert!(spawned * 2 < max_maps, "{spawned} stacks");
-    assert!(spawned * 2 > max_maps / 2, "the budget stopped far too early: {spawned} stacks");
+    assert!(
+        spawned * 2 > max_maps / 2,
+        "the budget stopped far too early: {spawned} stacks"
+    );
     // the process can still map memory: the reserve was kept
     let v = vec![1u8; 64 << 20];
     assert_eq!(v[v.len() - 1], 1);

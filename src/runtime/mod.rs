@@ -208,9 +208,8 @@ impl Runtime {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        let inside = worker::with_worker(|w| {
-            w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.handle.shared))
-        });
+        let inside =
+            worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.handle.shared)));
         assert!(
             !inside,
             "Runtime::block_on called from a strand of the same runtime: \
@@ -329,7 +328,10 @@ impl Handle {
         // joiner has emptied (or will drop itself).
         let (body, exit): (Body, Arc<dyn Exit>) = unsafe {
             (
-                std::mem::transmute::<Box<dyn FnOnce() + Send + 'a>, Box<dyn FnOnce() + Send + 'static>>(body),
+                std::mem::transmute::<
+                    Box<dyn FnOnce() + Send + 'a>,
+                    Box<dyn FnOnce() + Send + 'static>,
+                >(body),
                 std::mem::transmute::<Arc<dyn Exit + 'a>, Arc<dyn Exit + 'static>>(exit),
             )
         };
@@ -378,7 +380,11 @@ impl Handle {
             workers: s.workers.len(),
             live_strands: s.live.load(Ordering::Relaxed),
             spawned: s.spawned.load(Ordering::Relaxed),
-            switches: s.workers.iter().map(|w| w.switches.load(Ordering::Relaxed)).collect(),
+            switches: s
+                .workers
+                .iter()
+                .map(|w| w.switches.load(Ordering::Relaxed))
+                .collect(),
             stacks_live: pool.live,
             stacks_cached: pool.cached,
             stack_slabs: pool.slabs,
@@ -420,7 +426,10 @@ impl Shared {
             _ => false,
         });
         if !local {
-            self.injector.lock().unwrap_or_else(|e| e.into_inner()).push_back(task);
+            self.injector
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(task);
             let n = self.workers.len();
             let i = self.next_unpark.fetch_add(1, Ordering::Relaxed) % n;
             self.workers[i].parker.unpark();
@@ -457,7 +466,10 @@ impl Schedule for Shared {
         });
         if !here {
             let w = &self.workers[home];
-            w.remote.lock().unwrap_or_else(|e| e.into_inner()).push_back(task);
+            w.remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back(task);
             w.parker.unpark();
         }
     }

@@ -73,12 +73,6 @@ pub(crate) fn current_task() -> Option<Task> {
     })
 }
 
-/// Whether this thread is running a strand right now.
-pub(crate) fn in_strand() -> bool {
-    // SAFETY: as in `current_task`.
-    with_worker(|w| w.is_some_and(|w| unsafe { (*w.running.get()).is_some() }))
-}
-
 impl Worker {
     /// Switches from the running strand back to this worker, asking for
     /// `action`. Returns when the strand is resumed (never for `Done`).
@@ -108,10 +102,19 @@ impl Worker {
             return Some(t);
         }
         let me = &self.shared.workers[self.index];
-        if let Some(t) = me.remote.lock().unwrap_or_else(|e| e.into_inner()).pop_front() {
+        if let Some(t) = me
+            .remote
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
+        {
             return Some(t);
         }
-        self.shared.injector.lock().unwrap_or_else(|e| e.into_inner()).pop_front()
+        self.shared
+            .injector
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop_front()
     }
 
     /// Switches into `task` and, once it switches back, carries out what it
@@ -159,7 +162,7 @@ impl Worker {
             Action::Done => {
                 task.state.done();
                 *stack = None; // back to the pool
-                // SAFETY: the strand is finished; the worker owns its task.
+                               // SAFETY: the strand is finished; the worker owns its task.
                 let exit = unsafe { (*task.exit.get()).take() };
                 drop(task);
                 self.shared.strand_finished();

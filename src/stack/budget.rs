@@ -10,7 +10,7 @@
 //! a new stack is refused with an `io::Error` of kind `OutOfMemory`: the
 //! program can back off instead of being killed later at an arbitrary `mmap`.
 
-use crate::loom::{AtomicUsize, OnceLock, Ordering};
+use crate::loom::{process::AtomicUsize, OnceLock, Ordering};
 use std::io;
 
 /// Mappings left for the rest of the program, never given to guards.
@@ -75,10 +75,4 @@ pub(crate) fn take(n: usize) -> io::Result<()> {
 /// Gives `n` mappings back (their slab was unmapped).
 pub(crate) fn give_back(n: usize) {
     budget().used.fetch_sub(n, Ordering::Relaxed);
-}
-
-/// Mappings currently taken by guards, and the budget's total.
-pub(crate) fn usage() -> (usize, usize) {
-    let b = budget();
-    (b.used.load(Ordering::Relaxed), b.total)
 }

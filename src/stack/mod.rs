@@ -36,7 +36,7 @@ pub const DEFAULT_STACK_SIZE: usize = 256 * 1024;
 
 /// The system page size (cached).
 pub(crate) fn page_size() -> usize {
-    use crate::loom::{AtomicUsize, Ordering};
+    use crate::loom::{process::AtomicUsize, Ordering};
     static PAGE: AtomicUsize = AtomicUsize::new(0);
     let p = PAGE.load(Ordering::Relaxed);
     if p != 0 {

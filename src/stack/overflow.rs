@@ -143,7 +143,10 @@ fn stack_pointer(ctx: *mut libc::c_void) -> usize {
         // SAFETY: as above.
         unsafe { (*uc).uc_mcontext.sp as usize }
     }
-    #[cfg(not(all(target_os = "linux", any(target_arch = "x86_64", target_arch = "aarch64"))))]
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
     {
         let _ = uc;
         0
@@ -152,7 +155,11 @@ fn stack_pointer(ctx: *mut libc::c_void) -> usize {
 
 /// Hands a fault that is not a strand's overflow to the previous handler.
 fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    let prev = if sig == libc::SIGBUS { PREV_BUS.get() } else { PREV_SEGV.get() };
+    let prev = if sig == libc::SIGBUS {
+        PREV_BUS.get()
+    } else {
+        PREV_SEGV.get()
+    };
     match prev {
         Some(p) if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN => {
             if p.sa_flags & libc::SA_SIGINFO != 0 {
@@ -179,7 +186,10 @@ fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
 /// Writes the overflow line for `rec` and aborts. Async-signal-safe.
 pub(crate) fn report_and_abort(rec: &StackRecord) -> ! {
     let mut buf = [0u8; 512];
-    let mut w = Writer { buf: &mut buf, len: 0 };
+    let mut w = Writer {
+        buf: &mut buf,
+        len: 0,
+    };
     w.put(b"\nstrand '");
     match rec.name {
         // SAFETY: the name points into the running strand, alive and
@@ -282,7 +292,10 @@ impl AltStack {
             unsafe { libc::munmap(map, len + page) };
             return None;
         }
-        Some(AltStack { map, len: len + page })
+        Some(AltStack {
+            map,
+            len: len + page,
+        })
     }
 }
 

@@ -186,7 +186,11 @@ impl StackPool {
 
     /// Counts for tests and metrics.
     pub(crate) fn stats(&self) -> PoolStats {
-        let classes = self.shared.classes.lock().unwrap_or_else(|e| e.into_inner());
+        let classes = self
+            .shared
+            .classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         let mut s = PoolStats {
             live: self.shared.live.load(Ordering::Relaxed),
             ..PoolStats::default()
@@ -270,7 +274,12 @@ impl Class {
         let mut slabs: Vec<(usize, usize)> = self
             .slabs
             .iter()
-            .map(|s| (s.map.as_ptr() as usize, s.map.as_ptr() as usize + s.map.len()))
+            .map(|s| {
+                (
+                    s.map.as_ptr() as usize,
+                    s.map.as_ptr() as usize + s.map.len(),
+                )
+            })
             .collect();
         slabs.sort_unstable();
         let mut vec = Vec::new();
@@ -336,6 +345,7 @@ impl Stack {
     }
 
     /// Usable bytes.
+    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
@@ -343,11 +353,6 @@ impl Stack {
     /// The guard range `[lo, hi)` just below the stack.
     pub(crate) fn guard_range(&self) -> (usize, usize) {
         (self.base - page_size(), self.base)
-    }
-
-    /// The guard kind protecting this stack.
-    pub(crate) fn guard(&self) -> StackGuard {
-        self.guard
     }
 
     /// Notes a stack pointer seen while the stack was suspended: below the
@@ -371,7 +376,8 @@ impl Stack {
     pub(crate) fn canary_intact(&self) -> bool {
         // SAFETY: `base` is the lowest usable word of this stack, mapped
         // read-write for as long as the stack lives.
-        self.guard != StackGuard::Canary || unsafe { (self.base as *const u64).read_volatile() } == guard::CANARY
+        self.guard != StackGuard::Canary
+            || unsafe { (self.base as *const u64).read_volatile() } == guard::CANARY
     }
 }
 

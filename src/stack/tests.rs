@@ -38,7 +38,10 @@ fn a_stack_marked_deep_releases_all_but_the_prefix_on_return() {
     s.note_sp(base + 100); // seen deep at a switch
     drop(s);
     assert_eq!(resident_pages(base, size - RESIDENT_PREFIX), 0);
-    assert_eq!(resident_pages(base + size - RESIDENT_PREFIX, RESIDENT_PREFIX), RESIDENT_PREFIX / page_size());
+    assert_eq!(
+        resident_pages(base + size - RESIDENT_PREFIX, RESIDENT_PREFIX),
+        RESIDENT_PREFIX / page_size()
+    );
     // LIFO: the same stack comes back
     assert_eq!(pool.get(256 * 1024).unwrap().base() as usize, base);
 }
@@ -61,12 +64,19 @@ fn the_scrub_finds_deep_pages_no_switch_saw() {
     let (base, size) = (s.base() as usize, s.size());
     touch(base, size); // deep, but never noted
     drop(s);
-    assert!(resident_pages(base, size - RESIDENT_PREFIX) > 0, "not yet released");
+    assert!(
+        resident_pages(base, size - RESIDENT_PREFIX) > 0,
+        "not yet released"
+    );
     // enough returns trigger a scrub
     for _ in 0..300 {
         drop(pool.get(64 * 1024).unwrap());
     }
-    assert_eq!(resident_pages(base, size - RESIDENT_PREFIX), 0, "the scrub released it");
+    assert_eq!(
+        resident_pages(base, size - RESIDENT_PREFIX),
+        0,
+        "the scrub released it"
+    );
 }
 
 #[test]
@@ -76,7 +86,10 @@ fn sizes_round_up_to_pages_and_reject_bad_input() {
     assert_eq!(s.size(), super::MIN_STACK_SIZE + page_size());
     assert_eq!(s.top() as usize % 16, 0);
     for bad in [0, 100, super::MAX_STACK_SIZE + 1] {
-        assert_eq!(pool.get(bad).unwrap_err().kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(
+            pool.get(bad).unwrap_err().kind(),
+            std::io::ErrorKind::InvalidInput
+        );
     }
 }
 
@@ -86,7 +99,10 @@ fn slabs_hold_many_stacks_and_grow_geometrically() {
     let stacks: Vec<_> = (0..1000).map(|_| pool.get(16 * 1024).unwrap()).collect();
     let st = pool.stats();
     assert_eq!(st.live, 1000);
-    assert!(st.slabs <= 7, "16+32+...+1024 covers 1000 stacks in 7 slabs: {st:?}");
+    assert!(
+        st.slabs <= 7,
+        "16+32+...+1024 covers 1000 stacks in 7 slabs: {st:?}"
+    );
     drop(stacks);
     let st = pool.stats();
     assert_eq!((st.live, st.cached), (0, 1000));
@@ -120,6 +136,11 @@ fn guard_pages_fault_for_the_kernel_too() {
             libc::close(fds[0]);
             libc::close(fds[1]);
         }
-        assert_eq!((n, err), (-1, Some(libc::EFAULT)), "{kind:?}: {:?}", pool.guard());
+        assert_eq!(
+            (n, err),
+            (-1, Some(libc::EFAULT)),
+            "{kind:?}: {:?}",
+            pool.guard()
+        );
     }
 }

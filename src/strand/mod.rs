@@ -11,7 +11,7 @@
 pub(crate) mod state;
 
 use crate::arch::RawContext;
-use crate::loom::{Arc, AtomicU64, Ordering};
+use crate::loom::{process::AtomicU64, Arc, Ordering};
 use crate::stack::overflow::StackRecord;
 use crate::stack::Stack;
 use std::cell::UnsafeCell;

@@ -63,7 +63,12 @@ impl State {
     #[inline]
     pub(crate) fn take_token(&self) -> bool {
         self.0
-            .compare_exchange(RUNNING | NOTIFIED, RUNNING, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(
+                RUNNING | NOTIFIED,
+                RUNNING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            )
             .is_ok()
     }
 
@@ -113,9 +118,92 @@ impl State {
     pub(crate) fn done(&self) {
         self.0.store(DONE, Ordering::Release);
     }
+}
 
-    /// Whether the strand has finished.
-    pub(crate) fn is_done(&self) -> bool {
-        self.0.load(Ordering::Acquire) & PHASE == DONE
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! The park/wake protocol under every interleaving loom can find.
+    use super::State;
+    use crate::loom::Arc;
+
+    /// What happened to a strand that tried to park.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Parking {
+        /// A token was waiting: the park returned without switching.
+        TokenTaken,
+        /// Woken while switching out: the worker requeued it.
+        Requeued,
+        /// Parked for real: only a waker can bring it back.
+        Parked,
+    }
+
+    /// The strand's side (run by its worker): run, then try to park.
+    fn run_then_park(state: &State) -> Parking {
+        state.start_running();
+        if state.take_token() {
+            Parking::TokenTaken
+        } else if state.park() {
+            Parking::Parked
+        } else {
+            Parking::Requeued
+        }
+    }
+
+    #[test]
+    fn loom_wake_races_park_and_is_never_lost_or_doubled() {
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            let s = Arc::clone(&state);
+            let waker = loom::thread::spawn(move || s.wake());
+            let parking = run_then_park(&state);
+            let scheduled = waker.join().unwrap();
+            match parking {
+                // parked for real: the waker must be the one to push it
+                Parking::Parked => assert!(scheduled, "lost wake-up"),
+                // it never slept: nobody may push it a second time
+                Parking::TokenTaken | Parking::Requeued => assert!(!scheduled, "double push"),
+            }
+        });
+    }
+
+    #[test]
+    fn loom_two_wakers_push_a_parked_strand_exactly_once() {
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            let wakers: Vec<_> = (0..2)
+                .map(|_| {
+                    let s = Arc::clone(&state);
+                    loom::thread::spawn(move || s.wake())
+                })
+                .collect();
+            let parking = run_then_park(&state);
+            let pushes = wakers
+                .into_iter()
+                .map(|w| w.join().unwrap() as u32)
+                .sum::<u32>();
+            match parking {
+                Parking::Parked => assert_eq!(pushes, 1),
+                Parking::TokenTaken | Parking::Requeued => assert_eq!(pushes, 0),
+            }
+        });
+    }
+
+    #[test]
+    fn loom_yield_keeps_a_token_for_the_next_park() {
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            let s = Arc::clone(&state);
+            let waker = loom::thread::spawn(move || s.wake());
+            // run, yield (requeued by the worker), run again, then park
+            state.start_running();
+            state.yielded();
+            let parking = run_then_park(&state);
+            let scheduled = waker.join().unwrap();
+            assert_eq!(
+                parking == Parking::Parked,
+                scheduled,
+                "{parking:?} vs scheduled={scheduled}"
+            );
+        });
     }
 }
