@@ -29,9 +29,19 @@ fn thousand_backtraces_in_a_strand_end_at_the_trampoline() {
                     // resolving symbols is the slow part: check every 100th
                     let text = bt.to_string();
                     let f = frames(&text);
+                    // symbols resolve (inlining may fold the test's own
+                    // closure away in release builds; the entry stays)
+                    assert!(text.contains("strand_entry"), "frames resolve: {text}");
+                    // (under ucontext the outermost frame is glibc's
+                    // __start_context, whose symbol is local to libc)
+                    let inner = if strands::BACKEND == "ucontext" {
+                        &f[..f.len() - 1]
+                    } else {
+                        &f[..]
+                    };
                     assert!(
-                        text.contains("thousand_backtraces_in_a_strand_end_at_the_trampoline"),
-                        "frames resolve: {text}"
+                        inner.iter().all(|l| !l.contains("<unknown>")),
+                        "unresolved frames: {text}"
                     );
                     last.push(f.last().cloned().unwrap_or_default());
                 }
