@@ -379,6 +379,14 @@ where
 ///
 /// Dropping the handle detaches the strand: it runs on, and its result is
 /// dropped when it finishes.
+///
+/// A handle can be sent to another strand or thread (when `T: Send`), but
+/// not shared: joining consumes it.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<strands::JoinHandle<u32>>();
+/// ```
 pub struct JoinHandle<T> {
     strand: Strand,
     packet: Arc<Packet<T>>,
