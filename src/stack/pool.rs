@@ -35,7 +35,7 @@
 //! when the pool and every stack taken from it are dropped.
 
 use super::{budget, guard, page_size, StackGuard};
-use crate::loom::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::loom::{Arc, Mutex};
 use memmap2::{MmapMut, MmapOptions};
 use std::io;
 
@@ -61,7 +61,6 @@ struct Shared {
     guard: StackGuard,
     page: usize,
     classes: Mutex<Vec<Class>>,
-    live: AtomicUsize,
 }
 
 /// All stacks of one usable size.
@@ -74,6 +73,8 @@ struct Class {
     low_water: usize,
     slabs: Vec<Slab>,
     returns: usize,
+    /// Stacks of this class handed out and not yet returned.
+    live: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -129,7 +130,6 @@ impl StackPool {
                 guard: guard.resolve()?,
                 page: page_size(),
                 classes: Mutex::new(Vec::new()),
-                live: AtomicUsize::new(0),
             }),
         })
     }
@@ -156,20 +156,22 @@ impl StackPool {
                         low_water: 0,
                         slabs: Vec::new(),
                         returns: 0,
+                        live: 0,
                     });
                     classes.len() - 1
                 }
             };
             let class = &mut classes[idx];
-            match class.free.pop() {
+            let base = match class.free.pop() {
                 Some(slot) => {
                     class.low_water = class.low_water.min(class.free.len());
                     slot.base
                 }
                 None => class.carve(shared.guard, shared.page)?,
-            }
+            };
+            class.live += 1;
+            base
         };
-        shared.live.fetch_add(1, Ordering::Relaxed);
         if shared.guard == StackGuard::Canary {
             // SAFETY: `base` is the lowest usable, writable, 8-aligned word of
             // a stack nobody else holds.
@@ -191,11 +193,9 @@ impl StackPool {
             .classes
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let mut s = PoolStats {
-            live: self.shared.live.load(Ordering::Relaxed),
-            ..PoolStats::default()
-        };
+        let mut s = PoolStats::default();
         for c in classes.iter() {
+            s.live += c.live;
             s.cached += c.free.len();
             s.slabs += c.slabs.len();
             s.reserved += c.slabs.iter().map(|s| s.map.len()).sum::<usize>();
@@ -388,12 +388,12 @@ impl Drop for Stack {
         if self.deep && size > RESIDENT_PREFIX {
             release(self.base, size - RESIDENT_PREFIX);
         }
-        shared.live.fetch_sub(1, Ordering::Relaxed);
         let mut classes = shared.classes.lock().unwrap_or_else(|e| e.into_inner());
         let class = classes
             .iter_mut()
             .find(|c| c.size == size)
             .expect("a stack's size class outlives it");
+        class.live -= 1;
         class.free.push(Slot {
             base: self.base,
             unverified: !self.deep,
