@@ -1,21 +1,26 @@
-//! The panic hook that names the strand.
+//! The panic hook that names the strand, and aborting with a message.
 //!
 //! Installed once per process when the first runtime is built. For a panic
-//! inside a strand it prints
+//! inside a strand it first prints
 //!
 //! ```text
-//! strand 'parser' (id 7) panicked at src/parse.rs:10:5:
-//! unexpected token
+//! strand 'parser' (id 7) panicked at src/parse.rs:10:5
 //! ```
 //!
-//! followed by a backtrace when `RUST_BACKTRACE` asks for one, like std's
-//! default hook does for threads. Panics outside strands go to the hook that
-//! was installed before (std's default, or the program's own), unchanged.
-//! A hook the program installs *after* the runtime replaces this one.
+//! and then calls the hook that was installed before (std's default, which
+//! prints the message and, with `RUST_BACKTRACE`, a backtrace; or the
+//! program's own hook), so error reporters keep seeing every panic. The hook
+//! runs on a fresh stack segment if the strand's stack is low, so that a
+//! backtrace can be printed even from a strand with a minimal stack. Panics
+//! outside strands go to the previous hook unchanged.
 
 use crate::loom::Once;
 use std::io::Write;
 use std::panic;
+
+/// Headroom the previous hook gets (formatting a backtrace needs a lot).
+const HOOK_RED_ZONE: usize = 128 * 1024;
+const HOOK_STACK: usize = 1 << 20;
 
 pub(crate) fn install_hook() {
     static ONCE: Once = Once::new();
@@ -25,24 +30,23 @@ pub(crate) fn install_hook() {
             let Some(task) = crate::runtime::worker::current_task() else {
                 return prev(info);
             };
-            let msg = info.payload_as_str().unwrap_or("Box<dyn Any>");
-            let mut out = String::new();
-            out.push_str("strand '");
-            out.push_str(task.name.as_deref().unwrap_or("<unnamed>"));
-            out.push_str(&format!("' (id {}) panicked", task.id));
+            let mut line = format!(
+                "strand '{}' (id {}) panicked",
+                task.name.as_deref().unwrap_or("<unnamed>"),
+                task.id
+            );
             if let Some(loc) = info.location() {
-                out.push_str(&format!(" at {loc}"));
+                line.push_str(&format!(" at {loc}"));
             }
-            out.push_str(&format!(":\n{msg}\n"));
-            match std::env::var_os("RUST_BACKTRACE").as_deref().and_then(|v| v.to_str()) {
-                Some("0") | None => out.push_str(
-                    "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
-                ),
-                Some(_) => {
-                    out.push_str(&format!("stack backtrace:\n{}\n", std::backtrace::Backtrace::force_capture()));
-                }
-            }
-            let _ = std::io::stderr().lock().write_all(out.as_bytes());
+            line.push('\n');
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
+            crate::grow(HOOK_RED_ZONE, HOOK_STACK, || prev(info));
         }));
     });
+}
+
+/// Writes `strands: fatal: <msg>` to stderr and aborts the process.
+pub(crate) fn abort_with(msg: &str) -> ! {
+    let _ = writeln!(std::io::stderr().lock(), "strands: fatal: {msg}");
+    std::process::abort()
 }

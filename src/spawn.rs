@@ -250,6 +250,10 @@ struct Packet<T> {
 const EMPTY: u8 = 0;
 const WAITING: u8 = 1;
 const DONE: u8 = 2;
+/// The handle was dropped before the strand finished: nobody will take the
+/// result, so the strand drops it itself (in strand context) instead of
+/// leaving that to its worker.
+const DETACHED: u8 = 3;
 
 // SAFETY: `result` is written once by the strand before `DONE` is published
 // and read by the single joiner after it observes `DONE`; `waiter` is written
@@ -268,8 +272,10 @@ enum Waiter {
 impl Waiter {
     fn current() -> Waiter {
         match worker::current_task() {
-            Some(t) => Waiter::Strand(t),
-            None => Waiter::Thread(thread::current()),
+            // a strand that may not switch (it is unwinding) blocks its
+            // worker thread instead, so the thread is what must be woken
+            Some(t) if worker::may_switch() => Waiter::Strand(t),
+            _ => Waiter::Thread(thread::current()),
         }
     }
 
@@ -294,9 +300,28 @@ impl<T: Send> Exit for Packet<T> {
 
 impl<T> Packet<T> {
     /// Stores the strand's outcome; published later by [`Exit::publish`].
+    /// If the handle is gone, drops it here instead: the strand's own
+    /// context is the right place for user `Drop` code to run.
     fn store(&self, r: Result<T, JoinError>) {
+        if self.state.load(Ordering::Acquire) == DETACHED {
+            // like std for a thread's result: a panicking drop here has
+            // nowhere to go
+            if panic::catch_unwind(AssertUnwindSafe(move || drop(r))).is_err() {
+                crate::panic::abort_with("a strand's result panicked while being dropped");
+            }
+            return;
+        }
         // SAFETY: only the strand writes `result`, once, before DONE.
         unsafe { *self.result.get() = Some(r) };
+    }
+
+    /// The handle is being dropped without joining.
+    fn detach(&self) {
+        // Only EMPTY moves to DETACHED: once DONE, the result is dropped
+        // with the packet by whoever lets go of it last.
+        let _ = self
+            .state
+            .compare_exchange(EMPTY, DETACHED, Ordering::AcqRel, Ordering::Acquire);
     }
 
     fn is_done(&self) -> bool {
@@ -415,6 +440,7 @@ impl<T> JoinHandle<T> {
     pub fn join(self) -> Result<T, JoinError> {
         self.packet.wait();
         self.packet.take()
+        // `self` drops here: `detach` finds DONE and changes nothing
     }
 
     /// Whether the strand has finished (its result is ready).
@@ -425,6 +451,12 @@ impl<T> JoinHandle<T> {
     /// The strand this handle joins.
     pub fn strand(&self) -> &Strand {
         &self.strand
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.packet.detach();
     }
 }
 

@@ -131,6 +131,37 @@ fn child(scenario: &str) {
             assert!(e.is_panic());
             println!("survived");
         }
+        "user_hook_still_called" => {
+            let prev = std::panic::take_hook();
+            std::panic::set_hook(Box::new(move |info| {
+                eprintln!("user hook saw: {}", info.payload_as_str().unwrap_or("?"));
+                prev(info);
+            }));
+            let rt = Runtime::builder().workers(1).build().unwrap();
+            let e = rt.block_on(|| {
+                Builder::new()
+                    .name("reported".to_string())
+                    .spawn(|| panic!("to the reporter"))
+                    .unwrap()
+                    .join()
+                    .unwrap_err()
+            });
+            assert!(e.is_panic());
+            println!("survived");
+        }
+        "backtrace_on_a_minimal_stack" => {
+            let rt = Runtime::builder().workers(1).build().unwrap();
+            let e = rt.block_on(|| {
+                Builder::new()
+                    .stack_size(strands::MIN_STACK_SIZE)
+                    .spawn(|| panic!("tiny stack, full backtrace"))
+                    .unwrap()
+                    .join()
+                    .unwrap_err()
+            });
+            assert!(e.is_panic());
+            println!("survived");
+        }
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -251,6 +282,24 @@ fn check(scenario: &str) -> Result<(), String> {
                 out.status
             ))
         }
+        "user_hook_still_called" => {
+            let out = run_child(scenario, false);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let ok = out.status.success()
+                && err.contains("strand 'reported' (id ")
+                && err.contains("user hook saw: to the reporter");
+            ok.then_some(())
+                .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
+        }
+        "backtrace_on_a_minimal_stack" => {
+            let out = run_child(scenario, true);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let ok = out.status.success()
+                && String::from_utf8_lossy(&out.stdout).contains("survived")
+                && err.contains("stack backtrace:");
+            ok.then_some(())
+                .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
+        }
         _ => unreachable!(),
     }
 }
@@ -264,6 +313,8 @@ const SCENARIOS: &[&str] = &[
     "null_deref_in_strand",
     "panic_names_strand",
     "backtrace_panic_in_strand",
+    "user_hook_still_called",
+    "backtrace_on_a_minimal_stack",
 ];
 
 fn main() {

@@ -122,6 +122,7 @@ impl Builder {
                 .map(|_| WorkerShared {
                     remote: Mutex::new(VecDeque::new()),
                     parker: Parker::new(),
+                    sleeping: AtomicBool::new(false),
                     switches: AtomicU64::new(0),
                 })
                 .collect(),
@@ -132,7 +133,6 @@ impl Builder {
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
-            next_unpark: AtomicUsize::new(0),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
@@ -260,6 +260,9 @@ impl Drop for Runtime {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        // Every strand is done: give the stacks back to the system now,
+        // not when the last `Handle` or `Strand` lets go of the runtime.
+        shared.pool.release_unused();
     }
 }
 
@@ -350,7 +353,10 @@ impl Handle {
     ) -> Result<Task, SpawnError> {
         let shared = &self.shared;
         let live = shared.live.fetch_add(1, Ordering::SeqCst);
-        if shared.shutdown.load(Ordering::SeqCst) {
+        // During shutdown the strands still alive run to completion and may
+        // spawn (they keep `live` above zero, so the workers stay); spawns
+        // from anywhere else are refused.
+        if shared.shutdown.load(Ordering::SeqCst) && !self.is_own_strand() {
             shared.strand_finished();
             return Err(SpawnError::ShutDown);
         }
@@ -370,6 +376,12 @@ impl Handle {
         let task = Header::new(name, stack, body, exit, sched);
         shared.submit(Arc::clone(&task));
         Ok(task)
+    }
+
+    /// Whether the caller is a strand of this runtime.
+    fn is_own_strand(&self) -> bool {
+        worker::current_task().is_some()
+            && worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.shared)))
     }
 
     /// Counters describing the runtime now.
@@ -404,13 +416,14 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     spawned: AtomicU64,
     shutdown: AtomicBool,
-    next_unpark: AtomicUsize,
 }
 
 /// The part of a worker other threads reach.
 pub(crate) struct WorkerShared {
     pub(crate) remote: Mutex<VecDeque<Task>>,
     pub(crate) parker: Parker,
+    /// Set while the worker is (about to be) parked with nothing to do.
+    sleeping: AtomicBool,
     pub(crate) switches: AtomicU64,
 }
 
@@ -430,10 +443,40 @@ impl Shared {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push_back(task);
-            let n = self.workers.len();
-            let i = self.next_unpark.fetch_add(1, Ordering::Relaxed) % n;
-            self.workers[i].parker.unpark();
+            self.wake_sleeper();
         }
+    }
+
+    /// Wakes one worker that sleeps for lack of work, if any. Busy workers
+    /// reach the injector on their own; waking them would only cost a
+    /// context switch.
+    pub(crate) fn wake_sleeper(&self) {
+        for w in self.workers.iter() {
+            // SeqCst pairs with `sleep`: either the sleeper's final check sees
+            // our push, or we see its flag.
+            if w.sleeping.load(Ordering::SeqCst)
+                && w.sleeping
+                    .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
+                w.parker.unpark();
+                return;
+            }
+        }
+    }
+
+    /// Parks worker `index` until there is work for it (`has_work` is the
+    /// final check after announcing sleep, so no push is missed) or the
+    /// runtime finishes.
+    pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
+        let me = &self.workers[index];
+        me.sleeping.store(true, Ordering::SeqCst);
+        if has_work() || self.is_finished() {
+            me.sleeping.store(false, Ordering::SeqCst);
+            return;
+        }
+        me.parker.park();
+        me.sleeping.store(false, Ordering::SeqCst);
     }
 
     pub(crate) fn strand_finished(&self) {

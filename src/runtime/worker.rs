@@ -110,11 +110,35 @@ impl Worker {
         {
             return Some(t);
         }
-        self.shared
+        let mut injector = self
+            .shared
             .injector
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
+            .unwrap_or_else(|e| e.into_inner());
+        let task = injector.pop_front();
+        let more = !injector.is_empty();
+        drop(injector);
+        if more {
+            self.shared.wake_sleeper(); // there is work for another worker too
+        }
+        task
+    }
+
+    /// Whether any queue this worker serves holds a strand (checked before
+    /// it goes to sleep).
+    fn has_work(&self) -> bool {
+        !self.local.borrow().is_empty()
+            || !self.shared.workers[self.index]
+                .remote
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+            || !self
+                .shared
+                .injector
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
     }
 
     /// Switches into `task` and, once it switches back, carries out what it
@@ -167,7 +191,18 @@ impl Worker {
                 drop(task);
                 self.shared.strand_finished();
                 if let Some(exit) = exit {
-                    exit.publish(); // the joiner sees the strand entirely gone
+                    // The joiner sees the strand entirely gone. Dropping the
+                    // packet here may drop a detached strand's result (user
+                    // code, outside any strand): a panic there must not
+                    // unwind through the worker loop, so, like std for a
+                    // thread's result, abort.
+                    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        exit.publish();
+                        drop(exit);
+                    }));
+                    if dropped.is_err() {
+                        crate::panic::abort_with("a strand's result panicked while being dropped");
+                    }
                 }
             }
         }
@@ -188,6 +223,14 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         switches: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
+    /// Unpublishes the worker however this frame is left.
+    struct Unpublish;
+    impl Drop for Unpublish {
+        fn drop(&mut self) {
+            let _ = WORKER.try_with(|w| w.set(ptr::null()));
+        }
+    }
+    let _unpublish = Unpublish;
     let me = &worker.shared.workers[index];
     loop {
         if let Some(task) = worker.next_task() {
@@ -198,13 +241,28 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         if worker.shared.is_finished() {
             break;
         }
-        me.parker.park();
+        worker.shared.sleep(index, || worker.has_work());
     }
-    WORKER.with(|w| w.set(ptr::null()));
+}
+
+/// Whether the code running now is a strand that may switch out: it runs
+/// on a worker and is not unwinding. std counts panics per OS thread, so a
+/// strand that switched out mid-unwind would make `thread::panicking()` true
+/// for the next strand on this thread (and poison every std mutex it
+/// unlocks); such a strand blocks its worker in place instead.
+#[inline]
+pub(crate) fn may_switch() -> bool {
+    // SAFETY: `running` is only written by this thread's worker loop, which
+    // is suspended while strand code (our caller) runs.
+    with_worker(|w| w.is_some_and(|w| unsafe { (*w.running.get()).is_some() }))
+        && !std::thread::panicking()
 }
 
 /// Called by a strand that wants to run again later.
 pub(crate) fn yield_current() -> bool {
+    if std::thread::panicking() {
+        return false; // see `may_switch`
+    }
     with_worker(|w| match w {
         // SAFETY: `in_strand` is implied: the caller runs on this worker
         // as a strand only if `running` is set, checked first.
@@ -221,6 +279,9 @@ pub(crate) fn yield_current() -> bool {
 /// spuriously. Returns `false` (without waiting) if not called from a
 /// strand.
 pub(crate) fn park_current() -> bool {
+    if std::thread::panicking() {
+        return false; // see `may_switch`: the caller parks the thread
+    }
     with_worker(|w| match w {
         // SAFETY: checked that a strand runs on this worker.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {

@@ -75,6 +75,7 @@ struct Class {
     returns: usize,
     /// Stacks of this class handed out and not yet returned.
     live: usize,
+    guard_is_canary: bool,
 }
 
 #[derive(Clone, Copy)]
@@ -157,6 +158,7 @@ impl StackPool {
                         slabs: Vec::new(),
                         returns: 0,
                         live: 0,
+                        guard_is_canary: shared.guard == StackGuard::Canary,
                     });
                     classes.len() - 1
                 }
@@ -184,6 +186,24 @@ impl StackPool {
             guard: shared.guard,
             pool: Arc::clone(&self.shared),
         })
+    }
+
+    /// Unmaps every slab none of whose stacks is in use, and forgets its
+    /// free stacks. Called when a runtime shuts down, so its memory goes
+    /// back to the system even if a `Strand` or `Handle` outlives it.
+    pub(crate) fn release_unused(&self) {
+        let mut classes = self
+            .shared
+            .classes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for class in classes.iter_mut().filter(|c| c.live == 0) {
+            let mappings: usize = class.slabs.iter().map(|s| s.mappings).sum();
+            budget::give_back(mappings);
+            class.free.clear();
+            class.low_water = 0;
+            class.slabs.clear(); // unmaps
+        }
     }
 
     /// Counts for tests and metrics.
@@ -266,6 +286,9 @@ impl Class {
             return;
         }
         let deep_pages = (size - RESIDENT_PREFIX) / page;
+        // In canary mode the base page holds the canary and is always
+        // resident: judge depth by the pages above it.
+        let skip = usize::from(self.guard_is_canary);
         // visit the candidates in address order, one slab at a time
         let mut order: Vec<usize> = (0..candidates.len())
             .filter(|&i| candidates[i].unverified)
@@ -304,7 +327,7 @@ impl Class {
                 let slot = &mut candidates[idx];
                 slot.unverified = false;
                 let at = (slot.base - first) / page;
-                if !ok || vec[at..at + deep_pages].iter().any(|b| b & 1 != 0) {
+                if !ok || vec[at + skip..at + deep_pages].iter().any(|b| b & 1 != 0) {
                     release(slot.base, size - RESIDENT_PREFIX);
                 }
             }

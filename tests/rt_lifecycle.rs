@@ -1,0 +1,172 @@
+//! Detaching, shutdown, idle workers, and strands that block while unwinding.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strands::{Builder, Runtime, SpawnError};
+
+#[test]
+fn a_detached_result_is_dropped_inside_its_strand() {
+    struct Probe(Arc<Mutex<Option<bool>>>);
+    impl Drop for Probe {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(strands::try_current().is_some());
+        }
+    }
+    let seen = Arc::new(Mutex::new(None));
+    let go = Arc::new(AtomicBool::new(false));
+    {
+        let rt = Runtime::builder().workers(1).build().unwrap();
+        let (seen2, go2) = (Arc::clone(&seen), Arc::clone(&go));
+        let h = rt.spawn(move || {
+            while !go2.load(Ordering::SeqCst) {
+                strands::yield_now();
+            }
+            Probe(seen2)
+        });
+        drop(h); // detach before it finishes
+        go.store(true, Ordering::SeqCst);
+    } // the runtime lets it finish
+    assert_eq!(
+        *seen.lock().unwrap(),
+        Some(true),
+        "Drop ran in strand context"
+    );
+}
+
+#[test]
+fn strands_alive_at_shutdown_may_still_spawn() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let go = Arc::new(AtomicBool::new(false));
+    let result = Arc::new(Mutex::new(None));
+    let (go2, result2) = (Arc::clone(&go), Arc::clone(&result));
+    drop(rt.spawn(move || {
+        while !go2.load(Ordering::SeqCst) {
+            strands::yield_now();
+        }
+        let r = Builder::new().spawn(|| 5).map(|h| h.join().unwrap());
+        *result2.lock().unwrap() = Some(r.map_err(|e| e.to_string()));
+    }));
+    // a plain thread learns that shutdown began, then lets the strand go on
+    let watcher = std::thread::spawn(move || {
+        loop {
+            match Builder::new().spawn_on(&handle, || ()) {
+                Err(SpawnError::ShutDown) => break,
+                Ok(h) => h.join().unwrap(),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        go.store(true, Ordering::SeqCst);
+    });
+    drop(rt); // waits for the strand
+    watcher.join().unwrap();
+    assert_eq!(result.lock().unwrap().clone(), Some(Ok(5)));
+}
+
+#[test]
+fn an_idle_worker_takes_work_while_another_is_busy() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = Arc::clone(&flag);
+    // occupies one worker without ever yielding until the flag is set
+    let spinner = rt.spawn(move || {
+        let start = Instant::now();
+        while !f.load(Ordering::SeqCst) {
+            std::hint::spin_loop();
+            if start.elapsed() > Duration::from_secs(30) {
+                return false; // the other worker never ran the setter
+            }
+        }
+        true
+    });
+    let f = Arc::clone(&flag);
+    rt.spawn(move || f.store(true, Ordering::SeqCst))
+        .join()
+        .unwrap();
+    assert!(spinner.join().unwrap());
+}
+
+#[test]
+fn a_strand_unwinding_through_a_blocking_drop_does_not_leak_panicking() {
+    struct BlocksInDrop(Option<strands::JoinHandle<u32>>);
+    impl Drop for BlocksInDrop {
+        fn drop(&mut self) {
+            // yield and join while unwinding: must not switch to another
+            // strand, which would then see `panicking()` true. (The joined
+            // strand lives on another runtime: this worker is blocked in
+            // place meanwhile, as documented.)
+            strands::yield_now();
+            assert_eq!(self.0.take().unwrap().join().unwrap(), 1);
+        }
+    }
+    let other_rt = Runtime::builder().workers(1).build().unwrap();
+    let other = other_rt.handle().clone();
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let leaks = Arc::new(AtomicUsize::new(0));
+    // one std mutex per observer: contended std mutexes across a switch
+    // would deadlock a worker, which is not what this test is about
+    let locks: Vec<_> = (0..4).map(|_| Arc::new(Mutex::new(0u32))).collect();
+    rt.block_on(|| {
+        let observers: Vec<_> = locks
+            .iter()
+            .map(|lock| {
+                let (leaks, lock) = (Arc::clone(&leaks), Arc::clone(lock));
+                strands::spawn(move || {
+                    for _ in 0..200 {
+                        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                        *g += 1;
+                        if std::thread::panicking() {
+                            leaks.fetch_add(1, Ordering::SeqCst);
+                        }
+                        strands::yield_now(); // holds the std guard across a switch
+                        drop(g);
+                    }
+                })
+            })
+            .collect();
+        let other = other.clone();
+        let panicker = strands::spawn(move || {
+            let _guard = BlocksInDrop(Some(other.spawn(|| {
+                strands::yield_now();
+                1
+            })));
+            strands::yield_now();
+            panic!("unwinds through a blocking Drop");
+        });
+        assert!(panicker.join().unwrap_err().is_panic());
+        for o in observers {
+            o.join().unwrap();
+        }
+    });
+    assert_eq!(leaks.load(Ordering::SeqCst), 0);
+    for lock in &locks {
+        assert!(
+            !lock.is_poisoned(),
+            "another strand's unwinding poisoned a std mutex"
+        );
+    }
+}
+
+#[test]
+fn stacks_go_back_to_the_system_when_the_runtime_drops() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let handle = rt.handle().clone();
+    let strand = rt.block_on(|| {
+        let hs: Vec<_> = (0..500)
+            .map(|_| strands::spawn(strands::yield_now))
+            .collect();
+        let s = hs[0].strand().clone();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        s
+    });
+    assert!(handle.metrics().stack_slabs > 0);
+    drop(rt);
+    let m = handle.metrics();
+    assert_eq!(
+        (m.stacks_live, m.stacks_cached, m.stack_slabs),
+        (0, 0, 0),
+        "{m:?}"
+    );
+    drop(strand); // a handle kept after shutdown holds no stack memory
+}
