@@ -505,4 +505,30 @@ mod loom_tests {
             finisher.join().unwrap();
         });
     }
+
+    #[test]
+    fn loom_detach_races_finish_and_drops_the_result_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        struct Counted(Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, SeqCst);
+            }
+        }
+        loom::model(|| {
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = Arc::clone(&drops);
+            let (body, exit, parts) = package(move || Counted(d));
+            let finisher = loom::thread::spawn(move || {
+                body();
+                exit.publish();
+                drop(exit);
+            });
+            // what dropping the JoinHandle does
+            parts.packet.detach();
+            drop(parts);
+            finisher.join().unwrap();
+            assert_eq!(drops.load(SeqCst), 1, "the result is dropped exactly once");
+        });
+    }
 }
