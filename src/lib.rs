@@ -59,6 +59,7 @@ pub mod runtime;
 mod spawn;
 mod stack;
 mod strand;
+mod time;
 
 #[doc(hidden)]
 pub mod __bench;
@@ -70,6 +71,7 @@ pub use runtime::{Handle, Runtime};
 pub use spawn::{spawn, Builder, JoinError, JoinHandle, SpawnError};
 pub use stack::{StackGuard, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, RESIDENT_PREFIX};
 pub use strand::{Strand, StrandId};
+pub use time::{sleep, sleep_until};
 
 /// Runs `f` as the first strand of a new runtime with the default
 /// configuration, and returns its value once it finishes. The runtime shuts

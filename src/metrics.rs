@@ -24,4 +24,8 @@ pub struct Metrics {
     pub stack_reserved_bytes: usize,
     /// The kind of guard protecting the stacks.
     pub stack_guard: StackGuard,
+    /// Timers registered and not yet fired (sleeps, join timeouts).
+    pub timers_pending: usize,
+    /// Timers fired since the runtime started.
+    pub timers_fired: u64,
 }

@@ -1,8 +1,9 @@
 //! Spawning strands and joining them: [`Builder`], [`spawn`],
 //! [`JoinHandle`], [`JoinError`], [`SpawnError`].
 
-use crate::loom::{thread, Arc, AtomicU8, Ordering};
+use crate::loom::{Arc, AtomicU8, Ordering};
 use crate::runtime::{worker, Handle};
+use crate::strand::waiter::{self, Waiter};
 use crate::strand::{Exit, Strand, Task};
 use std::any::Any;
 use std::cell::UnsafeCell;
@@ -10,6 +11,7 @@ use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 /// Spawns a strand on the current runtime and returns a handle to join it.
 ///
@@ -158,7 +160,6 @@ pub struct JoinError {
 
 enum Repr {
     Panic(Box<dyn Any + Send + 'static>),
-    #[allow(dead_code)] // produced once cancellation lands
     Cancelled,
 }
 
@@ -166,6 +167,12 @@ impl JoinError {
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(payload),
+        }
+    }
+
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
         }
     }
 
@@ -263,30 +270,6 @@ unsafe impl<T: Send> Sync for Packet<T> {}
 // SAFETY: as above; the packet only carries `T` between threads.
 unsafe impl<T: Send> Send for Packet<T> {}
 
-/// Who to wake when a packet completes.
-enum Waiter {
-    Strand(Task),
-    Thread(thread::Thread),
-}
-
-impl Waiter {
-    fn current() -> Waiter {
-        match worker::current_task() {
-            // a strand that may not switch (it is unwinding) blocks its
-            // worker thread instead, so the thread is what must be woken
-            Some(t) if worker::may_switch() => Waiter::Strand(t),
-            _ => Waiter::Thread(thread::current()),
-        }
-    }
-
-    fn wake(self) {
-        match self {
-            Waiter::Strand(t) => t.wake(),
-            Waiter::Thread(t) => t.unpark(),
-        }
-    }
-}
-
 impl<T: Send> Exit for Packet<T> {
     fn publish(&self) {
         if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
@@ -328,10 +311,11 @@ impl<T> Packet<T> {
         self.state.load(Ordering::Acquire) == DONE
     }
 
-    /// Blocks (parks the strand, or the thread) until the result is there.
-    fn wait(&self) {
+    /// Blocks (parks the strand, or the thread) until the result is there,
+    /// or until `deadline`. Returns whether the result is there.
+    fn wait(&self, deadline: Option<Instant>) -> bool {
         if self.is_done() {
-            return;
+            return true;
         }
         // SAFETY: the joiner (us) is the only writer of `waiter`, and the
         // strand reads it only after we publish WAITING below.
@@ -341,11 +325,33 @@ impl<T> Packet<T> {
             .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)
             .is_err()
         {
-            return; // DONE meanwhile: the strand never saw our waiter
+            return true; // DONE meanwhile: the strand never saw our waiter
         }
-        while !self.is_done() {
-            if !worker::park_current() {
-                thread::park();
+        // Withdraws the waiter if we leave without the result: on a timeout,
+        // or when a cancellation unwinds through the wait.
+        struct Withdraw<'a, T>(&'a Packet<T>);
+        impl<T> Drop for Withdraw<'_, T> {
+            fn drop(&mut self) {
+                let p = self.0;
+                if p.state
+                    .compare_exchange(WAITING, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    // SAFETY: back in EMPTY, the strand will not touch the
+                    // waiter; we are its only user again.
+                    drop(unsafe { (*p.waiter.get()).take() });
+                }
+            }
+        }
+        let _withdraw = Withdraw(self);
+        loop {
+            if self.is_done() {
+                return true;
+            }
+            match deadline {
+                None => waiter::block(),
+                Some(d) if Instant::now() >= d => return false,
+                Some(d) => waiter::block_until(d),
             }
         }
     }
@@ -393,7 +399,18 @@ where
     });
     let theirs = Arc::clone(&packet);
     let body = Box::new(move || {
-        let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::panic);
+        let r = if worker::current_cancelled() {
+            drop(f); // cancelled before it started: never runs
+            Err(JoinError::cancelled())
+        } else {
+            panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
+                if p.is::<worker::Cancelled>() {
+                    JoinError::cancelled()
+                } else {
+                    JoinError::panic(p)
+                }
+            })
+        };
         theirs.store(r);
     });
     let exit: Arc<dyn Exit + 'a> = packet.clone();
@@ -438,9 +455,45 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn join(self) -> Result<T, JoinError> {
-        self.packet.wait();
+        self.packet.wait(None);
         self.packet.take()
         // `self` drops here: `detach` finds DONE and changes nothing
+    }
+
+    /// Like [`join`](JoinHandle::join), but gives up after `timeout`,
+    /// handing the handle back (to join again later, or to cancel).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let slow = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     let slow = slow.join_timeout(Duration::from_millis(10)).unwrap_err();
+    ///     slow.cancel();
+    ///     assert!(slow.join().unwrap_err().is_cancelled());
+    ///     let quick = strands::spawn(|| 5);
+    ///     assert_eq!(quick.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 5);
+    /// });
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, JoinError>, JoinHandle<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.join_deadline(deadline),
+            None => Ok(self.join()),
+        }
+    }
+
+    /// Like [`join_timeout`](JoinHandle::join_timeout), with a deadline.
+    pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
+        if self.packet.wait(Some(deadline)) {
+            Ok(self.packet.take())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Cancels the strand: see [`Strand::cancel`]. Joining it then reports
+    /// [`JoinError::is_cancelled`] (unless it finished first).
+    pub fn cancel(&self) {
+        self.strand.cancel();
     }
 
     /// Whether the strand has finished (its result is ready).
@@ -484,7 +537,7 @@ mod loom_tests {
                 body();
                 exit.publish();
             });
-            packet.wait(); // parks this (loom) thread until published
+            packet.wait(None); // parks this (loom) thread until published
             assert_eq!(packet.take().unwrap(), 42);
             finisher.join().unwrap();
         });

@@ -3,65 +3,67 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strands::{Builder, Runtime, SpawnError};
+use strands::{Builder, Runtime};
 
 #[test]
 fn a_detached_result_is_dropped_inside_its_strand() {
-    struct Probe(Arc<Mutex<Option<bool>>>);
+    struct Probe(std::sync::mpsc::Sender<bool>);
     impl Drop for Probe {
         fn drop(&mut self) {
-            *self.0.lock().unwrap() = Some(strands::try_current().is_some());
+            let _ = self.0.send(strands::try_current().is_some());
         }
     }
-    let seen = Arc::new(Mutex::new(None));
+    let (tx, rx) = std::sync::mpsc::channel();
     let go = Arc::new(AtomicBool::new(false));
-    {
-        let rt = Runtime::builder().workers(1).build().unwrap();
-        let (seen2, go2) = (Arc::clone(&seen), Arc::clone(&go));
-        let h = rt.spawn(move || {
-            while !go2.load(Ordering::SeqCst) {
-                strands::yield_now();
-            }
-            Probe(seen2)
-        });
-        drop(h); // detach before it finishes
-        go.store(true, Ordering::SeqCst);
-    } // the runtime lets it finish
-    assert_eq!(
-        *seen.lock().unwrap(),
-        Some(true),
-        "Drop ran in strand context"
-    );
-}
-
-#[test]
-fn strands_alive_at_shutdown_may_still_spawn() {
     let rt = Runtime::builder().workers(1).build().unwrap();
-    let handle = rt.handle().clone();
-    let go = Arc::new(AtomicBool::new(false));
-    let result = Arc::new(Mutex::new(None));
-    let (go2, result2) = (Arc::clone(&go), Arc::clone(&result));
-    drop(rt.spawn(move || {
+    let go2 = Arc::clone(&go);
+    let h = rt.spawn(move || {
         while !go2.load(Ordering::SeqCst) {
             strands::yield_now();
         }
-        let r = Builder::new().spawn(|| 5).map(|h| h.join().unwrap());
-        *result2.lock().unwrap() = Some(r.map_err(|e| e.to_string()));
-    }));
-    // a plain thread learns that shutdown began, then lets the strand go on
-    let watcher = std::thread::spawn(move || {
-        loop {
-            match Builder::new().spawn_on(&handle, || ()) {
-                Err(SpawnError::ShutDown) => break,
-                Ok(h) => h.join().unwrap(),
-                Err(e) => panic!("{e}"),
-            }
-        }
-        go.store(true, Ordering::SeqCst);
+        Probe(tx)
     });
-    drop(rt); // waits for the strand
-    watcher.join().unwrap();
-    assert_eq!(result.lock().unwrap().clone(), Some(Ok(5)));
+    drop(h); // detach before it finishes
+    go.store(true, Ordering::SeqCst);
+    assert!(rx.recv().unwrap(), "Drop ran in strand context");
+}
+
+#[test]
+fn a_strand_spawning_while_shutdown_cancels_it_gets_a_cancelled_strand() {
+    let spawned_ok = Arc::new(AtomicBool::new(false));
+    let child_ran = Arc::new(AtomicBool::new(false));
+    let started = Arc::new(AtomicBool::new(false));
+    struct SpawnsInDrop(Arc<AtomicBool>, Arc<AtomicBool>);
+    impl Drop for SpawnsInDrop {
+        fn drop(&mut self) {
+            let ran = Arc::clone(&self.1);
+            let r = Builder::new().spawn(move || ran.store(true, Ordering::SeqCst));
+            self.0.store(r.is_ok(), Ordering::SeqCst);
+        }
+    }
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let (ok, ran, st) = (
+        Arc::clone(&spawned_ok),
+        Arc::clone(&child_ran),
+        Arc::clone(&started),
+    );
+    drop(rt.spawn(move || {
+        let _guard = SpawnsInDrop(ok, ran);
+        st.store(true, Ordering::SeqCst);
+        strands::sleep(Duration::from_secs(3600)); // cancelled by the shutdown
+    }));
+    while !started.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    drop(rt); // cancels the sleeper; its Drop spawns
+    assert!(
+        spawned_ok.load(Ordering::SeqCst),
+        "spawn during shutdown from a strand is not an error"
+    );
+    assert!(
+        !child_ran.load(Ordering::SeqCst),
+        "but the child is cancelled before it starts"
+    );
 }
 
 #[test]

@@ -12,9 +12,11 @@
 //! every stack to the system.
 
 pub(crate) mod parker;
+pub(crate) mod registry;
+pub(crate) mod timer;
 pub(crate) mod worker;
 
-use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
 use crate::strand::{Body, Exit, Header, Schedule, Task};
@@ -22,6 +24,7 @@ use parker::Parker;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io;
+use std::time::{Duration, Instant};
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -133,11 +136,21 @@ impl Builder {
             live: AtomicUsize::new(0),
             spawned: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
+            timers: timer::Timers::new(),
+            registry: registry::Registry::new(),
+            drained: (Mutex::new(()), Condvar::new()),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
             threads: Vec::with_capacity(workers),
+            timer_thread: None,
         };
+        let timer_shared = Arc::clone(&rt.handle.shared);
+        rt.timer_thread = Some(
+            std::thread::Builder::new()
+                .name(format!("{}-timer", self.thread_name))
+                .spawn(move || timer_shared.timers.run())?,
+        );
         for i in 0..workers {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
@@ -167,6 +180,7 @@ fn invalid(msg: &str) -> io::Error {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
+    timer_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -248,21 +262,86 @@ impl Runtime {
     }
 }
 
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let shared = &self.handle.shared;
-        shared.shutdown.store(true, Ordering::SeqCst);
-        shared.unpark_all();
-        let inside = worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, shared)));
-        if inside {
-            return; // a worker cannot join itself: the threads exit on their own
+impl Runtime {
+    /// Shuts the runtime down, waiting at most `timeout` for its strands.
+    ///
+    /// Steps: (1) refuse new spawns from outside; (2) cancel every live
+    /// strand, parked or runnable -- each unwinds at its next blocking point
+    /// (or the one it is parked in), so its `Drop`s run; (3) wait until they
+    /// have all finished, at most `timeout`; (4) join the workers and the
+    /// timer thread and give every stack back to the system.
+    ///
+    /// Returns `true` if everything finished in time. A strand that never
+    /// reaches a blocking point (a hot loop, a blocking system call) keeps
+    /// its worker: after the timeout the worker threads are left to exit on
+    /// their own and `false` is returned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = strands::Runtime::new()?;
+    /// rt.spawn(|| strands::sleep(Duration::from_secs(3600))); // detached
+    /// assert!(rt.shutdown_timeout(Duration::from_secs(10))); // cancelled at once
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
+        self.shutdown(Some(timeout))
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) -> bool {
+        let shared = Arc::clone(&self.handle.shared);
+        if shared.shutdown.swap(true, Ordering::SeqCst) && self.threads.is_empty() {
+            return true; // already done
         }
+        for task in shared.registry.all() {
+            task.cancel();
+        }
+        shared.timers.wake_all_now(); // sleepers wake and unwind
+        shared.unpark_all();
+        let inside = worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &shared)));
+        if inside {
+            return false; // a worker cannot wait for itself: the threads exit on their own
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let (lock, cv) = &shared.drained;
+        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while shared.live.load(Ordering::SeqCst) != 0 {
+            g = match deadline {
+                None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        drop(g);
+                        self.threads.clear(); // detach: they exit when their strands do
+                        shared.timers.shutdown();
+                        self.timer_thread = None; // detached, and exiting
+                        return false;
+                    }
+                    cv.wait_timeout(g, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
+        drop(g);
         for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        shared.timers.shutdown();
+        if let Some(t) = self.timer_thread.take() {
             let _ = t.join();
         }
         // Every strand is done: give the stacks back to the system now,
         // not when the last `Handle` or `Strand` lets go of the runtime.
         shared.pool.release_unused();
+        true
+    }
+}
+
+impl Drop for Runtime {
+    /// Shuts down as [`Runtime::shutdown_timeout`] does, waiting as long as
+    /// the strands take to unwind.
+    fn drop(&mut self) {
+        self.shutdown(None);
     }
 }
 
@@ -353,10 +432,13 @@ impl Handle {
     ) -> Result<Task, SpawnError> {
         let shared = &self.shared;
         let live = shared.live.fetch_add(1, Ordering::SeqCst);
-        // During shutdown the strands still alive run to completion and may
-        // spawn (they keep `live` above zero, so the workers stay); spawns
-        // from anywhere else are refused.
-        if shared.shutdown.load(Ordering::SeqCst) && !self.is_own_strand() {
+        // During shutdown, spawns from outside are refused. A strand of
+        // this runtime that spawns while it unwinds from the shutdown's
+        // cancellation gets a handle to a strand that is cancelled before it
+        // starts (its body never runs; joining it says `Cancelled`), rather
+        // than an error it could only turn into a panic mid-unwind.
+        let shutting_down = shared.shutdown.load(Ordering::SeqCst);
+        if shutting_down && !self.is_own_strand() {
             shared.strand_finished();
             return Err(SpawnError::ShutDown);
         }
@@ -374,6 +456,10 @@ impl Handle {
         shared.spawned.fetch_add(1, Ordering::Relaxed);
         let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
         let task = Header::new(name, stack, body, exit, sched);
+        if shutting_down {
+            task.cancelled.store(true, Ordering::Release);
+        }
+        shared.registry.insert(&task);
         shared.submit(Arc::clone(&task));
         Ok(task)
     }
@@ -402,6 +488,8 @@ impl Handle {
             stack_slabs: pool.slabs,
             stack_reserved_bytes: pool.reserved,
             stack_guard: s.pool.guard(),
+            timers_pending: s.timers.len(),
+            timers_fired: s.timers.fired.load(Ordering::Relaxed),
         }
     }
 }
@@ -416,6 +504,10 @@ pub(crate) struct Shared {
     live: AtomicUsize,
     spawned: AtomicU64,
     shutdown: AtomicBool,
+    pub(crate) timers: timer::Timers,
+    pub(crate) registry: registry::Registry,
+    /// Signalled when the last strand finishes during shutdown.
+    drained: (Mutex<()>, Condvar),
 }
 
 /// The part of a worker other threads reach.
@@ -482,6 +574,9 @@ impl Shared {
     pub(crate) fn strand_finished(&self) {
         if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.shutdown.load(Ordering::SeqCst) {
             self.unpark_all();
+            let (lock, cv) = &self.drained;
+            drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+            cv.notify_all();
         }
     }
 

@@ -188,6 +188,7 @@ impl Worker {
                 *stack = None; // back to the pool
                                // SAFETY: the strand is finished; the worker owns its task.
                 let exit = unsafe { (*task.exit.get()).take() };
+                self.shared.registry.remove(task.id);
                 drop(task);
                 self.shared.strand_finished();
                 if let Some(exit) = exit {
@@ -267,8 +268,13 @@ pub(crate) fn yield_current() -> bool {
         // SAFETY: `in_strand` is implied: the caller runs on this worker
         // as a strand only if `running` is set, checked first.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
+            // SAFETY: `running` is set and owned by this worker.
+            let task = unsafe { (*w.running.get()).as_ref().expect("running") };
+            unwind_if_cancelled(task);
             // SAFETY: we are the running strand of `w`.
             unsafe { w.switch_out(Action::Yield) };
+            // SAFETY: as above, once resumed.
+            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
             true
         }
         _ => false,
@@ -287,14 +293,35 @@ pub(crate) fn park_current() -> bool {
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
             // SAFETY: `running` is set and owned by this worker.
             let task = unsafe { (*w.running.get()).as_ref().expect("running") };
+            unwind_if_cancelled(task);
             if !task.state.take_token() {
                 // SAFETY: we are the running strand of `w`.
                 unsafe { w.switch_out(Action::Park) };
             }
+            // SAFETY: as above, once resumed.
+            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
             true
         }
         _ => false,
     })
+}
+
+/// The payload a cancelled strand unwinds with (through
+/// [`std::panic::resume_unwind`], so no panic hook runs).
+pub(crate) struct Cancelled;
+
+/// Unwinds the running strand if it was cancelled. Not while it is already
+/// unwinding: a second unwind would abort the process.
+#[inline]
+fn unwind_if_cancelled(task: &Header) {
+    if task.cancelled.load(Ordering::Acquire) && !std::thread::panicking() {
+        std::panic::resume_unwind(Box::new(Cancelled));
+    }
+}
+
+/// Whether the running strand has been cancelled.
+pub(crate) fn current_cancelled() -> bool {
+    current_task().is_some_and(|t| t.cancelled.load(Ordering::Acquire))
 }
 
 /// The last thing a strand does: switch back to its worker, which frees its

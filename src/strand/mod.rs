@@ -9,6 +9,7 @@
 //! context or the stack.
 
 pub(crate) mod state;
+pub(crate) mod waiter;
 
 use crate::arch::RawContext;
 use crate::loom::{process::AtomicU64, Arc, Ordering};
@@ -83,6 +84,8 @@ pub(crate) struct Header {
     pub(crate) id: StrandId,
     pub(crate) name: Option<Box<str>>,
     pub(crate) state: State,
+    /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
+    pub(crate) cancelled: crate::loom::AtomicBool,
     /// Worker the strand first ran on (where it stays); `usize::MAX` before.
     pub(crate) home: crate::loom::AtomicUsize,
     pub(crate) sched: Arc<dyn Schedule>,
@@ -129,6 +132,7 @@ impl Header {
             id,
             name,
             state: State::new(),
+            cancelled: crate::loom::AtomicBool::new(false),
             home: crate::loom::AtomicUsize::new(usize::MAX),
             sched,
             ctx: UnsafeCell::new(RawContext::empty()),
@@ -148,6 +152,15 @@ impl Header {
             *header.stack.get() = Some(stack);
         }
         header
+    }
+
+    /// Asks the strand to stop: its next blocking point (or the one it is
+    /// parked in) unwinds with a cancellation, so its `Drop`s run. A strand
+    /// that has not started yet does not run its body at all.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        if !self.cancelled.swap(true, Ordering::AcqRel) {
+            self.wake();
+        }
     }
 
     /// Wakes the strand if it is parked; otherwise leaves a token so that its
@@ -192,6 +205,22 @@ pub struct Strand {
 }
 
 impl Strand {
+    /// Cancels the strand: its next blocking point (yield, join, sleep, or
+    /// the one it is parked in now) unwinds with a cancellation payload, so
+    /// every `Drop` on its stack runs, and joining it reports
+    /// [`JoinError::is_cancelled`](crate::JoinError::is_cancelled). A
+    /// strand that has not started never runs. Code that catches the unwind
+    /// is cancelled again at its next blocking point. Cancelling a finished
+    /// strand does nothing.
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// Whether [`cancel`](Strand::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::Acquire)
+    }
+
     /// The strand's unique id.
     pub fn id(&self) -> StrandId {
         self.inner.id

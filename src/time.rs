@@ -1,0 +1,43 @@
+//! Sleeping: [`sleep`] and [`sleep_until`].
+
+use crate::strand::waiter;
+use std::time::{Duration, Instant};
+
+/// Puts the running strand to sleep for at least `d`; its worker runs other
+/// strands meanwhile. On a plain thread it calls [`std::thread::sleep`].
+///
+/// Never returns early. A cancelled strand unwinds out of its sleep at once.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// strands::run(|| {
+///     let t = Instant::now();
+///     strands::sleep(Duration::from_millis(20));
+///     assert!(t.elapsed() >= Duration::from_millis(20));
+/// });
+/// ```
+pub fn sleep(d: Duration) {
+    match Instant::now().checked_add(d) {
+        Some(deadline) => sleep_until(deadline),
+        None => loop {
+            // "forever": sleep in long steps (each one cancellable)
+            sleep(Duration::from_secs(1 << 20));
+        },
+    }
+}
+
+/// Puts the running strand to sleep until `deadline` (at least). On a plain
+/// thread it sleeps the thread.
+pub fn sleep_until(deadline: Instant) {
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        if crate::runtime::worker::current_task().is_none() {
+            std::thread::sleep(deadline - now);
+            continue;
+        }
+        waiter::block_until(deadline);
+    }
+}
