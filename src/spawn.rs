@@ -252,6 +252,25 @@ struct Packet<T> {
     state: AtomicU8,
     result: UnsafeCell<Option<Result<T, JoinError>>>,
     waiter: UnsafeCell<Option<Waiter>>,
+    /// The scope this strand belongs to, told when the packet (and with it
+    /// any result that may borrow from the scope) is gone.
+    scope: Option<Arc<crate::scope::ScopeData>>,
+}
+
+impl<T> Drop for Packet<T> {
+    fn drop(&mut self) {
+        let Some(scope) = self.scope.take() else {
+            return;
+        };
+        let result = self.result.get_mut().take();
+        let unhandled_panic = matches!(&result, Some(Err(e)) if e.is_panic());
+        // The result may borrow from the scope: drop it before the scope can
+        // end. A panicking drop has nowhere to go (as std does).
+        if panic::catch_unwind(AssertUnwindSafe(move || drop(result))).is_err() {
+            crate::panic::abort_with("a scoped strand's result panicked while being dropped");
+        }
+        scope.strand_done(unhandled_panic);
+    }
 }
 
 const EMPTY: u8 = 0;
@@ -287,6 +306,11 @@ impl<T> Packet<T> {
     /// context is the right place for user `Drop` code to run.
     fn store(&self, r: Result<T, JoinError>) {
         if self.state.load(Ordering::Acquire) == DETACHED {
+            if let (Some(scope), Err(e)) = (&self.scope, &r) {
+                if e.is_panic() {
+                    scope.note_unhandled_panic(); // nobody will join it
+                }
+            }
             // like std for a thread's result: a panicking drop here has
             // nowhere to go
             if panic::catch_unwind(AssertUnwindSafe(move || drop(r))).is_err() {
@@ -377,7 +401,7 @@ impl<T> HandleParts<T> {
     }
 }
 
-/// A strand body built by [`package`].
+/// A strand body built by [`package_in`].
 pub(crate) type Packaged<'a, T> = (
     Box<dyn FnOnce() + Send + 'a>,
     Arc<dyn Exit + 'a>,
@@ -387,7 +411,10 @@ pub(crate) type Packaged<'a, T> = (
 /// Wraps `f` into a strand body that catches its panic and stores the
 /// outcome in a packet, the exit that publishes it, and the parts of the
 /// handle that joins it.
-pub(crate) fn package<'a, F, T>(f: F) -> Packaged<'a, T>
+pub(crate) fn package_in<'a, F, T>(
+    f: F,
+    scope: Option<Arc<crate::scope::ScopeData>>,
+) -> Packaged<'a, T>
 where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
@@ -396,6 +423,7 @@ where
         state: AtomicU8::new(EMPTY),
         result: UnsafeCell::new(None),
         waiter: UnsafeCell::new(None),
+        scope,
     });
     let theirs = Arc::clone(&packet);
     let body = Box::new(move || {
@@ -531,7 +559,7 @@ mod loom_tests {
     #[test]
     fn loom_join_races_finish() {
         loom::model(|| {
-            let (body, exit, parts) = package(|| 42u32);
+            let (body, exit, parts) = package_in(|| 42u32, None);
             let packet = Arc::clone(&parts.packet);
             let finisher = loom::thread::spawn(move || {
                 body();
@@ -546,7 +574,7 @@ mod loom_tests {
     #[test]
     fn loom_is_finished_only_after_the_result_is_stored() {
         loom::model(|| {
-            let (body, exit, parts) = package(|| String::from("done"));
+            let (body, exit, parts) = package_in(|| String::from("done"), None);
             let packet = Arc::clone(&parts.packet);
             let finisher = loom::thread::spawn(move || {
                 body();
@@ -571,7 +599,7 @@ mod loom_tests {
         loom::model(|| {
             let drops = Arc::new(AtomicUsize::new(0));
             let d = Arc::clone(&drops);
-            let (body, exit, parts) = package(move || Counted(d));
+            let (body, exit, parts) = package_in(move || Counted(d), None);
             let finisher = loom::thread::spawn(move || {
                 body();
                 exit.publish();

@@ -402,7 +402,27 @@ impl Handle {
         F: FnOnce() -> T + Send + 'a,
         T: Send + 'a,
     {
-        let (body, exit, handle_parts) = crate::spawn::package(f);
+        // SAFETY: the caller's promise is the one `spawn_unchecked_in` needs.
+        unsafe { self.spawn_unchecked_in(builder, f, None) }
+    }
+
+    /// [`Handle::spawn_unchecked`] for a strand of a scope.
+    ///
+    /// # Safety
+    ///
+    /// As for `spawn_unchecked`; a scope guarantees it by waiting for the
+    /// packet of every strand it spawned to be dropped.
+    pub(crate) unsafe fn spawn_unchecked_in<'a, F, T>(
+        &self,
+        builder: crate::Builder,
+        f: F,
+        scope: Option<Arc<crate::scope::ScopeData>>,
+    ) -> Result<JoinHandle<T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
+        let (body, exit, handle_parts) = crate::spawn::package_in(f, scope);
         // SAFETY: erasing `'a` is sound by the caller's promise to join
         // before `'a` ends: the body (which holds every borrow) is run and
         // dropped before the result is published, and after publication the

@@ -285,6 +285,12 @@ pub(crate) fn yield_current() -> bool {
 /// spuriously. Returns `false` (without waiting) if not called from a
 /// strand.
 pub(crate) fn park_current() -> bool {
+    park_current_with(true)
+}
+
+/// [`park_current`], optionally not a cancellation point (for waits that
+/// must complete for soundness, like a scope waiting for its strands).
+pub(crate) fn park_current_with(cancellable: bool) -> bool {
     if std::thread::panicking() {
         return false; // see `may_switch`: the caller parks the thread
     }
@@ -293,13 +299,17 @@ pub(crate) fn park_current() -> bool {
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
             // SAFETY: `running` is set and owned by this worker.
             let task = unsafe { (*w.running.get()).as_ref().expect("running") };
-            unwind_if_cancelled(task);
+            if cancellable {
+                unwind_if_cancelled(task);
+            }
             if !task.state.take_token() {
                 // SAFETY: we are the running strand of `w`.
                 unsafe { w.switch_out(Action::Park) };
             }
-            // SAFETY: as above, once resumed.
-            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
+            if cancellable {
+                // SAFETY: as above, once resumed.
+                unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
+            }
             true
         }
         _ => false,

@@ -1,0 +1,248 @@
+//! Scoped strands: [`scope`], which may borrow from the caller's stack.
+
+use crate::loom::{Arc, Mutex};
+use crate::runtime::{worker, Handle};
+use crate::spawn::{JoinError, JoinHandle, SpawnError};
+use crate::strand::waiter::Waiter;
+use crate::strand::Strand;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Runs `f` with a [`Scope`] whose strands may borrow anything that outlives
+/// the call, like [`std::thread::scope`]: `scope` returns only after every
+/// strand spawned in it has finished (and its result is gone), whether `f`
+/// returns or panics, and whatever the handles' fate (joined, dropped or
+/// forgotten with `mem::forget` -- a forgotten handle keeps its result, and
+/// the scope waits for it forever, as std's does).
+///
+/// If `f` panics, or a strand panicked and was not joined, `scope` panics
+/// after all its strands are done. If the calling strand is cancelled while
+/// it waits, the scope's strands are cancelled too, and the cancellation
+/// resumes once they are done.
+///
+/// # Panics
+///
+/// Outside a strand (there is no runtime to spawn on).
+///
+/// ```
+/// let mut counts = vec![0u32; 4];
+/// let words = ["a", "bb", "ccc", "dddd"];
+/// strands::run(|| {
+///     strands::scope(|s| {
+///         for (count, word) in counts.iter_mut().zip(&words) {
+///             s.spawn(move || *count = word.len() as u32);
+///         }
+///     });
+/// });
+/// assert_eq!(counts, [1, 2, 3, 4]);
+/// ```
+///
+/// A scoped strand cannot borrow what lives shorter than the scope:
+///
+/// ```compile_fail
+/// strands::run(|| {
+///     strands::scope(|s| {
+///         let local = 1;
+///         s.spawn(|| println!("{local}")); // `local` dies before the scope ends
+///     });
+/// });
+/// ```
+#[track_caller]
+pub fn scope<'env, F, T>(f: F) -> T
+where
+    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> T,
+{
+    let handle = Handle::try_current().expect("strands::scope called outside a strand");
+    let scope = Scope {
+        handle,
+        data: Arc::new(ScopeData {
+            state: Mutex::new(State {
+                running: 0,
+                waiter: None,
+                strands: Vec::new(),
+            }),
+            a_strand_panicked: std::sync::atomic::AtomicBool::new(false),
+        }),
+        _scope: PhantomData,
+        _env: PhantomData,
+    };
+    let out = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    let cancelled = scope.data.wait_all();
+    if let Err(p) = out {
+        panic::resume_unwind(p);
+    }
+    if cancelled {
+        panic::resume_unwind(Box::new(worker::Cancelled));
+    }
+    if scope
+        .data
+        .a_strand_panicked
+        .load(std::sync::atomic::Ordering::Acquire)
+    {
+        panic!("a scoped strand panicked");
+    }
+    out.unwrap_or_else(|_| unreachable!())
+}
+
+/// A scope to spawn strands in; see [`scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    handle: Handle,
+    data: Arc<ScopeData>,
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl std::fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scope").finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct ScopeData {
+    state: Mutex<State>,
+    a_strand_panicked: std::sync::atomic::AtomicBool,
+}
+
+struct State {
+    running: usize,
+    waiter: Option<Waiter>,
+    strands: Vec<Strand>,
+}
+
+impl ScopeData {
+    /// A strand of the scope panicked and nobody can join it.
+    pub(crate) fn note_unhandled_panic(&self) {
+        self.a_strand_panicked
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// A strand's packet is gone (its result dropped or taken).
+    pub(crate) fn strand_done(&self, unhandled_panic: bool) {
+        if unhandled_panic {
+            self.note_unhandled_panic();
+        }
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        st.running -= 1;
+        let w = if st.running == 0 {
+            st.waiter.take()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Waits, not cancellably, until every strand is done. Returns whether
+    /// the waiting strand was cancelled meanwhile (its strands were then
+    /// cancelled too).
+    fn wait_all(&self) -> bool {
+        let mut cancelled = false;
+        loop {
+            let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if st.running == 0 {
+                return cancelled;
+            }
+            if !cancelled && worker::current_cancelled() {
+                cancelled = true;
+                for s in &st.strands {
+                    s.cancel();
+                }
+            }
+            st.waiter = Some(Waiter::current());
+            drop(st);
+            if !worker::park_current_with(false) {
+                crate::loom::thread::park();
+            }
+        }
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Spawns a strand that may borrow from outside the scope.
+    ///
+    /// # Panics
+    ///
+    /// If the strand cannot be spawned; see [`Scope::spawn_with`].
+    #[track_caller]
+    pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        self.spawn_with(crate::Builder::new(), f)
+            .unwrap_or_else(|e| panic!("strands::Scope::spawn failed: {e}"))
+    }
+
+    /// Spawns a configured strand in the scope.
+    pub fn spawn_with<F, T>(
+        &'scope self,
+        builder: crate::Builder,
+        f: F,
+    ) -> Result<ScopedJoinHandle<'scope, T>, SpawnError>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        self.data
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .running += 1;
+        // SAFETY: `scope` does not return before the packet of this strand
+        // -- the only place its body's borrows or its result can live -- is
+        // dropped (`ScopeData::strand_done`, counted just above; a failed
+        // spawn drops the packet too).
+        let inner = unsafe {
+            self.handle
+                .spawn_unchecked_in(builder, f, Some(Arc::clone(&self.data)))
+        }?;
+        self.data
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .strands
+            .push(inner.strand().clone());
+        Ok(ScopedJoinHandle {
+            inner,
+            _scope: PhantomData,
+        })
+    }
+}
+
+/// A handle to join a strand of a [`scope`].
+pub struct ScopedJoinHandle<'scope, T> {
+    inner: JoinHandle<T>,
+    _scope: PhantomData<&'scope ()>,
+}
+
+impl<T> ScopedJoinHandle<'_, T> {
+    /// Waits for the strand and returns its value or why there is none.
+    pub fn join(self) -> Result<T, JoinError> {
+        self.inner.join()
+    }
+
+    /// Whether the strand has finished.
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+
+    /// The strand.
+    pub fn strand(&self) -> &Strand {
+        self.inner.strand()
+    }
+
+    /// Cancels the strand (see [`Strand::cancel`]).
+    pub fn cancel(&self) {
+        self.inner.cancel()
+    }
+}
+
+impl<T> std::fmt::Debug for ScopedJoinHandle<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScopedJoinHandle")
+            .field("strand", self.inner.strand())
+            .finish()
+    }
+}
