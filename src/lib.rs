@@ -52,6 +52,7 @@
 
 mod arch;
 mod grow;
+mod local;
 mod loom;
 mod metrics;
 mod panic;
@@ -67,6 +68,7 @@ pub mod __bench;
 
 pub use arch::BACKEND;
 pub use grow::{grow, remaining_stack};
+pub use local::LocalKey;
 pub use metrics::Metrics;
 pub use runtime::{Handle, Runtime};
 pub use scope::{scope, Scope, ScopedJoinHandle};

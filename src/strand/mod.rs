@@ -98,6 +98,8 @@ pub(crate) struct Header {
     pub(crate) record: StackRecord,
     /// Taken by the strand's first frame.
     pub(crate) body: UnsafeCell<Option<Body>>,
+    /// Strand-local values; dropped by the strand when its body is done.
+    pub(crate) locals: UnsafeCell<crate::local::Locals>,
     /// Taken by the worker when the strand is done.
     pub(crate) exit: UnsafeCell<Option<Arc<dyn Exit>>>,
 }
@@ -139,6 +141,7 @@ impl Header {
             stack: UnsafeCell::new(None),
             record,
             body: UnsafeCell::new(Some(body)),
+            locals: UnsafeCell::new(crate::local::Locals::default()),
             exit: UnsafeCell::new(Some(exit)),
         });
         let arg = Arc::as_ptr(&header) as *mut u8;
@@ -183,6 +186,13 @@ unsafe extern "C" fn strand_entry(arg: *mut u8) {
     if let Some(body) = body {
         // The body catches its own panics (see `spawn`); nothing unwinds here.
         body();
+    }
+    // Strand-locals go in strand context, like a thread's at its exit; a
+    // panicking destructor has nowhere to go.
+    // SAFETY: the running strand owns its locals; no `with` is active.
+    let locals = std::mem::take(unsafe { &mut *header.locals.get() });
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(locals))).is_err() {
+        crate::panic::abort_with("a strand-local value panicked while being dropped");
     }
     crate::runtime::worker::finish_current();
 }
