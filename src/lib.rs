@@ -70,6 +70,7 @@ pub use arch::BACKEND;
 pub use grow::{grow, remaining_stack};
 pub use local::LocalKey;
 pub use metrics::Metrics;
+pub use runtime::agenda::Priority;
 pub use runtime::{Handle, Runtime};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use spawn::{spawn, Builder, JoinError, JoinHandle, SpawnError};

@@ -14,6 +14,13 @@ pub struct Metrics {
     pub spawned: u64,
     /// Switches into strands, per worker.
     pub switches: Vec<u64>,
+    /// Picks per worker and per priority (`[high, normal, low]`).
+    pub picks: Vec<[u64; 3]>,
+    /// Fresh strands each worker stole from another.
+    pub steals: Vec<u64>,
+    /// Strands waiting in each worker's own queues, per priority, as of its
+    /// last pick.
+    pub queue_depths: Vec<[usize; 3]>,
     /// Stacks in use by strands (and stack segments from [`crate::grow`]).
     pub stacks_live: usize,
     /// Stacks returned and kept for reuse.

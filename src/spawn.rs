@@ -59,6 +59,7 @@ where
 pub struct Builder {
     pub(crate) name: Option<String>,
     pub(crate) stack_size: Option<usize>,
+    pub(crate) priority: crate::Priority,
 }
 
 impl Builder {
@@ -70,6 +71,14 @@ impl Builder {
     /// Names the strand: shown in panic messages and stack-overflow reports.
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
+        self
+    }
+
+    /// The strand's priority on the agenda (default
+    /// [`Priority::Normal`](crate::Priority::Normal)); see
+    /// [`Priority`](crate::Priority) for what each level is guaranteed.
+    pub fn priority(mut self, priority: crate::Priority) -> Builder {
+        self.priority = priority;
         self
     }
 

@@ -21,13 +21,18 @@ fn rt(workers: usize) -> Runtime {
 fn cancelling_a_sleeper_unwinds_it_and_runs_its_drops() {
     let drops = Arc::new(AtomicUsize::new(0));
     let d = Arc::clone(&drops);
+    let started = Arc::new(AtomicBool::new(false));
+    let st = Arc::clone(&started);
     let err = rt(1).block_on(move || {
         let h = strands::spawn(move || {
             let _c = CountDrop(d);
+            st.store(true, Ordering::SeqCst);
             strands::sleep(Duration::from_secs(3600));
             unreachable!("woke from a one-hour sleep");
         });
-        strands::yield_now(); // let it start and park
+        while !started.load(Ordering::SeqCst) {
+            strands::yield_now(); // until it has started (then it parks)
+        }
         h.cancel();
         h.join().unwrap_err()
     });
@@ -82,8 +87,11 @@ fn a_yielding_strand_unwinds_at_its_next_yield() {
 fn swallowing_the_cancellation_gets_cancelled_again() {
     let caught = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&caught);
+    let started = Arc::new(AtomicBool::new(false));
+    let st = Arc::clone(&started);
     let err = rt(1).block_on(move || {
         let h = strands::spawn(move || {
+            st.store(true, Ordering::SeqCst);
             for _ in 0..3 {
                 let r = std::panic::catch_unwind(|| strands::sleep(Duration::from_secs(3600)));
                 if r.is_err() {
@@ -92,7 +100,9 @@ fn swallowing_the_cancellation_gets_cancelled_again() {
             }
             strands::yield_now(); // and once more, uncaught
         });
-        strands::yield_now();
+        while !started.load(Ordering::SeqCst) {
+            strands::yield_now();
+        }
         h.cancel();
         h.join().unwrap_err()
     });

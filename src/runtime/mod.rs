@@ -11,6 +11,7 @@
 //! are alive run to completion, then joins the worker threads and returns
 //! every stack to the system.
 
+pub(crate) mod agenda;
 pub(crate) mod parker;
 pub(crate) mod registry;
 pub(crate) mod timer;
@@ -120,16 +121,27 @@ impl Builder {
         let pool = StackPool::new(self.stack_guard)?;
         stack::overflow::install_handler();
         crate::panic::install_hook();
+        let mut fresh_deques = Vec::with_capacity(workers);
         let shared = Arc::new(Shared {
             workers: (0..workers)
-                .map(|_| WorkerShared {
-                    remote: Mutex::new(VecDeque::new()),
-                    parker: Parker::new(),
-                    sleeping: AtomicBool::new(false),
-                    switches: AtomicU64::new(0),
+                .map(|_| {
+                    let fresh: [crossbeam_deque::Worker<Task>; 3] =
+                        std::array::from_fn(|_| crossbeam_deque::Worker::new_fifo());
+                    let stealers = std::array::from_fn(|p| fresh[p].stealer());
+                    fresh_deques.push(fresh);
+                    WorkerShared {
+                        remote: Mutex::new(VecDeque::new()),
+                        stealers,
+                        parker: Parker::new(),
+                        sleeping: AtomicBool::new(false),
+                        switches: AtomicU64::new(0),
+                        picks: Default::default(),
+                        steals: AtomicU64::new(0),
+                        depths: Default::default(),
+                    }
                 })
                 .collect(),
-            injector: Mutex::new(VecDeque::new()),
+            injectors: Default::default(),
             pool,
             stack_size,
             max_strands: self.max_strands,
@@ -151,11 +163,11 @@ impl Builder {
                 .name(format!("{}-timer", self.thread_name))
                 .spawn(move || timer_shared.timers.run())?,
         );
-        for i in 0..workers {
+        for (i, fresh) in fresh_deques.into_iter().enumerate() {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
                 .name(format!("{}-{i}", self.thread_name))
-                .spawn(move || worker::run_worker(shared, i))?;
+                .spawn(move || worker::run_worker(shared, i, fresh))?;
             rt.threads.push(t); // on error, dropping `rt` stops those started
         }
         Ok(rt)
@@ -437,7 +449,13 @@ impl Handle {
                 std::mem::transmute::<Arc<dyn Exit + 'a>, Arc<dyn Exit + 'static>>(exit),
             )
         };
-        let task = self.spawn_body(builder.name, builder.stack_size, body, exit)?;
+        let task = self.spawn_body(
+            builder.name,
+            builder.stack_size,
+            builder.priority,
+            body,
+            exit,
+        )?;
         Ok(handle_parts.finish(task))
     }
 
@@ -447,6 +465,7 @@ impl Handle {
         &self,
         name: Option<String>,
         stack_size: Option<usize>,
+        priority: agenda::Priority,
         body: Body,
         exit: Arc<dyn Exit>,
     ) -> Result<Task, SpawnError> {
@@ -475,7 +494,7 @@ impl Handle {
         };
         shared.spawned.fetch_add(1, Ordering::Relaxed);
         let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
-        let task = Header::new(name, stack, body, exit, sched);
+        let task = Header::new(name, priority, stack, body, exit, sched);
         if shutting_down {
             task.cancelled.store(true, Ordering::Release);
         }
@@ -503,6 +522,21 @@ impl Handle {
                 .iter()
                 .map(|w| w.switches.load(Ordering::Relaxed))
                 .collect(),
+            picks: s
+                .workers
+                .iter()
+                .map(|w| std::array::from_fn(|p| w.picks[p].load(Ordering::Relaxed)))
+                .collect(),
+            steals: s
+                .workers
+                .iter()
+                .map(|w| w.steals.load(Ordering::Relaxed))
+                .collect(),
+            queue_depths: s
+                .workers
+                .iter()
+                .map(|w| std::array::from_fn(|p| w.depths[p].load(Ordering::Relaxed)))
+                .collect(),
             stacks_live: pool.live,
             stacks_cached: pool.cached,
             stack_slabs: pool.slabs,
@@ -517,7 +551,8 @@ impl Handle {
 /// State shared by a runtime's handles, workers and strands.
 pub(crate) struct Shared {
     pub(crate) workers: Box<[WorkerShared]>,
-    pub(crate) injector: Mutex<VecDeque<Task>>,
+    /// Fresh strands spawned from outside, per priority.
+    pub(crate) injectors: [crossbeam_deque::Injector<Task>; 3],
     pub(crate) pool: StackPool,
     stack_size: usize,
     max_strands: usize,
@@ -533,28 +568,28 @@ pub(crate) struct Shared {
 /// The part of a worker other threads reach.
 pub(crate) struct WorkerShared {
     pub(crate) remote: Mutex<VecDeque<Task>>,
+    /// Steal fresh strands from this worker, per priority.
+    pub(crate) stealers: [crossbeam_deque::Stealer<Task>; 3],
     pub(crate) parker: Parker,
     /// Set while the worker is (about to be) parked with nothing to do.
     sleeping: AtomicBool,
     pub(crate) switches: AtomicU64,
+    pub(crate) picks: [AtomicU64; 3],
+    pub(crate) steals: AtomicU64,
+    pub(crate) depths: [AtomicUsize; 3],
 }
 
 impl Shared {
     /// Queues a fresh strand: on this worker if we are one of ours, else
     /// on the injector for any worker.
     fn submit(self: &Arc<Self>, task: Task) {
-        let local = worker::with_worker(|w| match w {
-            Some(w) if Arc::ptr_eq(&w.shared, self) => {
-                w.push_local(task.clone());
-                true
-            }
-            _ => false,
+        let mut task = Some(task);
+        worker::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.shared, self) => w.push_fresh(task.take().expect("once")),
+            _ => {}
         });
-        if !local {
-            self.injector
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(task);
+        if let Some(task) = task {
+            self.injectors[task.priority.index()].push(task);
             self.wake_sleeper();
         }
     }

@@ -16,13 +16,13 @@
 //! When all three are empty the worker parks its thread until something is
 //! pushed (no spinning).
 
+use super::agenda::LocalQueues;
 use super::Shared;
 use crate::arch::{self, RawContext};
 use crate::loom::{Arc, Ordering};
 use crate::stack::overflow::{self, AltStack};
 use crate::strand::{Header, Task};
-use std::cell::{Cell, RefCell, UnsafeCell};
-use std::collections::VecDeque;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 
 /// What a strand asked for when it switched back to its worker.
@@ -45,7 +45,7 @@ pub(crate) struct Worker {
     /// The strand running now.
     running: UnsafeCell<Option<Task>>,
     action: Cell<Action>,
-    local: RefCell<VecDeque<Task>>,
+    queues: LocalQueues,
     /// Switches into strands, published to metrics.
     switches: Cell<u64>,
 }
@@ -92,33 +92,40 @@ impl Worker {
         unsafe { arch::switch(save, self.ctx.get()) };
     }
 
-    /// Pushes a strand that lives on this worker onto the local queue.
+    /// Pushes a strand that lives on this worker (started here) back onto
+    /// its queue.
     pub(crate) fn push_local(&self, task: Task) {
-        self.local.borrow_mut().push_back(task);
+        self.queues.push_started(task);
+    }
+
+    /// Pushes a fresh strand spawned on this worker; wakes a sleeping
+    /// worker to steal when more than one waits (one is this worker's own
+    /// next pick: waking a thread for it would only cost a context switch).
+    pub(crate) fn push_fresh(&self, task: Task) {
+        if self.queues.push_fresh(task) > 1 {
+            self.shared.wake_sleeper();
+        }
     }
 
     fn next_task(&self) -> Option<Task> {
-        if let Some(t) = self.local.borrow_mut().pop_front() {
-            return Some(t);
-        }
         let me = &self.shared.workers[self.index];
-        if let Some(t) = me
-            .remote
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop_front()
         {
+            let mut remote = me.remote.lock().unwrap_or_else(|e| e.into_inner());
+            while let Some(t) = remote.pop_front() {
+                self.queues.push_started(t);
+            }
+        }
+        if let Some(t) = self.queues.pop() {
             return Some(t);
         }
-        let mut injector = self
-            .shared
-            .injector
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let task = injector.pop_front();
-        let more = !injector.is_empty();
-        drop(injector);
-        if more {
+        let n = self.shared.workers.len();
+        let others: Vec<_> = (1..n)
+            .map(|k| &self.shared.workers[(self.index + k) % n].stealers)
+            .collect();
+        let task = self.queues.take_from(&self.shared.injectors, &others);
+        // published at once, so a stolen strand's joiner sees it counted
+        me.steals.store(self.queues.steals.get(), Ordering::Relaxed);
+        if task.is_some() && self.shared.injectors.iter().any(|i| !i.is_empty()) {
             self.shared.wake_sleeper(); // there is work for another worker too
         }
         task
@@ -127,18 +134,31 @@ impl Worker {
     /// Whether any queue this worker serves holds a strand (checked before
     /// it goes to sleep).
     fn has_work(&self) -> bool {
-        !self.local.borrow().is_empty()
+        !self.queues.is_empty()
             || !self.shared.workers[self.index]
                 .remote
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .is_empty()
-            || !self
+            || self.shared.injectors.iter().any(|i| !i.is_empty())
+            || self
                 .shared
-                .injector
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
+                .workers
+                .iter()
+                .any(|w| w.stealers.iter().any(|s| !s.is_empty()))
+    }
+
+    /// Publishes this worker's counters for `Runtime::metrics`.
+    fn publish_metrics(&self) {
+        let me = &self.shared.workers[self.index];
+        me.switches.store(self.switches.get(), Ordering::Relaxed);
+        for p in 0..3 {
+            me.picks[p].store(self.queues.picks[p].get(), Ordering::Relaxed);
+        }
+        me.steals.store(self.queues.steals.get(), Ordering::Relaxed);
+        for (slot, depth) in me.depths.iter().zip(self.queues.depths()) {
+            slot.store(depth, Ordering::Relaxed);
+        }
     }
 
     /// Switches into `task` and, once it switches back, carries out what it
@@ -212,7 +232,11 @@ impl Worker {
 
 /// Runs the worker loop on the current thread until the runtime shuts down
 /// and no strand is left.
-pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
+pub(crate) fn run_worker(
+    shared: Arc<Shared>,
+    index: usize,
+    fresh: [crossbeam_deque::Worker<Task>; 3],
+) {
     let _alt = AltStack::ensure();
     let worker = Worker {
         shared,
@@ -220,7 +244,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         ctx: UnsafeCell::new(RawContext::empty()),
         running: UnsafeCell::new(None),
         action: Cell::new(Action::Yield),
-        local: RefCell::new(VecDeque::new()),
+        queues: LocalQueues::new(fresh),
         switches: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
@@ -232,13 +256,13 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize) {
         }
     }
     let _unpublish = Unpublish;
-    let me = &worker.shared.workers[index];
     loop {
         if let Some(task) = worker.next_task() {
             worker.run_task(task);
-            me.switches.store(worker.switches.get(), Ordering::Relaxed);
+            worker.publish_metrics();
             continue;
         }
+        worker.publish_metrics();
         if worker.shared.is_finished() {
             break;
         }

@@ -83,6 +83,7 @@ pub(crate) trait Exit: Send + Sync {
 pub(crate) struct Header {
     pub(crate) id: StrandId,
     pub(crate) name: Option<Box<str>>,
+    pub(crate) priority: crate::Priority,
     pub(crate) state: State,
     /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
     pub(crate) cancelled: crate::loom::AtomicBool,
@@ -120,6 +121,7 @@ pub(crate) type Task = Arc<Header>;
 impl Header {
     pub(crate) fn new(
         name: Option<String>,
+        priority: crate::Priority,
         stack: Stack,
         body: Body,
         exit: Arc<dyn Exit>,
@@ -133,6 +135,7 @@ impl Header {
         let header = Arc::new(Header {
             id,
             name,
+            priority,
             state: State::new(),
             cancelled: crate::loom::AtomicBool::new(false),
             home: crate::loom::AtomicUsize::new(usize::MAX),
@@ -239,6 +242,11 @@ impl Strand {
     /// The strand's name, if it was given one.
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
+    }
+
+    /// The strand's priority on the agenda.
+    pub fn priority(&self) -> crate::Priority {
+        self.inner.priority
     }
 }
 

@@ -1,0 +1,123 @@
+//! The agenda: priorities served by a documented, exact bound; unstarted
+//! strands stolen by idle workers.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strands::{Builder, Priority, Runtime};
+
+#[test]
+fn every_16_picks_serve_12_high_3_normal_1_low() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let go = Arc::new(AtomicBool::new(false));
+    let (log2, go2) = (Arc::clone(&log), Arc::clone(&go));
+    rt.block_on(move || {
+        let hs: Vec<_> = [Priority::High, Priority::Normal, Priority::Low]
+            .into_iter()
+            .map(|p| {
+                let (log, go) = (Arc::clone(&log2), Arc::clone(&go2));
+                Builder::new()
+                    .priority(p)
+                    .spawn(move || {
+                        while !go.load(Ordering::SeqCst) {
+                            strands::yield_now();
+                        }
+                        for _ in 0..200 {
+                            log.lock().unwrap().push(p);
+                            strands::yield_now();
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        go2.store(true, Ordering::SeqCst);
+        for h in hs {
+            h.join().unwrap(); // parks: from here on only the three are runnable
+        }
+    });
+    let log = log.lock().unwrap().clone();
+    let last_high = log.iter().rposition(|&p| p == Priority::High).unwrap();
+    // up to High's last entry every level always had work
+    let window = &log[..=last_high];
+    assert!(window.len() > 200, "{}", window.len());
+    for (i, w) in window.windows(16).enumerate() {
+        let count = |p| w.iter().filter(|&&x| x == p).count();
+        assert_eq!(
+            (
+                count(Priority::High),
+                count(Priority::Normal),
+                count(Priority::Low)
+            ),
+            (12, 3, 1),
+            "window at {i}: {w:?}"
+        );
+    }
+    let m = rt.metrics();
+    assert!(m.picks[0].iter().all(|&n| n > 0), "{:?}", m.picks);
+}
+
+#[test]
+fn low_priority_runs_while_high_priority_strands_keep_yielding() {
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let ran_low = rt.block_on(|| {
+        let busy: Vec<_> = (0..8)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                Builder::new()
+                    .priority(Priority::High)
+                    .spawn(move || {
+                        while !stop.load(Ordering::SeqCst) {
+                            strands::yield_now();
+                        }
+                    })
+                    .unwrap()
+            })
+            .collect();
+        let low = Builder::new()
+            .priority(Priority::Low)
+            .spawn(|| true)
+            .unwrap();
+        let r = low.join().unwrap(); // would hang if Low starved
+        stop.store(true, Ordering::SeqCst);
+        busy.into_iter().for_each(|h| h.join().unwrap());
+        r
+    });
+    assert!(ran_low);
+}
+
+#[test]
+fn an_idle_worker_steals_strands_spawned_on_a_busy_one() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    let workers = Arc::new(Mutex::new(HashSet::new()));
+    let w2 = Arc::clone(&workers);
+    let all_saw_two = rt.block_on(move || {
+        // spawned from a strand: they land in this worker's fresh deque
+        let hs: Vec<_> = (0..50)
+            .map(|_| {
+                let w = Arc::clone(&w2);
+                strands::spawn(move || {
+                    w.lock()
+                        .unwrap()
+                        .insert(std::thread::current().name().unwrap().to_string());
+                    // hold this worker without yielding until the other
+                    // worker has run one of us: only stealing gets it there
+                    let t = Instant::now();
+                    while w.lock().unwrap().len() < 2 {
+                        if t.elapsed() > Duration::from_secs(30) {
+                            return false;
+                        }
+                        std::hint::spin_loop();
+                    }
+                    true
+                })
+            })
+            .collect();
+        hs.into_iter().all(|h| h.join().unwrap())
+    });
+    assert!(all_saw_two);
+    assert_eq!(workers.lock().unwrap().len(), 2);
+    assert!(rt.metrics().steals.iter().sum::<u64>() > 0);
+}
