@@ -22,7 +22,6 @@ use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
 use crate::strand::{Body, Exit, Header, Schedule, Task};
 use parker::Parker;
-use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
@@ -130,7 +129,7 @@ impl Builder {
                     let stealers = std::array::from_fn(|p| fresh[p].stealer());
                     fresh_deques.push(fresh);
                     WorkerShared {
-                        remote: Mutex::new(VecDeque::new()),
+                        remote: crossbeam_deque::Injector::new(),
                         stealers,
                         parker: Parker::new(),
                         sleeping: AtomicBool::new(false),
@@ -567,7 +566,9 @@ pub(crate) struct Shared {
 
 /// The part of a worker other threads reach.
 pub(crate) struct WorkerShared {
-    pub(crate) remote: Mutex<VecDeque<Task>>,
+    /// Strands of this worker woken on other threads (lock-free: checking
+    /// it costs two loads on every pick).
+    pub(crate) remote: crossbeam_deque::Injector<Task>,
     /// Steal fresh strands from this worker, per priority.
     pub(crate) stealers: [crossbeam_deque::Stealer<Task>; 3],
     pub(crate) parker: Parker,
@@ -659,10 +660,7 @@ impl Schedule for Shared {
         });
         if !here {
             let w = &self.workers[home];
-            w.remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back(task);
+            w.remote.push(task);
             w.parker.unpark();
         }
     }

@@ -109,10 +109,11 @@ impl Worker {
 
     fn next_task(&self) -> Option<Task> {
         let me = &self.shared.workers[self.index];
-        {
-            let mut remote = me.remote.lock().unwrap_or_else(|e| e.into_inner());
-            while let Some(t) = remote.pop_front() {
-                self.queues.push_started(t);
+        while !me.remote.is_empty() {
+            match me.remote.steal() {
+                crossbeam_deque::Steal::Success(t) => self.queues.push_started(t),
+                crossbeam_deque::Steal::Empty => break,
+                crossbeam_deque::Steal::Retry => {}
             }
         }
         if let Some(t) = self.queues.pop() {
@@ -135,11 +136,7 @@ impl Worker {
     /// it goes to sleep).
     fn has_work(&self) -> bool {
         !self.queues.is_empty()
-            || !self.shared.workers[self.index]
-                .remote
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .is_empty()
+            || !self.shared.workers[self.index].remote.is_empty()
             || self.shared.injectors.iter().any(|i| !i.is_empty())
             || self
                 .shared
@@ -259,7 +256,9 @@ pub(crate) fn run_worker(
     loop {
         if let Some(task) = worker.next_task() {
             worker.run_task(task);
-            worker.publish_metrics();
+            if worker.switches.get() % 64 == 0 {
+                worker.publish_metrics(); // and whenever the worker runs dry
+            }
             continue;
         }
         worker.publish_metrics();

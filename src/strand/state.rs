@@ -5,22 +5,25 @@
 //!
 //! | phase     | meaning                                         | owner        |
 //! |-----------|-------------------------------------------------|--------------|
-//! | `QUEUED`  | runnable: in a run queue, or about to be pushed | the queue    |
-//! | `RUNNING` | a worker runs it                                | the worker   |
+//! | `ACTIVE`  | running, or runnable in a queue                 | its worker   |
 //! | `PARKED`  | switched out completely, waiting for a wake     | the waker    |
 //! | `DONE`    | finished; never changes again                   | nobody       |
+//!
+//! Running and runnable are one phase on purpose: a wake treats them alike
+//! (it leaves the token), so a yield -- the hottest path -- touches no
+//! atomic at all.
 //!
 //! The rules, after Go's `gopark` (park first, then let others wake):
 //!
 //! 1. A strand never marks itself `PARKED`. It asks its worker to park it
 //!    and switches out; only the worker, *after* the switch has completed,
-//!    moves `RUNNING → PARKED`. So nobody can resume a strand whose registers
+//!    moves `ACTIVE → PARKED`. So nobody can resume a strand whose registers
 //!    are still being saved.
-//! 2. A wake that finds `PARKED` moves it to `QUEUED` with a compare-and-swap;
+//! 2. A wake that finds `PARKED` moves it to `ACTIVE` with a compare-and-swap;
 //!    the one waker that wins the swap schedules the strand. A strand is
 //!    therefore pushed onto a run queue exactly once per park.
-//! 3. A wake that finds `QUEUED` or `RUNNING` sets the token instead. The
-//!    worker's `RUNNING → PARKED` swap then fails, and the strand is made
+//! 3. A wake that finds `ACTIVE` sets the token instead. The
+//!    worker's `ACTIVE → PARKED` swap then fails, and the strand is made
 //!    runnable again at once (its park returns); a park that starts with the
 //!    token set consumes it and does not switch at all. Like
 //!    [`std::thread::park`], a park may thus return spuriously: callers wait
@@ -29,8 +32,7 @@
 use crate::loom::{AtomicU8, Ordering};
 
 const PHASE: u8 = 0b011;
-const QUEUED: u8 = 0;
-const RUNNING: u8 = 1;
+const ACTIVE: u8 = 0;
 const PARKED: u8 = 2;
 const DONE: u8 = 3;
 const NOTIFIED: u8 = 0b100;
@@ -38,25 +40,25 @@ const NOTIFIED: u8 = 0b100;
 pub(crate) struct State(AtomicU8);
 
 impl State {
-    /// A fresh strand: queued, no token.
+    /// A fresh strand: active (queued), no token.
     pub(crate) fn new() -> State {
-        State(AtomicU8::new(QUEUED))
+        State(AtomicU8::new(ACTIVE))
     }
 
-    /// The worker is about to switch into the strand: `QUEUED → RUNNING`,
-    /// keeping the token.
+    /// The worker is about to switch into the strand. Nothing to record:
+    /// queued and running are one phase.
     #[inline]
     pub(crate) fn start_running(&self) {
-        let prev = self.0.fetch_or(RUNNING, Ordering::Acquire);
-        debug_assert_eq!(prev & PHASE, QUEUED, "only a queued strand can run");
+        debug_assert_ne!(
+            self.0.load(Ordering::Relaxed) & PHASE,
+            PARKED,
+            "a parked strand was run"
+        );
     }
 
-    /// The strand yielded: `RUNNING → QUEUED`, keeping the token.
+    /// The strand yielded: still active (the token, if any, stays).
     #[inline]
-    pub(crate) fn yielded(&self) {
-        let prev = self.0.fetch_and(!PHASE, Ordering::Release);
-        debug_assert_eq!(prev & PHASE, RUNNING);
-    }
+    pub(crate) fn yielded(&self) {}
 
     /// Called by the running strand before it asks to park: consumes the
     /// token if one is set, in which case the park returns at once.
@@ -64,8 +66,8 @@ impl State {
     pub(crate) fn take_token(&self) -> bool {
         self.0
             .compare_exchange(
-                RUNNING | NOTIFIED,
-                RUNNING,
+                ACTIVE | NOTIFIED,
+                ACTIVE,
                 Ordering::Acquire,
                 Ordering::Relaxed,
             )
@@ -73,19 +75,19 @@ impl State {
     }
 
     /// Called by the worker once the strand has switched out to park:
-    /// `RUNNING → PARKED`. Returns `false` if a wake arrived meanwhile; the
-    /// strand is then `QUEUED` (token consumed) and the worker must requeue
-    /// it.
+    /// `ACTIVE → PARKED`. Returns `false` if a wake arrived meanwhile; the
+    /// strand is then `ACTIVE` again (token consumed) and the worker must
+    /// requeue it.
     #[inline]
     pub(crate) fn park(&self) -> bool {
         match self
             .0
-            .compare_exchange(RUNNING, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(ACTIVE, PARKED, Ordering::AcqRel, Ordering::Acquire)
         {
             Ok(_) => true,
             Err(now) => {
-                debug_assert_eq!(now, RUNNING | NOTIFIED);
-                self.0.store(QUEUED, Ordering::Release);
+                debug_assert_eq!(now, ACTIVE | NOTIFIED);
+                self.0.store(ACTIVE, Ordering::Release);
                 false
             }
         }
@@ -98,7 +100,7 @@ impl State {
         let mut cur = self.0.load(Ordering::Acquire);
         loop {
             let (next, schedule) = match cur & PHASE {
-                PARKED => (QUEUED, true),
+                PARKED => (ACTIVE, true),
                 DONE => return false,
                 _ if cur & NOTIFIED != 0 => return false,
                 _ => (cur | NOTIFIED, false),
