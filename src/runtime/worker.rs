@@ -256,7 +256,7 @@ pub(crate) fn run_worker(
     loop {
         if let Some(task) = worker.next_task() {
             worker.run_task(task);
-            if worker.switches.get() % 64 == 0 {
+            if worker.switches.get().is_multiple_of(64) {
                 worker.publish_metrics(); // and whenever the worker runs dry
             }
             continue;
