@@ -46,7 +46,7 @@ fn yielding_strands_take_turns_on_one_worker() {
         assert_eq!(steps, [0, 1, 2]);
     }
     // once all have started and until one finishes: round-robin, one step
-    // per turn (fresh strands alternate with started ones before that)
+    // per turn (fresh strands go first before that)
     let all_started = log.iter().position(|e| *e == (2, 0)).unwrap();
     let first_done = log.iter().position(|e| e.1 == 2).unwrap();
     for w in log[all_started.saturating_sub(2)..=first_done].windows(3) {
