@@ -9,13 +9,33 @@
 //! strands, switches, wall time, ns per switch, peak RSS, KiB per strand and
 //! the number of memory mappings the stacks added.
 //!
-//! Options: `--workers N` (default 1), `--stack-size BYTES` (default the
-//! runtime's), `--guard auto|guard-install|mprotect|canary`.
+//! Options: `--mode yield|pingpong|sleep|tree|mixed` (default `yield`),
+//! `--workers N` (default 1), `--stack-size BYTES` (default the runtime's),
+//! `--guard auto|guard-install|mprotect|canary`.
+//!
+//! Modes: `yield` — every strand yields K times; `pingpong` — pairs of
+//! strands take K turns each (a shared turn counter, waited on by
+//! yielding); `sleep` — every strand sleeps 1 ms K times (parked on timers);
+//! `tree` — a binary tree of N strands, each spawning its children and
+//! joining them (parked on joins); `mixed` — a third each of yield, sleep and
+//! tree.
 
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use strands::{Runtime, StackGuard};
 
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Yield,
+    PingPong,
+    Sleep,
+    Tree,
+    Mixed,
+}
+
 struct Args {
+    mode: Mode,
     strands: usize,
     yields: usize,
     workers: usize,
@@ -25,6 +45,7 @@ struct Args {
 
 fn parse() -> Result<Args, String> {
     let mut a = Args {
+        mode: Mode::Yield,
         strands: 100_000,
         yields: 10,
         workers: 1,
@@ -41,6 +62,16 @@ fn parse() -> Result<Args, String> {
         };
         match flag.as_str() {
             "--strands" => a.strands = num(val()?)?,
+            "--mode" => {
+                a.mode = match val()?.as_str() {
+                    "yield" => Mode::Yield,
+                    "pingpong" => Mode::PingPong,
+                    "sleep" => Mode::Sleep,
+                    "tree" => Mode::Tree,
+                    "mixed" => Mode::Mixed,
+                    other => return Err(format!("unknown mode {other}")),
+                }
+            }
             "--yields" => a.yields = num(val()?)?,
             "--workers" => a.workers = num(val()?)?,
             "--stack-size" => a.stack_size = num(val()?)?,
@@ -55,8 +86,9 @@ fn parse() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: stress [--strands N] [--yields K] [--workers W] \
-                     [--stack-size BYTES] [--guard auto|guard-install|mprotect|canary]"
+                    "usage: stress [--mode yield|pingpong|sleep|tree|mixed] [--strands N] \
+                     [--yields K] [--workers W] [--stack-size BYTES] \
+                     [--guard auto|guard-install|mprotect|canary]"
                 );
                 std::process::exit(0);
             }
@@ -83,6 +115,46 @@ fn mappings() -> usize {
         .unwrap_or(0)
 }
 
+fn yield_k(k: usize) {
+    for _ in 0..k {
+        strands::yield_now();
+    }
+}
+
+fn sleep_k(k: usize) {
+    for _ in 0..k {
+        strands::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Takes `k` turns against a partner: waits (yielding) until the shared
+/// counter says it is this side's turn, then passes the turn on.
+fn ping(turn: &AtomicU64, side: u64, k: u64) {
+    for round in 0..k {
+        while turn.load(Ordering::Acquire) != 2 * round + side {
+            strands::yield_now();
+        }
+        turn.fetch_add(1, Ordering::Release);
+    }
+}
+
+/// A binary tree of `below` more strands under this one: spawn the two
+/// subtrees, join them.
+fn tree(below: usize) {
+    if below == 0 {
+        return;
+    }
+    let children = below.min(2);
+    let left = (below - children) / 2;
+    let right = below - children - left;
+    let l = strands::spawn(move || tree(left));
+    if children == 2 {
+        let r = strands::spawn(move || tree(right));
+        r.join().unwrap();
+    }
+    l.join().unwrap();
+}
+
 fn main() {
     let args = parse().unwrap_or_else(|e| {
         eprintln!("stress: {e}");
@@ -101,23 +173,46 @@ fn main() {
     let maps_before = mappings();
     let (n, k) = (args.strands, args.yields);
     let start = Instant::now();
+    let mode = args.mode;
     let (maps_peak, spawn_time) = rt.block_on(|| {
         let mut handles = Vec::with_capacity(n);
-        for _ in 0..n {
-            match strands::Builder::new().spawn(move || {
-                for _ in 0..k {
-                    strands::yield_now();
-                }
-            }) {
+        let mut spawn =
+            |i: usize, body: Box<dyn FnOnce() + Send>| match strands::Builder::new().spawn(body) {
                 Ok(h) => handles.push(h),
                 Err(e) => {
-                    eprintln!("stress: spawn failed after {} strands: {e}", handles.len());
+                    eprintln!("stress: spawn failed after {i} strands: {e}");
                     std::process::exit(1);
                 }
+            };
+        let mut i = 0;
+        while i < n {
+            let m = match mode {
+                Mode::Mixed => [Mode::Yield, Mode::Sleep, Mode::Tree][i % 3],
+                m => m,
+            };
+            match m {
+                Mode::Yield => spawn(i, Box::new(move || yield_k(k))),
+                Mode::Sleep => spawn(i, Box::new(move || sleep_k(k))),
+                Mode::PingPong => {
+                    let turn = Arc::new(AtomicU64::new(0));
+                    for side in 0..2u64 {
+                        let turn = Arc::clone(&turn);
+                        spawn(i, Box::new(move || ping(&turn, side, k as u64)));
+                    }
+                    i += 1;
+                }
+                Mode::Tree => {
+                    // trees of up to 1,000 strands (7 in mixed mode)
+                    let size = (n - i).min(if mode == Mode::Mixed { 7 } else { 1000 });
+                    spawn(i, Box::new(move || tree(size - 1)));
+                    i += size - 1;
+                }
+                Mode::Mixed => unreachable!(),
             }
+            i += 1;
         }
         let spawn_time = start.elapsed();
-        strands::yield_now(); // let every strand start: all are alive now
+        strands::yield_now(); // let the strands start
         let maps_peak = mappings();
         for h in handles {
             h.join().expect("a stress strand panicked");
@@ -131,6 +226,13 @@ fn main() {
     println!("backend           {}", strands::BACKEND);
     println!("guard             {:?}", m.stack_guard);
     println!("workers           {}", args.workers);
+    println!(
+        "mode              {}",
+        std::env::args()
+            .skip_while(|a| a != "--mode")
+            .nth(1)
+            .unwrap_or_else(|| "yield".into())
+    );
     println!("strands           {n}");
     println!("yields each       {k}");
     println!("switches          {switches}");
