@@ -205,7 +205,7 @@ impl Worker {
                 *stack = None; // back to the pool
                                // SAFETY: the strand is finished; the worker owns its task.
                 let exit = unsafe { (*task.exit.get()).take() };
-                self.shared.registry.remove(task.id);
+                self.shared.registry.remove(&task);
                 drop(task);
                 self.shared.strand_finished();
                 if let Some(exit) = exit {

@@ -87,6 +87,8 @@ pub(crate) struct Header {
     pub(crate) state: State,
     /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
     pub(crate) cancelled: crate::loom::AtomicBool,
+    /// Its slot in the runtime's registry of live strands.
+    pub(crate) registry_slot: crate::loom::AtomicUsize,
     /// Worker the strand first ran on (where it stays); `usize::MAX` before.
     pub(crate) home: crate::loom::AtomicUsize,
     pub(crate) sched: Arc<dyn Schedule>,
@@ -138,6 +140,7 @@ impl Header {
             priority,
             state: State::new(),
             cancelled: crate::loom::AtomicBool::new(false),
+            registry_slot: crate::loom::AtomicUsize::new(usize::MAX),
             home: crate::loom::AtomicUsize::new(usize::MAX),
             sched,
             ctx: UnsafeCell::new(RawContext::empty()),
