@@ -149,6 +149,7 @@ impl Builder {
             shutdown: AtomicBool::new(false),
             timers: timer::Timers::new(),
             registry: registry::Registry::new(),
+            stacks_in_caches: AtomicUsize::new(0),
             drained: (Mutex::new(()), Condvar::new()),
         });
         let mut rt = Runtime {
@@ -484,7 +485,16 @@ impl Handle {
             shared.strand_finished();
             return Err(SpawnError::Saturated);
         }
-        let stack = match shared.pool.get(stack_size.unwrap_or(shared.stack_size)) {
+        let size = stack_size.unwrap_or(shared.stack_size);
+        let cached = if size == shared.stack_size {
+            worker::with_worker(|w| match w {
+                Some(w) if Arc::ptr_eq(&w.shared, shared) => w.cached_stack(),
+                _ => None,
+            })
+        } else {
+            None
+        };
+        let stack = match cached.map_or_else(|| shared.pool.get(size), Ok) {
             Ok(s) => s,
             Err(e) => {
                 shared.strand_finished();
@@ -536,8 +546,10 @@ impl Handle {
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.depths[p].load(Ordering::Relaxed)))
                 .collect(),
-            stacks_live: pool.live,
-            stacks_cached: pool.cached,
+            stacks_live: pool
+                .live
+                .saturating_sub(s.stacks_in_caches.load(Ordering::Relaxed)),
+            stacks_cached: pool.cached + s.stacks_in_caches.load(Ordering::Relaxed),
             stack_slabs: pool.slabs,
             stack_reserved_bytes: pool.reserved,
             stack_guard: s.pool.guard(),
@@ -553,13 +565,15 @@ pub(crate) struct Shared {
     /// Fresh strands spawned from outside, per priority.
     pub(crate) injectors: [crossbeam_deque::Injector<Task>; 3],
     pub(crate) pool: StackPool,
-    stack_size: usize,
+    pub(crate) stack_size: usize,
     max_strands: usize,
     live: AtomicUsize,
     spawned: AtomicU64,
     shutdown: AtomicBool,
     pub(crate) timers: timer::Timers,
     pub(crate) registry: registry::Registry,
+    /// Stacks held in workers' caches (handed out by the pool, not in use).
+    pub(crate) stacks_in_caches: AtomicUsize,
     /// Signalled when the last strand finishes during shutdown.
     drained: (Mutex<()>, Condvar),
 }

@@ -25,6 +25,9 @@ use crate::strand::{Header, Task};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 
+/// Most stacks a worker keeps for reuse.
+const STACK_CACHE: usize = 64;
+
 /// What a strand asked for when it switched back to its worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -46,6 +49,9 @@ pub(crate) struct Worker {
     running: UnsafeCell<Option<Task>>,
     action: Cell<Action>,
     queues: LocalQueues,
+    /// Stacks of the default size kept by this worker for its next spawns,
+    /// so that most spawns and exits skip the pool's lock.
+    stack_cache: std::cell::RefCell<Vec<crate::stack::Stack>>,
     /// Switches into strands, published to metrics.
     switches: Cell<u64>,
 }
@@ -145,6 +151,27 @@ impl Worker {
                 .any(|w| w.stealers.iter().any(|s| !s.is_empty()))
     }
 
+    /// Keeps a finished strand's stack for this worker's next spawn, or
+    /// returns it to the pool.
+    fn cache_stack(&self, mut stack: crate::stack::Stack) {
+        let mut cache = self.stack_cache.borrow_mut();
+        if stack.size() == self.shared.stack_size && cache.len() < STACK_CACHE {
+            stack.recycle();
+            cache.push(stack);
+            self.shared.stacks_in_caches.fetch_add(1, Ordering::Relaxed);
+        }
+        // else: dropped, back to the pool
+    }
+
+    /// A cached stack of the runtime's default size, if this worker has one.
+    pub(crate) fn cached_stack(&self) -> Option<crate::stack::Stack> {
+        let s = self.stack_cache.borrow_mut().pop();
+        if s.is_some() {
+            self.shared.stacks_in_caches.fetch_sub(1, Ordering::Relaxed);
+        }
+        s
+    }
+
     /// Publishes this worker's counters for `Runtime::metrics`.
     fn publish_metrics(&self) {
         let me = &self.shared.workers[self.index];
@@ -202,8 +229,10 @@ impl Worker {
             }
             Action::Done => {
                 task.state.done();
-                *stack = None; // back to the pool
-                               // SAFETY: the strand is finished; the worker owns its task.
+                if let Some(s) = stack.take() {
+                    self.cache_stack(s); // or back to the pool
+                }
+                // SAFETY: the strand is finished; the worker owns its task.
                 let exit = unsafe { (*task.exit.get()).take() };
                 self.shared.registry.remove(&task);
                 drop(task);
@@ -242,6 +271,7 @@ pub(crate) fn run_worker(
         running: UnsafeCell::new(None),
         action: Cell::new(Action::Yield),
         queues: LocalQueues::new(fresh),
+        stack_cache: std::cell::RefCell::new(Vec::new()),
         switches: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
@@ -267,6 +297,8 @@ pub(crate) fn run_worker(
         }
         worker.shared.sleep(index, || worker.has_work());
     }
+    // give the cached stacks back to the pool before the runtime unmaps it
+    while worker.cached_stack().is_some() {}
 }
 
 /// Whether the code running now is a strand that may switch out: it runs

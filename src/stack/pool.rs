@@ -368,7 +368,6 @@ impl Stack {
     }
 
     /// Usable bytes.
-    #[cfg(test)]
     pub(crate) fn size(&self) -> usize {
         self.size
     }
@@ -401,6 +400,22 @@ impl Stack {
         // read-write for as long as the stack lives.
         self.guard != StackGuard::Canary
             || unsafe { (self.base as *const u64).read_volatile() } == guard::CANARY
+    }
+}
+
+impl Stack {
+    /// Readies a stack for reuse without returning it to the pool (a
+    /// worker's own cache): deep pages seen at a switch are released, the
+    /// canary is rewritten.
+    pub(crate) fn recycle(&mut self) {
+        if self.deep && self.size > RESIDENT_PREFIX {
+            release(self.base, self.size - RESIDENT_PREFIX);
+        }
+        self.deep = false;
+        if self.guard == StackGuard::Canary {
+            // SAFETY: the lowest usable word of a stack we hold.
+            unsafe { (self.base as *mut u64).write(guard::CANARY) };
+        }
     }
 }
 
