@@ -208,4 +208,42 @@ mod loom_tests {
             );
         });
     }
+
+    #[test]
+    fn loom_cancel_races_wake_and_park_and_the_strand_sees_it() {
+        use crate::loom::{AtomicBool, Ordering};
+        // `Header::cancel` is: set the flag, then wake. Race it with an
+        // ordinary wake and with the strand parking; whoever schedules the
+        // strand does it once, and the strand, once running again, sees the
+        // flag (so it unwinds at its blocking point).
+        loom::model(|| {
+            let state = Arc::new(State::new());
+            let cancelled = Arc::new(AtomicBool::new(false));
+            let (s1, c1) = (Arc::clone(&state), Arc::clone(&cancelled));
+            let canceller = loom::thread::spawn(move || {
+                let first = !c1.swap(true, Ordering::AcqRel);
+                first && s1.wake()
+            });
+            let s2 = Arc::clone(&state);
+            let waker = loom::thread::spawn(move || s2.wake());
+            // the strand: checks the flag before parking, as park_current does
+            let before = cancelled.load(Ordering::Acquire);
+            let parking = if before {
+                Parking::TokenTaken
+            } else {
+                run_then_park(&state)
+            };
+            let pushes = canceller.join().unwrap() as u32 + waker.join().unwrap() as u32;
+            match parking {
+                Parking::Parked => {
+                    assert_eq!(pushes, 1, "a parked strand is pushed exactly once");
+                    assert!(
+                        cancelled.load(Ordering::Acquire),
+                        "and sees the cancellation when it runs"
+                    );
+                }
+                Parking::TokenTaken | Parking::Requeued => assert_eq!(pushes, 0),
+            }
+        });
+    }
 }
