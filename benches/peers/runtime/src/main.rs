@@ -1,0 +1,640 @@
+//! Runtime-level comparison of strands with tokio, may and std::thread.
+//!
+//! `cargo run --release --manifest-path benches/peers/runtime/Cargo.toml`
+//!
+//! The parent process never builds a runtime: every measurement runs in a
+//! fresh child (this same binary, re-executed with `child <case> <who> <n>`),
+//! because may's scheduler is process-global (its worker count is fixed at
+//! first use) and RSS is process-wide. The parent interleaves the contenders
+//! (each case once per round, several rounds) and prints medians.
+
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const SPAWN_N: usize = 20_000; // green spawns per measurement
+const SPAWN_N_THREAD: usize = 2_000; // std::thread spawns per measurement
+const YIELD_TASKS: usize = 10_000;
+const YIELDS_EACH: usize = 100;
+const PARKED: usize = 100_000;
+/// may's default stack size, in machine words (its `config.rs`); set
+/// explicitly so the figure below is the one used.
+const MAY_STACK_WORDS: usize = 0x1000;
+const ROUNDS: usize = 5;
+const PARKED_ROUNDS: usize = 3;
+const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("child") {
+        let workers: usize = args[4].parse().expect("workers");
+        child(&args[2], &args[3], workers);
+    } else {
+        parent();
+    }
+}
+
+// ---------------------------------------------------------------- child side
+
+fn report(pairs: &[(&str, f64)]) {
+    let s: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!("RESULT {}", s.join(" "));
+}
+
+fn child(case: &str, who: &str, workers: usize) {
+    if who == "may" {
+        may::config()
+            .set_workers(workers)
+            .set_stack_size(MAY_STACK_WORDS);
+    }
+    match (case, who) {
+        ("spawn", "strands") => report(&[("ns", spawn_strands(workers))]),
+        ("spawn", "tokio") => report(&[("ns", spawn_tokio(workers))]),
+        ("spawn", "may") => report(&[("ns", spawn_may())]),
+        ("spawn", "thread") => report(&[("ns", spawn_thread(workers))]),
+        ("yield", "strands") => report(&[("ns", yield_strands(workers))]),
+        ("yield", "tokio") => report(&[("ns", yield_tokio(workers))]),
+        ("yield", "may") => report(&[("ns", yield_may())]),
+        ("parked", "strands") => parked_strands(workers),
+        ("parked", "tokio") => parked_tokio(workers),
+        ("parked", "may") => parked_may(),
+        _ => panic!("unknown case {case} {who}"),
+    }
+}
+
+fn per(d: Duration, n: usize) -> f64 {
+    d.as_nanos() as f64 / n as f64
+}
+
+fn strands_rt(workers: usize) -> strands::Runtime {
+    strands::Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("strands runtime")
+}
+
+fn tokio_rt(workers: usize) -> tokio::runtime::Runtime {
+    if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("tokio runtime")
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_time()
+            .build()
+            .expect("tokio runtime")
+    }
+}
+
+/// Runs `fut` as a task on the runtime (on a worker thread for
+/// multi_thread, not on the thread calling `block_on`).
+fn tokio_inside<T: Send + 'static>(
+    rt: &tokio::runtime::Runtime,
+    fut: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    rt.block_on(rt.spawn(fut)).expect("tokio task")
+}
+
+fn may_inside<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    may::go!(f).join().expect("may coroutine")
+}
+
+// 1. spawn + join, sequentially, from inside the runtime.
+
+fn spawn_strands(workers: usize) -> f64 {
+    let rt = strands_rt(workers);
+    let ns = rt.block_on(|| {
+        for _ in 0..SPAWN_N / 10 {
+            strands::spawn(|| ()).join().unwrap();
+        }
+        let t = Instant::now();
+        for _ in 0..SPAWN_N {
+            strands::spawn(|| ()).join().unwrap();
+        }
+        per(t.elapsed(), SPAWN_N)
+    });
+    drop(rt);
+    ns
+}
+
+fn spawn_tokio(workers: usize) -> f64 {
+    let rt = tokio_rt(workers);
+    tokio_inside(&rt, async {
+        for _ in 0..SPAWN_N / 10 {
+            tokio::spawn(async {}).await.unwrap();
+        }
+        let t = Instant::now();
+        for _ in 0..SPAWN_N {
+            tokio::spawn(async {}).await.unwrap();
+        }
+        per(t.elapsed(), SPAWN_N)
+    })
+}
+
+fn spawn_may() -> f64 {
+    may_inside(|| {
+        for _ in 0..SPAWN_N / 10 {
+            may::go!(|| ()).join().unwrap();
+        }
+        let t = Instant::now();
+        for _ in 0..SPAWN_N {
+            may::go!(|| ()).join().unwrap();
+        }
+        per(t.elapsed(), SPAWN_N)
+    })
+}
+
+/// std::thread has no workers: the "1 worker" row pins the process to one
+/// CPU, the "2 workers" row leaves it free on both.
+fn spawn_thread(workers: usize) -> f64 {
+    if workers == 1 {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET writes
+        // inside it; sched_setaffinity(0, ..) only reads it.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(0, &mut set);
+            assert_eq!(
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+                0
+            );
+        }
+    }
+    for _ in 0..SPAWN_N_THREAD / 10 {
+        std::thread::spawn(|| ()).join().unwrap();
+    }
+    let t = Instant::now();
+    for _ in 0..SPAWN_N_THREAD {
+        std::thread::spawn(|| ()).join().unwrap();
+    }
+    per(t.elapsed(), SPAWN_N_THREAD)
+}
+
+// 2. YIELD_TASKS tasks x YIELDS_EACH yields; wall time (spawn to last join)
+// per yield.
+
+fn yield_strands(workers: usize) -> f64 {
+    let rt = strands_rt(workers);
+    rt.block_on(|| {
+        let t = Instant::now();
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                strands::spawn(|| {
+                    for _ in 0..YIELDS_EACH {
+                        strands::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+    })
+}
+
+fn yield_tokio(workers: usize) -> f64 {
+    let rt = tokio_rt(workers);
+    tokio_inside(&rt, async {
+        let t = Instant::now();
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                tokio::spawn(async {
+                    for _ in 0..YIELDS_EACH {
+                        tokio::task::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+    })
+}
+
+fn yield_may() -> f64 {
+    may_inside(|| {
+        let t = Instant::now();
+        let hs: Vec<_> = (0..YIELD_TASKS)
+            .map(|_| {
+                may::go!(|| {
+                    for _ in 0..YIELDS_EACH {
+                        may::coroutine::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+    })
+}
+
+// 3. PARKED tasks that wait forever: spawn time, RSS growth per task.
+
+fn rss_kib() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = s.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn map_count() -> f64 {
+    std::fs::read_to_string("/proc/self/maps")
+        .map(|s| s.lines().count() as f64)
+        .unwrap_or(f64::NAN)
+}
+
+/// Waits (from outside the runtime) until `n` tasks have started.
+fn wait_started(started: &AtomicUsize, n: usize) -> Duration {
+    let t = Instant::now();
+    while started.load(Ordering::Acquire) < n {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "tasks never all started"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    t.elapsed()
+}
+
+fn report_parked(
+    spawn: Duration,
+    settle: Duration,
+    before: f64,
+    after: f64,
+    maps: f64,
+    shutdown: f64,
+) {
+    report(&[
+        ("spawn_ns", per(spawn, PARKED)),
+        ("settle_ms", settle.as_secs_f64() * 1e3),
+        ("rss_b", (after - before) * 1024.0 / PARKED as f64),
+        ("shutdown_ms", shutdown),
+        ("maps", maps),
+    ]);
+}
+
+fn parked_strands(workers: usize) {
+    let rt = strands_rt(workers);
+    rt.block_on(|| strands::spawn(|| ()).join().unwrap()); // workers up
+    let started = Arc::new(AtomicUsize::new(0));
+    let before = rss_kib();
+    let s = started.clone();
+    let spawn = rt.block_on(move || {
+        let t = Instant::now();
+        for _ in 0..PARKED {
+            let s = s.clone();
+            // dropping the handle detaches the strand
+            drop(strands::spawn(move || {
+                s.fetch_add(1, Ordering::Release);
+                strands::sleep(Duration::from_secs(3600));
+            }));
+        }
+        t.elapsed()
+    });
+    let settle = wait_started(&started, PARKED);
+    let after = rss_kib();
+    let maps = map_count();
+    let t = Instant::now();
+    let clean = rt.shutdown_timeout(Duration::from_secs(10));
+    let shutdown = if clean {
+        t.elapsed().as_secs_f64() * 1e3
+    } else {
+        f64::NAN
+    };
+    report_parked(spawn, settle, before, after, maps, shutdown);
+}
+
+fn parked_tokio(workers: usize) {
+    let rt = tokio_rt(workers);
+    tokio_inside(&rt, async {}); // workers up
+    let started = Arc::new(AtomicUsize::new(0));
+    let before = rss_kib();
+    let s = started.clone();
+    let spawn = tokio_inside(&rt, async move {
+        let t = Instant::now();
+        for _ in 0..PARKED {
+            let s = s.clone();
+            drop(tokio::spawn(async move {
+                s.fetch_add(1, Ordering::Release);
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+            }));
+        }
+        t.elapsed()
+    });
+    let settle = wait_started(&started, PARKED);
+    let after = rss_kib();
+    let maps = map_count();
+    let t = Instant::now();
+    rt.shutdown_timeout(Duration::from_secs(10));
+    let shutdown = t.elapsed().as_secs_f64() * 1e3;
+    report_parked(spawn, settle, before, after, maps, shutdown);
+}
+
+fn parked_may() {
+    may_inside(|| ()); // scheduler up
+    let started = Arc::new(AtomicUsize::new(0));
+    // may aborts (or hangs) when it runs out of mappings: say how far it got.
+    let watch = started.clone();
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_millis(200));
+        eprintln!(
+            "progress: {} started, {} mappings",
+            watch.load(Ordering::Relaxed),
+            map_count()
+        );
+    });
+    let before = rss_kib();
+    let s = started.clone();
+    let spawned = may_inside(move || {
+        let t = Instant::now();
+        for i in 0..PARKED {
+            let s = s.clone();
+            // SAFETY (may's contract): the body touches no thread-locals and
+            // stays far inside its stack.
+            let r = unsafe {
+                may::coroutine::Builder::new().spawn(move || {
+                    s.fetch_add(1, Ordering::Release);
+                    may::coroutine::sleep(Duration::from_secs(3600));
+                })
+            };
+            if let Err(e) = r {
+                return Err(format!("spawn #{i} failed: {e}"));
+            }
+        }
+        Ok(t.elapsed())
+    });
+    let spawn = match spawned {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("may: {e} (maps={})", map_count());
+            std::process::exit(3);
+        }
+    };
+    let settle = wait_started(&started, PARKED);
+    let after = rss_kib();
+    // may has no runtime to shut down: the process just exits.
+    report_parked(spawn, settle, before, after, map_count(), f64::NAN);
+    std::process::exit(0);
+}
+
+// --------------------------------------------------------------- parent side
+
+struct Case {
+    case: &'static str,
+    who: &'static str,
+    workers: usize,
+}
+
+/// Runs one child, killing it after `CHILD_TIMEOUT`; its `RESULT` pairs, or
+/// why it failed (exit status and the last lines of its stderr).
+fn run_child(c: &Case) -> Result<Vec<(String, f64)>, String> {
+    use std::io::Read;
+    let exe = std::env::current_exe().expect("current_exe");
+    let mut child = Command::new(exe)
+        .args(["child", c.case, c.who, &c.workers.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut so = child.stdout.take().unwrap();
+    let mut se = child.stderr.take().unwrap();
+    let ro = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = so.read_to_string(&mut s);
+        s
+    });
+    let re = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = se.read_to_string(&mut s);
+        s
+    });
+    let t = Instant::now();
+    let (status, timed_out) = loop {
+        if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
+            break (st, false);
+        }
+        if t.elapsed() > CHILD_TIMEOUT {
+            let _ = child.kill(); // this child only, by its own handle
+            break (child.wait().map_err(|e| e.to_string())?, true);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let stdout = ro.join().unwrap_or_default();
+    let stderr = re.join().unwrap_or_default();
+    let line = stdout.lines().find(|l| l.starts_with("RESULT "));
+    match (status.success(), line) {
+        (true, Some(line)) => Ok(line[7..]
+            .split_whitespace()
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap();
+                (k.to_string(), v.parse().unwrap())
+            })
+            .collect()),
+        _ => {
+            let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = lines[lines.len().saturating_sub(2)..].join(" | ");
+            let how = if timed_out {
+                format!("killed after {} s", CHILD_TIMEOUT.as_secs())
+            } else {
+                status.to_string()
+            };
+            Err(format!("{how}: {tail}"))
+        }
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+type Samples = std::collections::BTreeMap<String, Vec<f64>>;
+
+/// Runs `cases` interleaved for `rounds` rounds; per case, its samples (key
+/// -> values) or the first failure.
+fn run_rounds(cases: &[Case], rounds: usize) -> Vec<Result<Samples, String>> {
+    let mut res: Vec<Result<Samples, String>> = cases.iter().map(|_| Ok(Samples::new())).collect();
+    for r in 0..rounds {
+        eprint!("  round {}/{rounds}\r", r + 1);
+        for (c, slot) in cases.iter().zip(res.iter_mut()) {
+            let Ok(samples) = slot else { continue };
+            match run_child(c) {
+                Ok(kv) => {
+                    for (k, v) in kv {
+                        samples.entry(k).or_default().push(v);
+                    }
+                }
+                Err(e) => *slot = Err(e),
+            }
+        }
+    }
+    eprintln!();
+    res
+}
+
+fn med(r: &Result<Samples, String>, key: &str) -> Option<f64> {
+    let s = r.as_ref().ok()?;
+    let mut v = s.get(key)?.clone();
+    Some(median(&mut v))
+}
+
+fn fmt(x: Option<f64>, unit: &str) -> String {
+    match x {
+        Some(x) if x.is_nan() => "n/a".into(),
+        Some(x) if x >= 100.0 => format!("{x:.0} {unit}"),
+        Some(x) => format!("{x:.1} {unit}"),
+        None => "failed".into(),
+    }
+}
+
+fn ratio(strands: Option<f64>, peer: Option<f64>) -> String {
+    match (strands, peer) {
+        (Some(s), Some(p)) if s.is_finite() && p.is_finite() && p > 0.0 => format!("{:.2}", s / p),
+        _ => "-".into(),
+    }
+}
+
+fn parent() {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml");
+    println!(
+        "machine: {cpus} CPUs; strands backend {}; each figure a median over rounds, one fresh child process per sample",
+        strands::BACKEND
+    );
+    println!(
+        "stacks: strands {} KiB (default), may {} KiB (its default, {MAY_STACK_WORDS:#x} words); tokio tasks are stackless",
+        strands::DEFAULT_STACK_SIZE / 1024,
+        MAY_STACK_WORDS * std::mem::size_of::<usize>() / 1024
+    );
+
+    // 1 + 2, interleaved.
+    let mut cases = Vec::new();
+    for w in [1, 2] {
+        for who in ["strands", "tokio", "may", "thread"] {
+            cases.push(Case {
+                case: "spawn",
+                who,
+                workers: w,
+            });
+        }
+    }
+    for who in ["strands", "tokio", "may"] {
+        cases.push(Case {
+            case: "yield",
+            who,
+            workers: 2,
+        });
+    }
+    eprintln!(
+        "spawn+join and yield: {ROUNDS} rounds of {} cases",
+        cases.len()
+    );
+    let res = run_rounds(&cases, ROUNDS);
+    let find = |case: &str, who: &str, w: usize| {
+        let i = cases
+            .iter()
+            .position(|c| c.case == case && c.who == who && c.workers == w)
+            .unwrap();
+        &res[i]
+    };
+
+    println!();
+    println!(
+        "1. spawn + join one empty task, sequentially from inside the runtime ({SPAWN_N} per sample; std::thread {SPAWN_N_THREAD})"
+    );
+    println!(
+        "   {:<9} {:>11} {:>11} {:>11} {:>12}   {:>8} {:>8} {:>8}",
+        "workers", "strands", "tokio", "may", "std::thread", "s/tokio", "s/may", "s/thread"
+    );
+    for w in [1, 2] {
+        let s = med(find("spawn", "strands", w), "ns");
+        let t = med(find("spawn", "tokio", w), "ns");
+        let m = med(find("spawn", "may", w), "ns");
+        let th = med(find("spawn", "thread", w), "ns");
+        println!(
+            "   {:<9} {:>11} {:>11} {:>11} {:>12}   {:>8} {:>8} {:>8}",
+            w,
+            fmt(s, "ns"),
+            fmt(t, "ns"),
+            fmt(m, "ns"),
+            fmt(th, "ns"),
+            ratio(s, t),
+            ratio(s, m),
+            ratio(s, th)
+        );
+    }
+    println!("   (tokio: current_thread for 1, multi_thread(2) for 2; std::thread row 1 = process pinned to one CPU)");
+
+    println!();
+    println!("2. {YIELD_TASKS} tasks x {YIELDS_EACH} yields on 2 workers: wall (spawn..last join) / 1,000,000");
+    let s = med(find("yield", "strands", 2), "ns");
+    let t = med(find("yield", "tokio", 2), "ns");
+    let m = med(find("yield", "may", 2), "ns");
+    println!(
+        "   {:>11} {:>11} {:>11}   {:>8} {:>8}",
+        "strands", "tokio", "may", "s/tokio", "s/may"
+    );
+    println!(
+        "   {:>11} {:>11} {:>11}   {:>8} {:>8}",
+        fmt(s, "ns"),
+        fmt(t, "ns"),
+        fmt(m, "ns"),
+        ratio(s, t),
+        ratio(s, m)
+    );
+
+    // 3, each contender in its own child.
+    let pcases: Vec<Case> = ["strands", "tokio", "may"]
+        .into_iter()
+        .map(|who| Case {
+            case: "parked",
+            who,
+            workers: 2,
+        })
+        .collect();
+    eprintln!("parked: {PARKED_ROUNDS} rounds of {} cases", pcases.len());
+    let pres = run_rounds(&pcases, PARKED_ROUNDS);
+    println!();
+    println!("3. {PARKED} tasks parked forever (sleep 3600 s), 2 workers, own child process each");
+    println!(
+        "   {:<9} {:>12} {:>12} {:>12} {:>12} {:>8}",
+        "", "spawn/task", "all started", "RSS/task", "shutdown", "maps"
+    );
+    for (c, r) in pcases.iter().zip(&pres) {
+        match r {
+            Ok(_) => println!(
+                "   {:<9} {:>12} {:>12} {:>12} {:>12} {:>8}",
+                c.who,
+                fmt(med(r, "spawn_ns"), "ns"),
+                fmt(med(r, "settle_ms"), "ms"),
+                fmt(med(r, "rss_b"), "B"),
+                fmt(med(r, "shutdown_ms"), "ms"),
+                fmt(med(r, "maps"), "")
+            ),
+            Err(e) => println!("   {:<9} failed: {e}", c.who),
+        }
+    }
+    let s = &pres[0];
+    for (i, peer) in [(1, "tokio"), (2, "may")] {
+        println!(
+            "   strands/{peer}: spawn {}, RSS {}",
+            ratio(med(s, "spawn_ns"), med(&pres[i], "spawn_ns")),
+            ratio(med(s, "rss_b"), med(&pres[i], "rss_b"))
+        );
+    }
+    println!("   (RSS/task = VmRSS growth from before the first spawn to all started, / {PARKED};");
+    println!("    shutdown: strands shutdown_timeout cancels them, tokio shutdown_timeout drops them, may has none)");
+}
