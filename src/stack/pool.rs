@@ -274,8 +274,8 @@ impl Class {
     /// Releases pages below the resident prefix of unverified free stacks
     /// that hold any. Only the free list above `low_water` can hold
     /// unverified stacks (at most [`SCRUB_EVERY`] of them), so a scrub costs
-    /// O(that) plus one `mincore` per slab they fall in, whatever the size of
-    /// the pool.
+    /// O(that) plus one `mincore` per run of nearby stacks, whatever the size
+    /// of the pool.
     fn scrub(&mut self, page: usize) {
         let size = self.size;
         let from = self.low_water.min(self.free.len());
@@ -311,11 +311,18 @@ impl Class {
             let first = candidates[order[i]].base;
             let k = slabs.partition_point(|&(lo, _)| lo <= first);
             let slab_end = if k > 0 { slabs[k - 1].1 } else { 0 };
-            let mut j = i;
-            while j < order.len() && candidates[order[j]].base < slab_end {
+            // one run: stacks of the same slab, each within a few strides of
+            // the previous, so the `mincore` span stays close to what is asked
+            // (returns in random order over a big pool would otherwise make
+            // every scrub walk whole slabs)
+            let stride = self.stride;
+            let mut j = i + 1;
+            while j < order.len()
+                && candidates[order[j]].base < slab_end
+                && candidates[order[j]].base - candidates[order[j - 1]].base <= 4 * stride
+            {
                 j += 1;
             }
-            let j = j.max(i + 1);
             let last = candidates[order[j - 1]].base;
             let span = last + size - first;
             vec.clear();
