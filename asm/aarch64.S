@@ -78,7 +78,7 @@
  * the argument in x19 and the entry function in x20.
  *
  *      top     +------------------------+  16-byte aligned (rounded down)
- *      top-8   | x30 = trampoline       |  &strands_trampoline: taken by `br x30`
+ *      top-8   | x30 = trampoline       |  &strands_trampoline: taken by `ret`
  *      top-16  | x29 = 0                |  no caller frame: ends fp chains
  *      top-24  | x28 = 0                |
  *        ...   |  x27 .. x21 = 0        |
@@ -221,13 +221,12 @@ BEGIN_FUNC(strands_switch)
     add     sp, sp, #FRAME          /* pop the frame: sp = incoming caller's sp */
     .cfi_def_cfa_offset 0
     /*
-     * `br x30`, not `ret`: `ret` is predicted from the return-address
-     * stack, which holds where this call came from in the *outgoing*
-     * context, so it would mispredict on every switch; an indirect branch
-     * is predicted from history instead (the x86_64 switch does the same,
-     * measured there at 11.9 -> 4.9 ns).
+     * A plain `ret`: it keeps the return-address predictor aligned with the
+     * stack when the incoming context resumes through a call chain like the
+     * outgoing one's, as strands yielding through the runtime do (see the
+     * measurements in x86_64.S).
      */
-    br      x30                     /* to x30: its caller, or the trampoline */
+    ret                             /* to x30: its caller, or the trampoline */
     .cfi_endproc
 END_FUNC(strands_switch)
 
@@ -260,7 +259,7 @@ BEGIN_FUNC(strands_init_stack)
 END_FUNC(strands_init_stack)
 
 /*
- * The first frame of every strand. Entered by strands_switch's `br x30` with
+ * The first frame of every strand. Entered by strands_switch's `ret` with
  * sp = top (16-byte aligned), x19 = arg, x20 = entry, x29 = 0, FPCR = 0.
  *
  * `.cfi_undefined x30` marks this as the outermost frame: unwinding stops
