@@ -3,7 +3,7 @@
 use crate::loom::{Arc, Mutex};
 use crate::runtime::{worker, Handle};
 use crate::spawn::{JoinError, JoinHandle, SpawnError};
-use crate::strand::waiter::Waiter;
+use crate::strand::waiter::{self, Waiter};
 use crate::strand::Strand;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -152,9 +152,7 @@ impl ScopeData {
             }
             st.waiter = Some(Waiter::current());
             drop(st);
-            if !worker::park_current_with(false) {
-                crate::loom::thread::park();
-            }
+            waiter::block_with(false);
         }
     }
 }

@@ -274,10 +274,8 @@ impl<T> Drop for Packet<T> {
         let result = self.result.get_mut().take();
         let unhandled_panic = matches!(&result, Some(Err(e)) if e.is_panic());
         // The result may borrow from the scope: drop it before the scope can
-        // end. A panicking drop has nowhere to go (as std does).
-        if panic::catch_unwind(AssertUnwindSafe(move || drop(result))).is_err() {
-            crate::panic::abort_with("a scoped strand's result panicked while being dropped");
-        }
+        // end.
+        crate::panic::abort_on_unwind("a scoped strand's result", move || drop(result));
         scope.strand_done(unhandled_panic);
     }
 }
@@ -320,11 +318,7 @@ impl<T> Packet<T> {
                     scope.note_unhandled_panic(); // nobody will join it
                 }
             }
-            // like std for a thread's result: a panicking drop here has
-            // nowhere to go
-            if panic::catch_unwind(AssertUnwindSafe(move || drop(r))).is_err() {
-                crate::panic::abort_with("a strand's result panicked while being dropped");
-            }
+            crate::panic::abort_on_unwind("a strand's result", move || drop(r));
             return;
         }
         // SAFETY: only the strand writes `result`, once, before DONE.

@@ -132,10 +132,10 @@ impl LocalQueues {
 
     /// Takes from the injectors, then steals from `others`, by the agenda:
     /// a batch goes into this worker's fresh deque, one strand is returned.
-    pub(crate) fn take_from(
+    pub(crate) fn take_from<'a>(
         &self,
         injectors: &[Injector<Task>; 3],
-        others: &[&[Stealer<Task>; 3]],
+        others: impl Iterator<Item = &'a [Stealer<Task>; 3]> + Clone,
     ) -> Option<Task> {
         let order = order(self.tick.get());
         for p in order {
@@ -145,7 +145,7 @@ impl LocalQueues {
             }
         }
         for p in order {
-            for other in others {
+            for other in others.clone() {
                 if let Some(t) = retry(|| other[p].steal_batch_and_pop(&self.fresh[p])) {
                     self.picked(p);
                     self.steals.set(self.steals.get() + 1);

@@ -665,14 +665,14 @@ impl Shared {
 impl Schedule for Shared {
     fn schedule(&self, task: Task) {
         let home = task.home.load(Ordering::Relaxed);
-        let here = worker::with_worker(|w| match w {
+        let mut task = Some(task);
+        worker::with_worker(|w| match w {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) && w.index == home => {
-                w.push_local(task.clone());
-                true
+                w.push_local(task.take().expect("once"));
             }
-            _ => false,
+            _ => {}
         });
-        if !here {
+        if let Some(task) = task {
             let w = &self.workers[home];
             w.remote.push(task);
             w.parker.unpark();

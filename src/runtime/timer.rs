@@ -81,17 +81,13 @@ impl Timers {
     /// Stops the timer thread after waking every remaining waiter (used at
     /// shutdown, when sleepers are being cancelled).
     pub(crate) fn shutdown(&self) {
-        let mut st = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        st.shutdown = true;
-        let all = std::mem::take(&mut st.entries);
-        drop(st);
+        self.map.lock().unwrap_or_else(|e| e.into_inner()).shutdown = true;
         self.cv.notify_all();
-        for (_, w) in all {
-            w.wake();
-        }
+        self.wake_all_now();
     }
 
-    /// Wakes every waiter whose deadline has passed (leaving later ones).
+    /// Removes every timer and wakes its waiter now, due or not (shutdown:
+    /// sleepers wake to find themselves cancelled).
     pub(crate) fn wake_all_now(&self) {
         let mut st = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let all = std::mem::take(&mut st.entries);

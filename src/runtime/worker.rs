@@ -147,14 +147,8 @@ impl Worker {
         // SAFETY: the running strand (the caller) is owned by this worker.
         let cur = unsafe { (*self.running.get()).take() }.expect("a strand is running");
         // what `run_task` checks after a switch-out, checked now
-        // SAFETY: the running strand owns its stack.
-        if let Some(stack) = unsafe { &mut *cur.stack.get() } {
-            if !stack.canary_intact() {
-                overflow::report_and_abort(&cur.record);
-            }
-            let here = 0u8;
-            stack.note_sp(std::hint::black_box(&here) as *const u8 as usize);
-        }
+        let here = 0u8;
+        check_stack(&cur, std::hint::black_box(&here) as *const u8 as usize);
         let save = cur.ctx.get();
         let cur_ptr = Arc::as_ptr(&cur);
         // back in line first, so the agenda picks exactly as it would
@@ -164,21 +158,13 @@ impl Worker {
             .queues
             .pop()
             .expect("the queues hold at least the yielding strand");
-        let again = std::ptr::eq(Arc::as_ptr(&next), cur_ptr);
-        if !again && next.home.load(Ordering::Relaxed) == usize::MAX {
-            next.home.store(self.index, Ordering::Relaxed);
+        if std::ptr::eq(Arc::as_ptr(&next), cur_ptr) {
+            // the agenda picked the yielding strand itself
+            // SAFETY: `running` belongs to this worker; emptied above.
+            unsafe { *self.running.get() = Some(next) };
+            return true;
         }
-        next.state.start_running();
-        let header: *const Header = Arc::as_ptr(&next);
-        // SAFETY: `running` belongs to this worker; the slot was emptied above.
-        unsafe { *self.running.get() = Some(next) };
-        if again {
-            return true; // the agenda picked the yielding strand itself
-        }
-        // SAFETY: kept alive by `running`.
-        let header = unsafe { &*header };
-        overflow::set_current(&header.record);
-        self.switches.set(self.switches.get() + 1);
+        let header = self.install(next);
         if self.switches.get().is_multiple_of(64) {
             self.publish_metrics();
         }
@@ -196,10 +182,8 @@ impl Worker {
             return Some(t);
         }
         let n = self.shared.workers.len();
-        let others: Vec<_> = (1..n)
-            .map(|k| &self.shared.workers[(self.index + k) % n].stealers)
-            .collect();
-        let task = self.queues.take_from(&self.shared.injectors, &others);
+        let others = (1..n).map(|k| &self.shared.workers[(self.index + k) % n].stealers);
+        let task = self.queues.take_from(&self.shared.injectors, others);
         // published at once, so a stolen strand's joiner sees it counted
         self.shared.workers[self.index]
             .steals
@@ -259,35 +243,38 @@ impl Worker {
 
     /// Switches into `task` and, once it switches back, carries out what it
     /// asked for.
-    fn run_task(&self, task: Task) {
-        let home = task.home.load(Ordering::Relaxed);
-        if home == usize::MAX {
+    /// Makes `task` the running strand of this worker (its home if it had
+    /// none, its overflow record published, the switch counted), ready to
+    /// be switched into. The header stays alive while it is `running`.
+    fn install(&self, task: Task) -> &Header {
+        if task.home.load(Ordering::Relaxed) == usize::MAX {
             task.home.store(self.index, Ordering::Relaxed);
         }
         task.state.start_running();
         let header: *const Header = Arc::as_ptr(&task);
-        // SAFETY: nothing else touches `running` while the worker loop runs.
+        // SAFETY: `running` is this worker's; the previous strand was taken
+        // out of it by the caller.
         unsafe { *self.running.get() = Some(task) };
-        // SAFETY: the header is kept alive by `running`.
+        self.switches.set(self.switches.get() + 1);
+        // SAFETY: kept alive by `running` until the strand switches out.
         let header = unsafe { &*header };
         overflow::set_current(&header.record);
-        self.switches.set(self.switches.get() + 1);
+        header
+    }
+
+    fn run_task(&self, task: Task) {
+        let header = self.install(task);
         // SAFETY: [1] the worker's context slot lives as long as the worker.
         // [2] the strand's context is saved or fresh and not resumed since:
-        // the task was `QUEUED` and we own it.
+        // the task was runnable and we own it.
         unsafe { arch::switch(self.ctx.get(), header.ctx.get()) };
         overflow::set_current(ptr::null());
         // SAFETY: the strand has switched out; the worker owns it again.
         let task = unsafe { (*self.running.get()).take() }.expect("the strand we ran");
+        // SAFETY: the context was just saved by the switch.
+        check_stack(&task, unsafe { (*task.ctx.get()).stack_pointer() });
         // SAFETY: the strand is suspended (or finished): its stack is ours.
         let stack = unsafe { &mut *task.stack.get() };
-        if let Some(stack) = stack.as_mut() {
-            if !stack.canary_intact() {
-                overflow::report_and_abort(&task.record);
-            }
-            // SAFETY: the context was just saved by the switch.
-            stack.note_sp(unsafe { (*task.ctx.get()).stack_pointer() });
-        }
         match self.action.get() {
             Action::Yield => {
                 task.state.yielded();
@@ -312,19 +299,29 @@ impl Worker {
                 if let Some(exit) = exit {
                     // The joiner sees the strand entirely gone. Dropping the
                     // packet here may drop a detached strand's result (user
-                    // code, outside any strand): a panic there must not
-                    // unwind through the worker loop, so, like std for a
-                    // thread's result, abort.
-                    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    // code, outside any strand), which must not unwind
+                    // through the worker loop.
+                    crate::panic::abort_on_unwind("a strand's result", || {
                         exit.publish();
                         drop(exit);
-                    }));
-                    if dropped.is_err() {
-                        crate::panic::abort_with("a strand's result panicked while being dropped");
-                    }
+                    });
                 }
             }
         }
+    }
+}
+
+/// After a strand stops running (or as it yields directly): aborts with the
+/// overflow report if its canary was hit, and notes how deep its stack
+/// pointer `sp` went.
+fn check_stack(task: &Header, sp: usize) {
+    // SAFETY: the strand is not running on another thread: it is switching
+    // out (or suspended), and only its worker touches its stack slot.
+    if let Some(stack) = unsafe { &mut *task.stack.get() } {
+        if !stack.canary_intact() {
+            overflow::report_and_abort(&task.record);
+        }
+        stack.note_sp(sp);
     }
 }
 

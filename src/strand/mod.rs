@@ -193,13 +193,10 @@ unsafe extern "C" fn strand_entry(arg: *mut u8) {
         // The body catches its own panics (see `spawn`); nothing unwinds here.
         body();
     }
-    // Strand-locals go in strand context, like a thread's at its exit; a
-    // panicking destructor has nowhere to go.
+    // Strand-locals go in strand context, like a thread's at its exit.
     // SAFETY: the running strand owns its locals; no `with` is active.
     let locals = std::mem::take(unsafe { &mut *header.locals.get() });
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(locals))).is_err() {
-        crate::panic::abort_with("a strand-local value panicked while being dropped");
-    }
+    crate::panic::abort_on_unwind("a strand-local value", move || drop(locals));
     crate::runtime::worker::finish_current();
 }
 

@@ -36,7 +36,13 @@ impl Waiter {
 /// In a strand, a cancellation unwinds from here (see
 /// [`worker::park_current`]).
 pub(crate) fn block() {
-    if !worker::park_current() {
+    block_with(true);
+}
+
+/// [`block`], optionally not a cancellation point (for waits that must
+/// complete for soundness, like a scope waiting for its strands).
+pub(crate) fn block_with(cancellable: bool) {
+    if !worker::park_current_with(cancellable) {
         thread::park();
     }
 }
