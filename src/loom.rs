@@ -12,7 +12,7 @@
 //!   size, the mapping budget), which need `const` constructors and are not
 //!   part of any protocol.
 
-pub(crate) use std::sync::Arc;
+pub(crate) use std::sync::{Arc, Weak};
 pub(crate) use std::sync::{Once, OnceLock};
 
 #[cfg(not(loom))]

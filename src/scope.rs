@@ -1,6 +1,6 @@
 //! Scoped strands: [`scope`], which may borrow from the caller's stack.
 
-use crate::loom::{Arc, Mutex};
+use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
 use crate::runtime::{worker, Handle};
 use crate::spawn::{JoinError, JoinHandle, SpawnError};
 use crate::strand::waiter::{self, Waiter};
@@ -61,7 +61,7 @@ where
                 waiter: None,
                 strands: Vec::new(),
             }),
-            a_strand_panicked: std::sync::atomic::AtomicBool::new(false),
+            a_strand_panicked: AtomicBool::new(false),
         }),
         _scope: PhantomData,
         _env: PhantomData,
@@ -74,11 +74,7 @@ where
     if cancelled {
         panic::resume_unwind(Box::new(worker::Cancelled));
     }
-    if scope
-        .data
-        .a_strand_panicked
-        .load(std::sync::atomic::Ordering::Acquire)
-    {
+    if scope.data.a_strand_panicked.load(Ordering::Acquire) {
         panic!("a scoped strand panicked");
     }
     out.unwrap_or_else(|_| unreachable!())
@@ -100,7 +96,7 @@ impl std::fmt::Debug for Scope<'_, '_> {
 
 pub(crate) struct ScopeData {
     state: Mutex<State>,
-    a_strand_panicked: std::sync::atomic::AtomicBool,
+    a_strand_panicked: AtomicBool,
 }
 
 struct State {
@@ -112,8 +108,7 @@ struct State {
 impl ScopeData {
     /// A strand of the scope panicked and nobody can join it.
     pub(crate) fn note_unhandled_panic(&self) {
-        self.a_strand_panicked
-            .store(true, std::sync::atomic::Ordering::Release);
+        self.a_strand_panicked.store(true, Ordering::Release);
     }
 
     /// A strand's packet is gone (its result dropped or taken).

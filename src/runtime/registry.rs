@@ -6,9 +6,8 @@
 //! insert and remove are a lock and an index, no hashing. Entries are
 //! `Weak`, so the registry never keeps a strand alive.
 
-use crate::loom::{Mutex, Ordering};
+use crate::loom::{Arc, Mutex, Ordering, Weak};
 use crate::strand::{Header, Task};
-use std::sync::Weak;
 
 const SHARDS: usize = 16;
 
@@ -35,7 +34,7 @@ impl Registry {
 
     /// Registers a fresh strand (before anyone else can see it).
     pub(crate) fn insert(&self, task: &Task) {
-        let weak = std::sync::Arc::downgrade(task);
+        let weak = Arc::downgrade(task);
         let mut slab = self.shard(task).lock().unwrap_or_else(|e| e.into_inner());
         let slot = match slab.free.pop() {
             Some(i) => {
