@@ -39,7 +39,9 @@
 //! compiler may keep the address of a thread-local across a call, and std
 //! keeps state in thread-locals (the panic count, `thread::current()`), so
 //! moving a running stack between threads is unsound in general. Strands
-//! that have not started yet may be taken by any worker.
+//! that have not started yet may be taken by any worker. A strand whose code
+//! keeps no thread-local state across blocking calls can opt in to moving
+//! whenever it is runnable with the `unsafe` [`Builder::migratable`].
 //!
 //! # Panics
 //!

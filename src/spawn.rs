@@ -60,6 +60,8 @@ pub struct Builder {
     pub(crate) name: Option<String>,
     pub(crate) stack_size: Option<usize>,
     pub(crate) priority: crate::Priority,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) migratable: bool,
 }
 
 impl Builder {
@@ -79,6 +81,89 @@ impl Builder {
     /// [`Priority`](crate::Priority) for what each level is guaranteed.
     pub fn priority(mut self, priority: crate::Priority) -> Builder {
         self.priority = priority;
+        self
+    }
+
+    /// A deadline: within its priority level, the worker runs the strand
+    /// with the earliest deadline first, and strands with a deadline before
+    /// those without one. It orders; it does not preempt, and a missed
+    /// deadline only makes the strand more urgent.
+    ///
+    /// A strand with a deadline stays on the worker that queues it (it is
+    /// not stolen), so that worker can order it against its other ones.
+    /// EDF can keep strands of the same level without a deadline waiting
+    /// while deadline strands stay runnable: give deadlines to work that
+    /// finishes or blocks. Other levels are still served as
+    /// [`Priority`](crate::Priority) guarantees.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use std::sync::{Arc, Mutex};
+    /// let order = strands::runtime::Builder::new().workers(1).build().unwrap().block_on(|| {
+    ///     let order = Arc::new(Mutex::new(Vec::new()));
+    ///     let now = Instant::now();
+    ///     let handles: Vec<_> = [30u64, 10, 20]
+    ///         .into_iter()
+    ///         .map(|ms| {
+    ///             let order = order.clone();
+    ///             strands::Builder::new()
+    ///                 .deadline(now + Duration::from_millis(ms))
+    ///                 .spawn(move || order.lock().unwrap().push(ms))
+    ///                 .unwrap()
+    ///         })
+    ///         .collect();
+    ///     handles.into_iter().for_each(|h| h.join().unwrap());
+    ///     Arc::try_unwrap(order).unwrap().into_inner().unwrap()
+    /// });
+    /// assert_eq!(order, [10, 20, 30]);
+    /// ```
+    pub fn deadline(mut self, deadline: Instant) -> Builder {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// Lets the strand move to another worker thread whenever it is
+    /// runnable, not only before it starts: an idle worker may steal it
+    /// after a yield or a wake. That spreads long-running strands over the
+    /// workers instead of leaving them where they started.
+    ///
+    /// # Safety
+    ///
+    /// Across any blocking call (a yield, a join, a sleep, a lock or channel
+    /// wait, I/O), the strand's code, and every library it calls, must not
+    /// keep thread-local state: no reference or pointer into a
+    /// `thread_local!` (the compiler may cache a thread-local's address
+    /// across a call, so even code that looks innocent can break), no
+    /// `std::thread::current()` or thread id assumed to stay the same, no
+    /// guard of a lock that must be released on the thread that took it
+    /// (e.g. `std::sync::MutexGuard` of some platforms, `RefCell` borrows of
+    /// a thread-local). Breaking this is undefined behaviour. Values owned by
+    /// the strand, `strand_local!` storage and everything `Send` are fine.
+    ///
+    /// ```
+    /// let total = strands::runtime::Builder::new().workers(2).build().unwrap().block_on(|| {
+    ///     let handles: Vec<_> = (0..4u64)
+    ///         .map(|i| {
+    ///             // SAFETY: the body keeps only its own locals across its
+    ///             // yields: no thread-locals, no thread identity.
+    ///             unsafe { strands::Builder::new().migratable() }
+    ///                 .spawn(move || {
+    ///                     let mut sum = 0;
+    ///                     for k in 0..1000 {
+    ///                         sum += i * k;
+    ///                         strands::yield_now(); // may resume on another worker
+    ///                     }
+    ///                     sum
+    ///                 })
+    ///                 .unwrap()
+    ///         })
+    ///         .collect();
+    ///     handles.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
+    /// });
+    /// assert_eq!(total, 6 * 499_500);
+    /// ```
+    pub unsafe fn migratable(mut self) -> Builder {
+        self.migratable = true;
         self
     }
 

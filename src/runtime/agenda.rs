@@ -9,14 +9,20 @@
 //! runnable `Normal` strand at the head of its queue waits at most 3 picks,
 //! a `Low` one at most 15 (tested exactly in `tests/rt_agenda.rs`).
 //!
-//! **The queues of one level**, on one worker:
+//! **The queues of one level**, on one worker, in the order they are served:
 //!
-//! - *started*: strands that have run on this worker (yielded or woken
-//!   here). They never leave it (see the crate docs on migration).
+//! - *timed*: strands with a deadline (`Builder::deadline`), a heap that
+//!   pops the earliest deadline (ties: the longest waiting). Earliest
+//!   deadline first within the level; these are never stolen, so the worker
+//!   that holds them can order them.
 //! - *fresh*: strands spawned here that have not started: a
 //!   `crossbeam_deque::Worker`, whose `Stealer` lets idle workers take them.
+//! - *started*: strands that have run on this worker (yielded or woken
+//!   here). They never leave it (see the crate docs on migration), except
+//! - *migrants*: started strands spawned `migratable`, in a second stealable
+//!   deque. Started and migrants alternate while both have strands.
 //!
-//! Fresh strands go first. That cannot starve the started ones: the fresh
+//! Fresh strands go before started ones. That cannot starve the started ones: the fresh
 //! deque only grows when strands of this worker spawn (which needs them to
 //! run) or when the worker, out of local work, takes a batch from elsewhere.
 //! (Alternating the two queues was measured: it interleaves two streams of
@@ -29,7 +35,8 @@
 use crate::strand::Task;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::collections::{BinaryHeap, VecDeque};
+use std::time::Instant;
 
 /// A strand's priority on the agenda.
 ///
@@ -69,10 +76,45 @@ pub(crate) fn order(tick: u64) -> [usize; 3] {
     }
 }
 
-/// The queues one worker owns.
+/// A strand waiting with a deadline: ordered so that a max-heap pops the
+/// earliest deadline, then the longest-waiting.
+struct Timed {
+    deadline: Instant,
+    seq: u64,
+    task: Task,
+}
+
+impl PartialEq for Timed {
+    fn eq(&self, other: &Timed) -> bool {
+        (self.deadline, self.seq) == (other.deadline, other.seq)
+    }
+}
+impl Eq for Timed {}
+impl PartialOrd for Timed {
+    fn partial_cmp(&self, other: &Timed) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Timed {
+    fn cmp(&self, other: &Timed) -> std::cmp::Ordering {
+        (other.deadline, other.seq).cmp(&(self.deadline, self.seq))
+    }
+}
+
+/// The queues one worker owns, per level.
 pub(crate) struct LocalQueues {
+    /// Strands with a deadline, earliest first. Served before the others of
+    /// their level; never stolen.
+    timed: RefCell<[BinaryHeap<Timed>; 3]>,
     started: RefCell<[VecDeque<Task>; 3]>,
     fresh: [Deque<Task>; 3],
+    /// Started strands that may move (`Builder::migratable`): runnable here,
+    /// stealable by others.
+    migrants: [Deque<Task>; 3],
+    /// Per level: whether `started` is next rather than `migrants` (the
+    /// two alternate while both have strands, so neither starves).
+    started_turn: Cell<[bool; 3]>,
+    seq: Cell<u64>,
     tick: Cell<u64>,
     /// Picks per level, published to metrics.
     pub(crate) picks: [Cell<u64>; 3],
@@ -80,29 +122,98 @@ pub(crate) struct LocalQueues {
     pub(crate) steals: Cell<u64>,
 }
 
+/// The deques of one worker that other workers steal from.
+pub(crate) struct Deques {
+    pub(crate) fresh: [Deque<Task>; 3],
+    pub(crate) migrants: [Deque<Task>; 3],
+}
+
+impl Deques {
+    pub(crate) fn new() -> Deques {
+        Deques {
+            fresh: std::array::from_fn(|_| Deque::new_fifo()),
+            migrants: std::array::from_fn(|_| Deque::new_fifo()),
+        }
+    }
+
+    /// The stealers to share: fresh ones, migrants.
+    pub(crate) fn stealers(&self) -> Stealers {
+        Stealers {
+            fresh: std::array::from_fn(|p| self.fresh[p].stealer()),
+            migrants: std::array::from_fn(|p| self.migrants[p].stealer()),
+        }
+    }
+}
+
+/// Steals from one worker.
+pub(crate) struct Stealers {
+    fresh: [Stealer<Task>; 3],
+    migrants: [Stealer<Task>; 3],
+}
+
+impl Stealers {
+    /// Whether there is anything to steal.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.fresh
+            .iter()
+            .chain(&self.migrants)
+            .all(Stealer::is_empty)
+    }
+}
+
 impl LocalQueues {
-    /// Queues around the given fresh deques (whose stealers the runtime
-    /// shares).
-    pub(crate) fn new(fresh: [Deque<Task>; 3]) -> LocalQueues {
+    /// Queues around the given deques (whose stealers the runtime shares).
+    pub(crate) fn new(deques: Deques) -> LocalQueues {
         LocalQueues {
+            timed: RefCell::new(Default::default()),
             started: RefCell::new(Default::default()),
-            fresh,
+            fresh: deques.fresh,
+            migrants: deques.migrants,
+            started_turn: Cell::new([true; 3]),
+            seq: Cell::new(0),
             tick: Cell::new(0),
             picks: Default::default(),
             steals: Cell::new(0),
         }
     }
 
-    /// A strand that ran here is runnable again.
-    pub(crate) fn push_started(&self, task: Task) {
+    fn push_timed(&self, deadline: Instant, task: Task) {
         let p = task.priority.index();
-        self.started.borrow_mut()[p].push_back(task);
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        self.timed.borrow_mut()[p].push(Timed {
+            deadline,
+            seq,
+            task,
+        });
+    }
+
+    /// A strand that may run here is runnable again (it ran here, or was
+    /// woken here). Returns whether it went where other workers may steal
+    /// it (a migratable strand).
+    pub(crate) fn push_started(&self, task: Task) -> bool {
+        let p = task.priority.index();
+        if let Some(d) = task.deadline {
+            self.push_timed(d, task);
+            false
+        } else if task.migratable {
+            self.migrants[p].push(task);
+            true
+        } else {
+            self.started.borrow_mut()[p].push_back(task);
+            false
+        }
     }
 
     /// A fresh strand spawned here. Returns how many fresh strands of its
-    /// level now wait here (more than one: worth waking a sleeper to steal).
+    /// level now wait here to be stolen (more than one: worth waking a
+    /// sleeper).
     pub(crate) fn push_fresh(&self, task: Task) -> usize {
         let p = task.priority.index();
+        if let Some(d) = task.deadline {
+            self.push_timed(d, task);
+            return 0;
+        }
         self.fresh[p].push(task);
         self.fresh[p].len()
     }
@@ -124,18 +235,36 @@ impl LocalQueues {
         self.picks[p].set(self.picks[p].get() + 1);
     }
 
+    /// One level: deadlines first, then fresh strands, then started ones
+    /// (pinned and migrants alternating).
     fn pop_level(&self, p: usize) -> Option<Task> {
-        self.fresh[p]
-            .pop()
-            .or_else(|| self.started.borrow_mut()[p].pop_front())
+        if let Some(t) = self.timed.borrow_mut()[p].pop() {
+            return Some(t.task);
+        }
+        if let Some(t) = self.fresh[p].pop() {
+            return Some(t);
+        }
+        let mut started_turn = self.started_turn.get();
+        let started = || self.started.borrow_mut()[p].pop_front();
+        let migrant = || self.migrants[p].pop();
+        let t = if started_turn[p] || self.migrants[p].is_empty() {
+            started().or_else(migrant)
+        } else {
+            migrant().or_else(started)
+        };
+        if let Some(t) = &t {
+            started_turn[p] = t.migratable; // the other kind next, if one waits
+            self.started_turn.set(started_turn);
+        }
+        t
     }
 
     /// Takes from the injectors, then steals from `others`, by the agenda:
-    /// a batch goes into this worker's fresh deque, one strand is returned.
+    /// a batch goes into this worker's deque, one strand is returned.
     pub(crate) fn take_from<'a>(
         &self,
         injectors: &[Injector<Task>; 3],
-        others: impl Iterator<Item = &'a [Stealer<Task>; 3]> + Clone,
+        others: impl Iterator<Item = &'a Stealers> + Clone,
     ) -> Option<Task> {
         let order = order(self.tick.get());
         for p in order {
@@ -146,7 +275,9 @@ impl LocalQueues {
         }
         for p in order {
             for other in others.clone() {
-                if let Some(t) = retry(|| other[p].steal_batch_and_pop(&self.fresh[p])) {
+                let t = retry(|| other.fresh[p].steal_batch_and_pop(&self.fresh[p]))
+                    .or_else(|| retry(|| other.migrants[p].steal_batch_and_pop(&self.migrants[p])));
+                if let Some(t) = t {
                     self.picked(p);
                     self.steals.set(self.steals.get() + 1);
                     return Some(t);
@@ -158,14 +289,17 @@ impl LocalQueues {
 
     /// Whether any of this worker's own queues holds a strand.
     pub(crate) fn is_empty(&self) -> bool {
-        self.started.borrow().iter().all(VecDeque::is_empty)
-            && self.fresh.iter().all(Deque::is_empty)
+        self.timed.borrow().iter().all(BinaryHeap::is_empty)
+            && self.started.borrow().iter().all(VecDeque::is_empty)
+            && self.fresh.iter().chain(&self.migrants).all(Deque::is_empty)
     }
 
     /// Strands waiting in this worker's queues, per level.
     pub(crate) fn depths(&self) -> [usize; 3] {
-        let started = self.started.borrow();
-        std::array::from_fn(|p| started[p].len() + self.fresh[p].len())
+        let (timed, started) = (self.timed.borrow(), self.started.borrow());
+        std::array::from_fn(|p| {
+            timed[p].len() + started[p].len() + self.fresh[p].len() + self.migrants[p].len()
+        })
     }
 }
 

@@ -124,10 +124,9 @@ impl Builder {
         let shared = Arc::new(Shared {
             workers: (0..workers)
                 .map(|_| {
-                    let fresh: [crossbeam_deque::Worker<Task>; 3] =
-                        std::array::from_fn(|_| crossbeam_deque::Worker::new_fifo());
-                    let stealers = std::array::from_fn(|p| fresh[p].stealer());
-                    fresh_deques.push(fresh);
+                    let deques = agenda::Deques::new();
+                    let stealers = deques.stealers();
+                    fresh_deques.push(deques);
                     WorkerShared {
                         remote: crossbeam_deque::Injector::new(),
                         stealers,
@@ -449,13 +448,13 @@ impl Handle {
                 std::mem::transmute::<Arc<dyn Exit + 'a>, Arc<dyn Exit + 'static>>(exit),
             )
         };
-        let task = self.spawn_body(
-            builder.name,
-            builder.stack_size,
-            builder.priority,
-            body,
-            exit,
-        )?;
+        let spec = crate::strand::Spec {
+            name: builder.name,
+            priority: builder.priority,
+            deadline: builder.deadline,
+            migratable: builder.migratable,
+        };
+        let task = self.spawn_body(spec, builder.stack_size, body, exit)?;
         Ok(handle_parts.finish(task))
     }
 
@@ -463,9 +462,8 @@ impl Handle {
     /// queue.
     pub(crate) fn spawn_body(
         &self,
-        name: Option<String>,
+        spec: crate::strand::Spec,
         stack_size: Option<usize>,
-        priority: agenda::Priority,
         body: Body,
         exit: Arc<dyn Exit>,
     ) -> Result<Task, SpawnError> {
@@ -503,7 +501,7 @@ impl Handle {
         };
         shared.spawned.fetch_add(1, Ordering::Relaxed);
         let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
-        let task = Header::new(name, priority, stack, body, exit, sched);
+        let task = Header::new(spec, stack, body, exit, sched);
         if shutting_down {
             task.cancelled.store(true, Ordering::Release);
         }
@@ -583,8 +581,8 @@ pub(crate) struct WorkerShared {
     /// Strands of this worker woken on other threads (lock-free: checking
     /// it costs two loads on every pick).
     pub(crate) remote: crossbeam_deque::Injector<Task>,
-    /// Steal fresh strands from this worker, per priority.
-    pub(crate) stealers: [crossbeam_deque::Stealer<Task>; 3],
+    /// Steal fresh (and migratable) strands from this worker.
+    pub(crate) stealers: agenda::Stealers,
     pub(crate) parker: Parker,
     /// Set while the worker is (about to be) parked with nothing to do.
     sleeping: AtomicBool,
@@ -603,9 +601,20 @@ impl Shared {
             Some(w) if Arc::ptr_eq(&w.shared, self) => w.push_fresh(task.take().expect("once")),
             _ => {}
         });
-        if let Some(task) = task {
-            self.injectors[task.priority.index()].push(task);
-            self.wake_sleeper();
+        match task {
+            // A worker orders deadlines among the strands it holds: hand
+            // the strand to one (by id, to spread them) instead of the
+            // injectors, which serve in arrival order.
+            Some(task) if task.deadline.is_some() => {
+                let w = &self.workers[task.id.as_u64() as usize % self.workers.len()];
+                w.remote.push(task);
+                w.parker.unpark();
+            }
+            Some(task) => {
+                self.injectors[task.priority.index()].push(task);
+                self.wake_sleeper();
+            }
+            None => {}
         }
     }
 
@@ -667,7 +676,10 @@ impl Schedule for Shared {
         let home = task.home.load(Ordering::Relaxed);
         let mut task = Some(task);
         worker::with_worker(|w| match w {
-            Some(w) if std::ptr::eq(Arc::as_ptr(&w.shared), self) && w.index == home => {
+            Some(w)
+                if std::ptr::eq(Arc::as_ptr(&w.shared), self)
+                    && (w.index == home || task.as_ref().is_some_and(|t| t.migratable)) =>
+            {
                 w.push_local(task.take().expect("once"));
             }
             _ => {}

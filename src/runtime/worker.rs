@@ -1,20 +1,18 @@
 //! A worker thread: runs strands from its queues, one at a time.
 //!
-//! Every switch goes through the worker's own context: a strand that yields,
-//! parks or finishes switches back to the worker, which records what the
-//! strand asked for (its [`Action`]), carries it out *after* the switch has
-//! completed (rule 1 of [`crate::strand::state`]), and switches into the next
-//! runnable strand.
+//! A strand that parks or finishes switches back to the worker's own
+//! context, which carries out what the strand asked for (its [`Action`])
+//! *after* the switch has completed (rule 1 of [`crate::strand::state`]) and
+//! then switches into the next runnable strand. A yield goes straight to
+//! the next strand of the worker's own queues when there is one
+//! ([`Worker::yield_direct`]), otherwise through the worker too.
 //!
-//! Queues, in the order a worker serves them:
-//!
-//! 1. its local queue: strands spawned or woken on this worker;
-//! 2. its remote queue: strands that live here and were woken elsewhere;
-//! 3. the runtime's injector: fresh strands spawned from outside, which
-//!    any worker may start (a strand stays on the worker that started it).
-//!
-//! When all three are empty the worker parks its thread until something is
-//! pushed (no spinning).
+//! What a worker serves, in order: its own queues by the agenda (see
+//! [`super::agenda`]), after moving in the strands woken for it on other
+//! threads (its remote queue); then the runtime's injectors (fresh strands
+//! spawned from outside); then other workers' stealable strands, a batch at
+//! a time. With nothing to do it parks its thread until something is pushed
+//! for it (no spinning).
 
 use super::agenda::LocalQueues;
 use super::Shared;
@@ -101,7 +99,11 @@ impl Worker {
     /// Pushes a strand that lives on this worker (started here) back onto
     /// its queue.
     pub(crate) fn push_local(&self, task: Task) {
-        self.queues.push_started(task);
+        if self.queues.push_started(task) && self.queues.depths().iter().sum::<usize>() > 1 {
+            // a migratable strand waits behind others: another worker may
+            // take it
+            self.shared.wake_sleeper();
+        }
     }
 
     /// Pushes a fresh strand spawned on this worker; wakes a sleeping
@@ -118,7 +120,7 @@ impl Worker {
         let me = &self.shared.workers[self.index];
         while !me.remote.is_empty() {
             match me.remote.steal() {
-                crossbeam_deque::Steal::Success(t) => self.queues.push_started(t),
+                crossbeam_deque::Steal::Success(t) => self.push_local(t),
                 crossbeam_deque::Steal::Empty => break,
                 crossbeam_deque::Steal::Retry => {}
             }
@@ -140,6 +142,12 @@ impl Worker {
     ///
     /// Must be called from strand code running on this worker.
     unsafe fn yield_direct(&self) -> bool {
+        // SAFETY: `running` is owned by this worker; the caller is its strand.
+        if unsafe { (*self.running.get()).as_ref() }.is_some_and(|t| t.migratable) {
+            // pushed before its context is saved, it could be stolen and
+            // resumed half-saved: it goes through the worker instead
+            return false;
+        }
         self.drain_remote();
         if self.queues.is_empty() {
             return false;
@@ -200,11 +208,7 @@ impl Worker {
         !self.queues.is_empty()
             || !self.shared.workers[self.index].remote.is_empty()
             || self.shared.injectors.iter().any(|i| !i.is_empty())
-            || self
-                .shared
-                .workers
-                .iter()
-                .any(|w| w.stealers.iter().any(|s| !s.is_empty()))
+            || self.shared.workers.iter().any(|w| !w.stealers.is_empty())
     }
 
     /// Keeps a finished strand's stack for this worker's next spawn, or
@@ -241,13 +245,11 @@ impl Worker {
         }
     }
 
-    /// Switches into `task` and, once it switches back, carries out what it
-    /// asked for.
     /// Makes `task` the running strand of this worker (its home if it had
     /// none, its overflow record published, the switch counted), ready to
     /// be switched into. The header stays alive while it is `running`.
     fn install(&self, task: Task) -> &Header {
-        if task.home.load(Ordering::Relaxed) == usize::MAX {
+        if task.migratable || task.home.load(Ordering::Relaxed) == usize::MAX {
             task.home.store(self.index, Ordering::Relaxed);
         }
         task.state.start_running();
@@ -262,6 +264,8 @@ impl Worker {
         header
     }
 
+    /// Switches into `task` and, once it switches back, carries out what it
+    /// asked for.
     fn run_task(&self, task: Task) {
         let header = self.install(task);
         // SAFETY: [1] the worker's context slot lives as long as the worker.
@@ -327,11 +331,7 @@ fn check_stack(task: &Header, sp: usize) {
 
 /// Runs the worker loop on the current thread until the runtime shuts down
 /// and no strand is left.
-pub(crate) fn run_worker(
-    shared: Arc<Shared>,
-    index: usize,
-    fresh: [crossbeam_deque::Worker<Task>; 3],
-) {
+pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agenda::Deques) {
     let _alt = AltStack::ensure();
     let worker = Worker {
         shared,
@@ -339,7 +339,7 @@ pub(crate) fn run_worker(
         ctx: UnsafeCell::new(RawContext::empty()),
         running: UnsafeCell::new(None),
         action: Cell::new(Action::Yield),
-        queues: LocalQueues::new(fresh),
+        queues: LocalQueues::new(deques),
         stack_cache: std::cell::RefCell::new(Vec::new()),
         switches: Cell::new(0),
     };
@@ -388,7 +388,7 @@ pub(crate) fn yield_current() -> bool {
     if std::thread::panicking() {
         return false; // see `may_switch`
     }
-    with_worker(|w| match w {
+    let switched = with_worker(|w| match w {
         // SAFETY: `in_strand` is implied: the caller runs on this worker
         // as a strand only if `running` is set, checked first.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
@@ -400,12 +400,14 @@ pub(crate) fn yield_current() -> bool {
                 // SAFETY: as above.
                 unsafe { w.switch_out(Action::Yield) };
             }
-            // SAFETY: as above, once resumed.
-            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
             true
         }
         _ => false,
-    })
+    });
+    if switched {
+        resumed(true);
+    }
+    switched
 }
 
 /// Parks the running strand until woken (see `strand::state`); may return
@@ -421,7 +423,7 @@ pub(crate) fn park_current_with(cancellable: bool) -> bool {
     if std::thread::panicking() {
         return false; // see `may_switch`: the caller parks the thread
     }
-    with_worker(|w| match w {
+    let parked = with_worker(|w| match w {
         // SAFETY: checked that a strand runs on this worker.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
             // SAFETY: `running` is set and owned by this worker.
@@ -433,14 +435,30 @@ pub(crate) fn park_current_with(cancellable: bool) -> bool {
                 // SAFETY: we are the running strand of `w`.
                 unsafe { w.switch_out(Action::Park) };
             }
-            if cancellable {
-                // SAFETY: as above, once resumed.
-                unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
-            }
             true
         }
         _ => false,
-    })
+    });
+    if parked {
+        resumed(cancellable);
+    }
+    parked
+}
+
+/// What a strand does once it runs again after a switch: unwinds if it was
+/// cancelled meanwhile. Not inlined, and it looks the worker up afresh: a
+/// migratable strand may resume on another thread than it left, and a
+/// thread-local's address computed before the switch (which the compiler
+/// may reuse within one function) would be the old thread's.
+#[inline(never)]
+fn resumed(cancellable: bool) {
+    if cancellable {
+        with_worker(|w| {
+            let w = w.expect("a strand resumes on a worker");
+            // SAFETY: we are the running strand of `w`, which owns `running`.
+            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
+        });
+    }
 }
 
 /// The payload a cancelled strand unwinds with (through

@@ -79,11 +79,26 @@ pub(crate) trait Exit: Send + Sync {
     fn publish(&self);
 }
 
+/// What a strand is to be, fixed when it is spawned.
+#[derive(Default)]
+pub(crate) struct Spec {
+    pub(crate) name: Option<String>,
+    pub(crate) priority: crate::Priority,
+    pub(crate) deadline: Option<std::time::Instant>,
+    pub(crate) migratable: bool,
+}
+
 /// A strand, as the runtime sees it.
 pub(crate) struct Header {
     pub(crate) id: StrandId,
     pub(crate) name: Option<Box<str>>,
     pub(crate) priority: crate::Priority,
+    /// Earliest deadline first within its level (strands without one come
+    /// after those with one).
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// May be stolen by another worker while runnable, not only before it
+    /// starts (see `Builder::migratable`).
+    pub(crate) migratable: bool,
     pub(crate) state: State,
     /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
     pub(crate) cancelled: crate::loom::AtomicBool,
@@ -122,22 +137,23 @@ pub(crate) type Task = Arc<Header>;
 
 impl Header {
     pub(crate) fn new(
-        name: Option<String>,
-        priority: crate::Priority,
+        spec: Spec,
         stack: Stack,
         body: Body,
         exit: Arc<dyn Exit>,
         sched: Arc<dyn Schedule>,
     ) -> Task {
         let id = StrandId::next();
-        let name: Option<Box<str>> = name.map(String::into_boxed_str);
+        let name: Option<Box<str>> = spec.name.map(String::into_boxed_str);
         let record = StackRecord::new(id.as_u64(), name.as_deref());
         let (glo, ghi) = stack.guard_range();
         record.set(glo, ghi, stack.top() as usize);
         let header = Arc::new(Header {
             id,
             name,
-            priority,
+            priority: spec.priority,
+            deadline: spec.deadline,
+            migratable: spec.migratable,
             state: State::new(),
             cancelled: crate::loom::AtomicBool::new(false),
             registry_slot: crate::loom::AtomicUsize::new(usize::MAX),
