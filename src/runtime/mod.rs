@@ -12,16 +12,17 @@
 //! every stack to the system.
 
 pub(crate) mod agenda;
+pub(crate) mod gate;
 pub(crate) mod parker;
 pub(crate) mod registry;
 pub(crate) mod timer;
 pub(crate) mod worker;
 
-use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::loom::{Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
 use crate::strand::{Body, Exit, Header, Schedule, Task};
-use parker::Parker;
+use parker::Sleeper;
 use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
@@ -130,8 +131,7 @@ impl Builder {
                     WorkerShared {
                         remote: crossbeam_deque::Injector::new(),
                         stealers,
-                        parker: Parker::new(),
-                        sleeping: AtomicBool::new(false),
+                        sleeper: Sleeper::new(),
                         switches: AtomicU64::new(0),
                         picks: Default::default(),
                         steals: AtomicU64::new(0),
@@ -142,14 +142,11 @@ impl Builder {
             injectors: Default::default(),
             pool,
             stack_size,
-            max_strands: self.max_strands,
-            live: AtomicUsize::new(0),
+            gate: gate::Gate::new(self.max_strands),
             spawned: AtomicU64::new(0),
-            shutdown: AtomicBool::new(false),
             timers: timer::Timers::new(),
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
-            drained: (Mutex::new(()), Condvar::new()),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
@@ -300,7 +297,7 @@ impl Runtime {
 
     fn shutdown(&mut self, timeout: Option<Duration>) -> bool {
         let shared = Arc::clone(&self.handle.shared);
-        if shared.shutdown.swap(true, Ordering::SeqCst) && self.threads.is_empty() {
+        if shared.gate.close() && self.threads.is_empty() {
             return true; // already done
         }
         for task in shared.registry.all() {
@@ -313,27 +310,12 @@ impl Runtime {
             return false; // a worker cannot wait for itself: the threads exit on their own
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        let (lock, cv) = &shared.drained;
-        let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while shared.live.load(Ordering::SeqCst) != 0 {
-            g = match deadline {
-                None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        drop(g);
-                        self.threads.clear(); // detach: they exit when their strands do
-                        shared.timers.shutdown();
-                        self.timer_thread = None; // detached, and exiting
-                        return false;
-                    }
-                    cv.wait_timeout(g, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0
-                }
-            };
+        if !shared.gate.wait_drained(deadline) {
+            self.threads.clear(); // detach: they exit when their strands do
+            shared.timers.shutdown();
+            self.timer_thread = None; // detached, and exiting
+            return false;
         }
-        drop(g);
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
@@ -468,19 +450,16 @@ impl Handle {
         exit: Arc<dyn Exit>,
     ) -> Result<Task, SpawnError> {
         let shared = &self.shared;
-        let live = shared.live.fetch_add(1, Ordering::SeqCst);
         // During shutdown, spawns from outside are refused. A strand of
         // this runtime that spawns while it unwinds from the shutdown's
         // cancellation gets a handle to a strand that is cancelled before it
         // starts (its body never runs; joining it says `Cancelled`), rather
         // than an error it could only turn into a panic mid-unwind.
-        let shutting_down = shared.shutdown.load(Ordering::SeqCst);
-        if shutting_down && !self.is_own_strand() {
-            shared.strand_finished();
-            return Err(SpawnError::ShutDown);
+        let own = || self.is_own_strand();
+        if shared.gate.is_closed() && !own() {
+            return Err(SpawnError::ShutDown); // early out; checked for real below
         }
-        if live >= shared.max_strands {
-            shared.strand_finished();
+        if shared.gate.enter().is_err() {
             return Err(SpawnError::Saturated);
         }
         let size = stack_size.unwrap_or(shared.stack_size);
@@ -499,13 +478,21 @@ impl Handle {
                 return Err(SpawnError::Io(e));
             }
         };
-        shared.spawned.fetch_add(1, Ordering::Relaxed);
         let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
         let task = Header::new(spec, stack, body, exit, sched);
-        if shutting_down {
+        // registered, then the check: a shutdown either sees the strand
+        // (and cancels it) or we see the shutdown (see `gate`)
+        shared.registry.insert(&task);
+        if shared.gate.closed_after_register() {
+            if !own() {
+                shared.registry.remove(&task);
+                drop(task); // its stack goes back to the pool
+                shared.strand_finished();
+                return Err(SpawnError::ShutDown);
+            }
             task.cancelled.store(true, Ordering::Release);
         }
-        shared.registry.insert(&task);
+        shared.spawned.fetch_add(1, Ordering::Relaxed);
         shared.submit(Arc::clone(&task));
         Ok(task)
     }
@@ -522,7 +509,7 @@ impl Handle {
         let pool = s.pool.stats();
         crate::Metrics {
             workers: s.workers.len(),
-            live_strands: s.live.load(Ordering::Relaxed),
+            live_strands: s.gate.live(),
             spawned: s.spawned.load(Ordering::Relaxed),
             switches: s
                 .workers
@@ -564,16 +551,13 @@ pub(crate) struct Shared {
     pub(crate) injectors: [crossbeam_deque::Injector<Task>; 3],
     pub(crate) pool: StackPool,
     pub(crate) stack_size: usize,
-    max_strands: usize,
-    live: AtomicUsize,
+    /// Counts live strands; closed at shutdown.
+    gate: gate::Gate,
     spawned: AtomicU64,
-    shutdown: AtomicBool,
     pub(crate) timers: timer::Timers,
     pub(crate) registry: registry::Registry,
     /// Stacks held in workers' caches (handed out by the pool, not in use).
     pub(crate) stacks_in_caches: AtomicUsize,
-    /// Signalled when the last strand finishes during shutdown.
-    drained: (Mutex<()>, Condvar),
 }
 
 /// The part of a worker other threads reach.
@@ -583,9 +567,8 @@ pub(crate) struct WorkerShared {
     pub(crate) remote: crossbeam_deque::Injector<Task>,
     /// Steal fresh (and migratable) strands from this worker.
     pub(crate) stealers: agenda::Stealers,
-    pub(crate) parker: Parker,
-    /// Set while the worker is (about to be) parked with nothing to do.
-    sleeping: AtomicBool,
+    /// Parks the worker when it has nothing to do.
+    pub(crate) sleeper: Sleeper,
     pub(crate) switches: AtomicU64,
     pub(crate) picks: [AtomicU64; 3],
     pub(crate) steals: AtomicU64,
@@ -608,7 +591,7 @@ impl Shared {
             Some(task) if task.deadline.is_some() => {
                 let w = &self.workers[task.id.as_u64() as usize % self.workers.len()];
                 w.remote.push(task);
-                w.parker.unpark();
+                w.sleeper.unpark();
             }
             Some(task) => {
                 self.injectors[task.priority.index()].push(task);
@@ -623,14 +606,7 @@ impl Shared {
     /// context switch.
     pub(crate) fn wake_sleeper(&self) {
         for w in self.workers.iter() {
-            // SeqCst pairs with `sleep`: either the sleeper's final check sees
-            // our push, or we see its flag.
-            if w.sleeping.load(Ordering::SeqCst)
-                && w.sleeping
-                    .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
-                    .is_ok()
-            {
-                w.parker.unpark();
+            if w.sleeper.wake_if_sleeping() {
                 return;
             }
         }
@@ -640,34 +616,26 @@ impl Shared {
     /// final check after announcing sleep, so no push is missed) or the
     /// runtime finishes.
     pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
-        let me = &self.workers[index];
-        me.sleeping.store(true, Ordering::SeqCst);
-        if has_work() || self.is_finished() {
-            me.sleeping.store(false, Ordering::SeqCst);
-            return;
-        }
-        me.parker.park();
-        me.sleeping.store(false, Ordering::SeqCst);
+        self.workers[index]
+            .sleeper
+            .sleep(|| has_work() || self.is_finished());
     }
 
     pub(crate) fn strand_finished(&self) {
-        if self.live.fetch_sub(1, Ordering::SeqCst) == 1 && self.shutdown.load(Ordering::SeqCst) {
-            self.unpark_all();
-            let (lock, cv) = &self.drained;
-            drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
-            cv.notify_all();
+        if self.gate.leave() {
+            self.unpark_all(); // the last one after shutdown: workers may exit
         }
     }
 
     fn unpark_all(&self) {
         for w in self.workers.iter() {
-            w.parker.unpark();
+            w.sleeper.unpark();
         }
     }
 
     /// Shut down and no strand left: workers may exit.
     pub(crate) fn is_finished(&self) -> bool {
-        self.shutdown.load(Ordering::SeqCst) && self.live.load(Ordering::SeqCst) == 0
+        self.gate.is_drained()
     }
 }
 
@@ -687,7 +655,7 @@ impl Schedule for Shared {
         if let Some(task) = task {
             let w = &self.workers[home];
             w.remote.push(task);
-            w.parker.unpark();
+            w.sleeper.unpark();
         }
     }
 }

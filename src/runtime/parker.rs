@@ -1,6 +1,6 @@
 //! Parking an idle worker thread without spinning, and waking it.
 
-use crate::loom::{Condvar, Mutex};
+use crate::loom::{fence, AtomicBool, Condvar, Mutex, Ordering};
 
 /// A one-token parker: `unpark` before `park` makes `park` return at once.
 pub(crate) struct Parker {
@@ -33,5 +33,123 @@ impl Parker {
             drop(token);
             self.cv.notify_one();
         }
+    }
+}
+
+/// An idle worker's announcement that it sleeps, and the handshake that
+/// keeps a push from being missed.
+///
+/// The sleeper sets its flag and then checks the queues one last time; a
+/// pusher pushes and then checks the flag. Each side puts a `SeqCst` fence
+/// between its write and its read, so at least one of them sees the other's
+/// write: either the sleeper finds the work, or the pusher finds the flag
+/// and unparks it. (The queues' own orderings are acquire/release at best,
+/// so the fences, not the flag's ordering, carry the argument.)
+pub(crate) struct Sleeper {
+    sleeping: AtomicBool,
+    parker: Parker,
+}
+
+impl Sleeper {
+    pub(crate) fn new() -> Sleeper {
+        Sleeper {
+            sleeping: AtomicBool::new(false),
+            parker: Parker::new(),
+        }
+    }
+
+    /// Sleeps unless `has_work` (checked after the announcement) says
+    /// otherwise; returns once woken.
+    pub(crate) fn sleep(&self, has_work: impl Fn() -> bool) {
+        self.sleeping.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        if has_work() {
+            self.sleeping.store(false, Ordering::Relaxed);
+            return;
+        }
+        self.parker.park();
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
+
+    /// Called after a push: wakes the sleeper if it announced sleep.
+    /// Returns whether this call woke it.
+    pub(crate) fn wake_if_sleeping(&self) -> bool {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed)
+            && self
+                .sleeping
+                .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.parker.unpark();
+            return true;
+        }
+        false
+    }
+
+    /// Unparks unconditionally (shutdown, or work only this worker can
+    /// take: a strand woken for it).
+    pub(crate) fn unpark(&self) {
+        self.parker.unpark();
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::Sleeper;
+    use crate::loom::{Arc, AtomicUsize, Ordering};
+
+    /// A queue as the handshake sees it: a release push, an acquire
+    /// emptiness check (weaker than crossbeam's, so a pass covers it).
+    struct MockQueue(AtomicUsize);
+    impl MockQueue {
+        fn push(&self) {
+            self.0.fetch_add(1, Ordering::Release);
+        }
+        fn pop(&self) -> bool {
+            let mut n = self.0.load(Ordering::Acquire);
+            while n > 0 {
+                match self
+                    .0
+                    .compare_exchange(n, n - 1, Ordering::AcqRel, Ordering::Acquire)
+                {
+                    Ok(_) => return true,
+                    Err(now) => n = now,
+                }
+            }
+            false
+        }
+        fn is_empty(&self) -> bool {
+            self.0.load(Ordering::Acquire) == 0
+        }
+    }
+
+    #[test]
+    fn loom_a_push_never_leaves_a_sleeping_worker_asleep() {
+        // Two pushers, one worker that sleeps whenever it finds the queue
+        // empty. If a push were missed the worker would park forever and
+        // loom would report the deadlock.
+        loom::model(|| {
+            let q = Arc::new(MockQueue(AtomicUsize::new(0)));
+            let s = Arc::new(Sleeper::new());
+            let pushers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (q, s) = (Arc::clone(&q), Arc::clone(&s));
+                    loom::thread::spawn(move || {
+                        q.push();
+                        s.wake_if_sleeping();
+                    })
+                })
+                .collect();
+            let mut ran = 0;
+            while ran < 2 {
+                if q.pop() {
+                    ran += 1;
+                } else {
+                    s.sleep(|| !q.is_empty());
+                }
+            }
+            pushers.into_iter().for_each(|p| p.join().unwrap());
+        });
     }
 }
