@@ -11,7 +11,10 @@
 //!
 //! Options: `--mode yield|pingpong|sleep|tree|mixed` (default `yield`),
 //! `--workers N` (default 1), `--stack-size BYTES` (default the runtime's),
-//! `--guard auto|guard-install|mprotect|canary`.
+//! `--guard auto|guard-install|mprotect|canary`, `--floor` (afterwards, also
+//! time the kernel's first touch of as many fresh pages, one per stack-sized
+//! stride: the floor under the spawn time of strands that each touch one
+//! stack page).
 //!
 //! Modes: `yield` — every strand yields K times; `pingpong` — pairs of
 //! strands take K turns each (a shared turn counter, waited on by
@@ -41,6 +44,7 @@ struct Args {
     workers: usize,
     stack_size: usize,
     guard: StackGuard,
+    floor: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -51,6 +55,7 @@ fn parse() -> Result<Args, String> {
         workers: 1,
         stack_size: strands::DEFAULT_STACK_SIZE,
         guard: StackGuard::Auto,
+        floor: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -84,11 +89,12 @@ fn parse() -> Result<Args, String> {
                     other => return Err(format!("unknown guard kind {other}")),
                 }
             }
+            "--floor" => a.floor = true,
             "-h" | "--help" => {
                 println!(
                     "usage: stress [--mode yield|pingpong|sleep|tree|mixed] [--strands N] \
                      [--yields K] [--workers W] [--stack-size BYTES] \
-                     [--guard auto|guard-install|mprotect|canary]"
+                     [--guard auto|guard-install|mprotect|canary] [--floor]"
                 );
                 std::process::exit(0);
             }
@@ -96,6 +102,34 @@ fn parse() -> Result<Args, String> {
         }
     }
     Ok(a)
+}
+
+/// Seconds the kernel takes to hand out `n` fresh pages, touched one per
+/// `stride` bytes of a fresh mapping (as first stack pages are).
+fn page_touch_floor(n: usize, stride: usize) -> f64 {
+    let len = n * stride;
+    // SAFETY: a fresh private anonymous mapping, touched only below and
+    // unmapped at the end; nothing else refers to it.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        assert_ne!(p, libc::MAP_FAILED, "mmap of {len} bytes failed");
+        libc::madvise(p, len, libc::MADV_NOHUGEPAGE);
+        let t = Instant::now();
+        for i in 0..n {
+            let top = (p as *mut u8).add((i + 1) * stride - 64);
+            std::ptr::write_volatile(top, 1);
+        }
+        let secs = t.elapsed().as_secs_f64();
+        libc::munmap(p, len);
+        secs
+    }
 }
 
 /// A field of /proc/self/status, in KiB.
@@ -255,4 +289,9 @@ fn main() {
         "mappings added    {}",
         maps_peak.saturating_sub(maps_before)
     );
+    if args.floor {
+        drop(rt);
+        let secs = page_touch_floor(n, args.stack_size);
+        println!("page-touch floor  {secs:.3} s ({n} fresh pages, one per stack stride)");
+    }
 }
