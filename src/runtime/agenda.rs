@@ -114,6 +114,10 @@ pub(crate) struct LocalQueues {
     /// Per level: whether `started` is next rather than `migrants` (the
     /// two alternate while both have strands, so neither starves).
     started_turn: Cell<[bool; 3]>,
+    /// Per level: strands pushed into `timed` or `migrants` and not yet
+    /// popped here (an upper bound: thieves take migrants too). Zero lets
+    /// the common pick skip both.
+    special: [Cell<usize>; 3],
     seq: Cell<u64>,
     tick: Cell<u64>,
     /// Picks per level, published to metrics.
@@ -170,6 +174,7 @@ impl LocalQueues {
             fresh: deques.fresh,
             migrants: deques.migrants,
             started_turn: Cell::new([true; 3]),
+            special: Default::default(),
             seq: Cell::new(0),
             tick: Cell::new(0),
             picks: Default::default(),
@@ -177,8 +182,13 @@ impl LocalQueues {
         }
     }
 
+    fn note_special(&self, p: usize) {
+        self.special[p].set(self.special[p].get() + 1);
+    }
+
     fn push_timed(&self, deadline: Instant, task: Task) {
         let p = task.priority.index();
+        self.note_special(p);
         let seq = self.seq.get();
         self.seq.set(seq + 1);
         self.timed.borrow_mut()[p].push(Timed {
@@ -197,6 +207,7 @@ impl LocalQueues {
             self.push_timed(d, task);
             false
         } else if task.migratable {
+            self.note_special(p);
             self.migrants[p].push(task);
             true
         } else {
@@ -237,8 +248,21 @@ impl LocalQueues {
 
     /// One level: deadlines first, then fresh strands, then started ones
     /// (pinned and migrants alternating).
+    #[inline]
     fn pop_level(&self, p: usize) -> Option<Task> {
+        if self.special[p].get() != 0 {
+            return self.pop_level_special(p);
+        }
+        self.fresh[p]
+            .pop()
+            .or_else(|| self.started.borrow_mut()[p].pop_front())
+    }
+
+    /// [`Self::pop_level`] when the level may hold deadlines or migrants.
+    #[cold]
+    fn pop_level_special(&self, p: usize) -> Option<Task> {
         if let Some(t) = self.timed.borrow_mut()[p].pop() {
+            self.special[p].set(self.special[p].get().saturating_sub(1));
             return Some(t.task);
         }
         if let Some(t) = self.fresh[p].pop() {
@@ -255,6 +279,12 @@ impl LocalQueues {
         if let Some(t) = &t {
             started_turn[p] = t.migratable; // the other kind next, if one waits
             self.started_turn.set(started_turn);
+            if t.migratable {
+                self.special[p].set(self.special[p].get().saturating_sub(1));
+            }
+        }
+        if self.migrants[p].is_empty() && self.timed.borrow()[p].is_empty() {
+            self.special[p].set(0); // thieves took the rest
         }
         t
     }
@@ -275,8 +305,14 @@ impl LocalQueues {
         }
         for p in order {
             for other in others.clone() {
-                let t = retry(|| other.fresh[p].steal_batch_and_pop(&self.fresh[p]))
-                    .or_else(|| retry(|| other.migrants[p].steal_batch_and_pop(&self.migrants[p])));
+                let t =
+                    retry(|| other.fresh[p].steal_batch_and_pop(&self.fresh[p])).or_else(|| {
+                        let t = retry(|| other.migrants[p].steal_batch_and_pop(&self.migrants[p]));
+                        // the rest of the batch waits in our migrants
+                        let n = self.migrants[p].len();
+                        self.special[p].set(self.special[p].get() + n);
+                        t
+                    });
                 if let Some(t) = t {
                     self.picked(p);
                     self.steals.set(self.steals.get() + 1);
@@ -288,10 +324,13 @@ impl LocalQueues {
     }
 
     /// Whether any of this worker's own queues holds a strand.
+    #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        self.timed.borrow().iter().all(BinaryHeap::is_empty)
-            && self.started.borrow().iter().all(VecDeque::is_empty)
-            && self.fresh.iter().chain(&self.migrants).all(Deque::is_empty)
+        self.started.borrow().iter().all(VecDeque::is_empty)
+            && self.fresh.iter().all(Deque::is_empty)
+            && (self.special.iter().all(|n| n.get() == 0)
+                || (self.timed.borrow().iter().all(BinaryHeap::is_empty)
+                    && self.migrants.iter().all(Deque::is_empty)))
     }
 
     /// Strands waiting in this worker's queues, per level.

@@ -388,26 +388,31 @@ pub(crate) fn yield_current() -> bool {
     if std::thread::panicking() {
         return false; // see `may_switch`
     }
-    let switched = with_worker(|w| match w {
+    let me = with_worker(|w| match w {
         // SAFETY: `in_strand` is implied: the caller runs on this worker
         // as a strand only if `running` is set, checked first.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
             // SAFETY: `running` is set and owned by this worker.
             let task = unsafe { (*w.running.get()).as_ref().expect("running") };
             unwind_if_cancelled(task);
+            let me = Arc::as_ptr(task);
             // SAFETY: we are the running strand of `w`.
             if !unsafe { w.yield_direct() } {
                 // SAFETY: as above.
                 unsafe { w.switch_out(Action::Yield) };
             }
+            // `w` is not touched again: see `resumed`
+            Some(me)
+        }
+        _ => None,
+    });
+    match me {
+        Some(me) => {
+            resumed(me, true);
             true
         }
-        _ => false,
-    });
-    if switched {
-        resumed(true);
+        None => false,
     }
-    switched
 }
 
 /// Parks the running strand until woken (see `strand::state`); may return
@@ -423,7 +428,7 @@ pub(crate) fn park_current_with(cancellable: bool) -> bool {
     if std::thread::panicking() {
         return false; // see `may_switch`: the caller parks the thread
     }
-    let parked = with_worker(|w| match w {
+    let me = with_worker(|w| match w {
         // SAFETY: checked that a strand runs on this worker.
         Some(w) if unsafe { (*w.running.get()).is_some() } => {
             // SAFETY: `running` is set and owned by this worker.
@@ -431,33 +436,35 @@ pub(crate) fn park_current_with(cancellable: bool) -> bool {
             if cancellable {
                 unwind_if_cancelled(task);
             }
+            let me = Arc::as_ptr(task);
             if !task.state.take_token() {
                 // SAFETY: we are the running strand of `w`.
                 unsafe { w.switch_out(Action::Park) };
             }
+            Some(me)
+        }
+        _ => None,
+    });
+    match me {
+        Some(me) => {
+            resumed(me, cancellable);
             true
         }
-        _ => false,
-    });
-    if parked {
-        resumed(cancellable);
+        None => false,
     }
-    parked
 }
 
 /// What a strand does once it runs again after a switch: unwinds if it was
-/// cancelled meanwhile. Not inlined, and it looks the worker up afresh: a
-/// migratable strand may resume on another thread than it left, and a
-/// thread-local's address computed before the switch (which the compiler
-/// may reuse within one function) would be the old thread's.
-#[inline(never)]
-fn resumed(cancellable: bool) {
+/// cancelled meanwhile. It goes by its own header, not by the worker: a
+/// migratable strand may resume on another thread than it left, so the
+/// worker (a thread-local, whose address the compiler may have kept from
+/// before the switch) is not looked at after a switch.
+#[inline]
+fn resumed(me: *const Header, cancellable: bool) {
     if cancellable {
-        with_worker(|w| {
-            let w = w.expect("a strand resumes on a worker");
-            // SAFETY: we are the running strand of `w`, which owns `running`.
-            unwind_if_cancelled(unsafe { (*w.running.get()).as_ref().expect("running") });
-        });
+        // SAFETY: `me` is the running strand's header, kept alive by the
+        // `running` slot of whichever worker resumed it.
+        unwind_if_cancelled(unsafe { &*me });
     }
 }
 
