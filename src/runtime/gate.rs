@@ -127,16 +127,12 @@ mod loom_tests {
 
     /// A strand that, once admitted, runs until cancelled.
     struct MockStrand {
-        id: u64,
         slot: AtomicUsize,
         cancelled: Mutex<bool>,
         cv: Condvar,
     }
 
     impl Registered for MockStrand {
-        fn registry_key(&self) -> u64 {
-            self.id
-        }
         fn registry_slot(&self) -> &AtomicUsize {
             &self.slot
         }
@@ -168,12 +164,11 @@ mod loom_tests {
             let spawner = loom::thread::spawn(move || {
                 g.enter().unwrap();
                 let s = Arc::new(MockStrand {
-                    id: 1,
                     slot: AtomicUsize::new(usize::MAX),
                     cancelled: Mutex::new(false),
                     cv: Condvar::new(),
                 });
-                r.insert(&s);
+                r.insert(&s, 0);
                 if g.closed_after_register() {
                     if own {
                         s.cancel(); // a pre-cancelled strand

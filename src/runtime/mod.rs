@@ -482,7 +482,11 @@ impl Handle {
         let task = Header::new(spec, stack, body, exit, sched);
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
-        shared.registry.insert(&task);
+        let hint = worker::with_worker(|w| match w {
+            Some(w) if Arc::ptr_eq(&w.shared, shared) => w.index,
+            _ => task.id.as_u64() as usize,
+        });
+        shared.registry.insert(&task, hint);
         if shared.gate.closed_after_register() {
             if !own() {
                 shared.registry.remove(&task);

@@ -1,26 +1,28 @@
 //! Every live strand of a runtime, so that shutdown can cancel them all
 //! (including the parked ones, which no queue holds).
 //!
-//! Sharded by strand id to keep the lock of each spawn and each finish
-//! uncontended; each shard is a slab whose slot index the strand keeps, so
-//! insert and remove are a lock and an index, no hashing. Entries are
-//! `Weak`, so the registry never keeps a strand alive.
+//! Sharded to keep the lock of each spawn and each finish uncontended and
+//! local: a strand spawned on a worker goes into that worker's shard (so the
+//! shard's cache line stays on that core when the strand also finishes
+//! there). Each shard is a slab whose slot the strand keeps (shard and index
+//! in one word), so insert and remove are a lock and an index, no hashing.
+//!
+//! Entries are `Weak`, so the registry never keeps a strand alive and never
+//! depends on anyone else's discipline to stay sound. (Plain pointers would
+//! save an atomic each way, but a strand whose last owner dropped it
+//! without finishing, such as a waker lost by a bug, would leave a dangling
+//! entry; a `Weak` then just fails to upgrade.)
 
 use crate::loom::{Arc, AtomicUsize, Mutex, Ordering, Weak};
 use crate::strand::Header;
 
 /// What the registry needs of an entry.
 pub(crate) trait Registered {
-    /// Spreads entries over the shards.
-    fn registry_key(&self) -> u64;
-    /// Where the entry keeps its slot index.
+    /// Where the entry keeps its shard and slot.
     fn registry_slot(&self) -> &AtomicUsize;
 }
 
 impl Registered for Header {
-    fn registry_key(&self) -> u64 {
-        self.id.as_u64()
-    }
     fn registry_slot(&self) -> &AtomicUsize {
         &self.registry_slot
     }
@@ -49,14 +51,12 @@ impl<T: Registered> Registry<T> {
         }
     }
 
-    fn shard(&self, task: &T) -> &Mutex<Slab<T>> {
-        &self.shards[(task.registry_key() as usize) % SHARDS]
-    }
-
-    /// Registers a fresh strand (before anyone else can see it).
-    pub(crate) fn insert(&self, task: &Arc<T>) {
+    /// Registers a fresh strand in shard `hint % SHARDS` (before anyone
+    /// else can see it).
+    pub(crate) fn insert(&self, task: &Arc<T>, hint: usize) {
+        let shard = hint % SHARDS;
         let weak = Arc::downgrade(task);
-        let mut slab = self.shard(task).lock().unwrap_or_else(|e| e.into_inner());
+        let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         let slot = match slab.free.pop() {
             Some(i) => {
                 slab.slots[i] = Some(weak);
@@ -68,14 +68,17 @@ impl<T: Registered> Registry<T> {
             }
         };
         // under the lock: a `remove` (under the same lock) reads it
-        task.registry_slot().store(slot, Ordering::Relaxed);
+        task.registry_slot()
+            .store(slot * SHARDS + shard, Ordering::Relaxed);
         drop(slab);
     }
 
     /// Forgets a finished strand.
     pub(crate) fn remove(&self, task: &T) {
-        let mut slab = self.shard(task).lock().unwrap_or_else(|e| e.into_inner());
-        let slot = task.registry_slot().load(Ordering::Relaxed);
+        // the shard never changes after insert: reading it unlocked is fine
+        let shard = task.registry_slot().load(Ordering::Relaxed) % SHARDS;
+        let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
+        let slot = task.registry_slot().load(Ordering::Relaxed) / SHARDS;
         let old = slab.slots.get_mut(slot).and_then(Option::take);
         if old.is_some() {
             slab.free.push(slot);

@@ -483,7 +483,12 @@ fn unwind_if_cancelled(task: &Header) {
 
 /// Whether the running strand has been cancelled.
 pub(crate) fn current_cancelled() -> bool {
-    current_task().is_some_and(|t| t.cancelled.load(Ordering::Acquire))
+    with_worker(|w| {
+        // SAFETY: `running` is only written by this thread's worker loop,
+        // which is suspended while strand code (our caller) runs.
+        w.and_then(|w| unsafe { (*w.running.get()).as_ref() })
+            .is_some_and(|t| t.cancelled.load(Ordering::Acquire))
+    })
 }
 
 /// The last thing a strand does: switch back to its worker, which frees its
