@@ -3,6 +3,20 @@
 use crate::StackGuard;
 
 /// A snapshot of a runtime's counters, from [`crate::Runtime::metrics`].
+///
+/// `finished`, `parks` and `steals` are published as they happen: once a
+/// join returns, the joined strand is counted in `finished`. `switches`,
+/// `picks` and `queue_depths` are published every 64 switches and whenever
+/// a worker runs out of work, so on a busy runtime they may lag by up to 64
+/// switches per worker.
+///
+/// ```
+/// let rt = strands::Runtime::builder().workers(1).build().unwrap();
+/// rt.block_on(|| strands::spawn(|| strands::yield_now()).join().unwrap());
+/// let m = rt.metrics();
+/// assert_eq!(m.spawned, 2); // block_on's strand and the one it spawned
+/// assert_eq!(m.workers, 1);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Metrics {
@@ -12,6 +26,12 @@ pub struct Metrics {
     pub live_strands: usize,
     /// Strands spawned since the runtime started.
     pub spawned: u64,
+    /// The same, per priority (`[high, normal, low]`).
+    pub spawned_by_priority: [u64; 3],
+    /// Strands finished, per worker and per priority.
+    pub finished: Vec<[u64; 3]>,
+    /// Parks (waits that switched out) per worker.
+    pub parks: Vec<u64>,
     /// Switches into strands, per worker.
     pub switches: Vec<u64>,
     /// Picks per worker and per priority (`[high, normal, low]`).

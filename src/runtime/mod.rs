@@ -133,6 +133,8 @@ impl Builder {
                         stealers,
                         sleeper: Sleeper::new(),
                         switches: AtomicU64::new(0),
+                        parks: AtomicU64::new(0),
+                        finished: Default::default(),
                         picks: Default::default(),
                         steals: AtomicU64::new(0),
                         depths: Default::default(),
@@ -143,7 +145,7 @@ impl Builder {
             pool,
             stack_size,
             gate: gate::Gate::new(self.max_strands),
-            spawned: AtomicU64::new(0),
+            spawned: Default::default(),
             timers: timer::Timers::new(),
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
@@ -496,7 +498,7 @@ impl Handle {
             }
             task.cancelled.store(true, Ordering::Release);
         }
-        shared.spawned.fetch_add(1, Ordering::Relaxed);
+        shared.spawned[task.priority.index()].fetch_add(1, Ordering::Relaxed);
         shared.submit(Arc::clone(&task));
         Ok(task)
     }
@@ -514,7 +516,18 @@ impl Handle {
         crate::Metrics {
             workers: s.workers.len(),
             live_strands: s.gate.live(),
-            spawned: s.spawned.load(Ordering::Relaxed),
+            spawned: s.spawned.iter().map(|n| n.load(Ordering::Relaxed)).sum(),
+            spawned_by_priority: std::array::from_fn(|p| s.spawned[p].load(Ordering::Relaxed)),
+            finished: s
+                .workers
+                .iter()
+                .map(|w| std::array::from_fn(|p| w.finished[p].load(Ordering::Relaxed)))
+                .collect(),
+            parks: s
+                .workers
+                .iter()
+                .map(|w| w.parks.load(Ordering::Relaxed))
+                .collect(),
             switches: s
                 .workers
                 .iter()
@@ -557,7 +570,8 @@ pub(crate) struct Shared {
     pub(crate) stack_size: usize,
     /// Counts live strands; closed at shutdown.
     gate: gate::Gate,
-    spawned: AtomicU64,
+    /// Strands spawned, per priority.
+    spawned: [AtomicU64; 3],
     pub(crate) timers: timer::Timers,
     pub(crate) registry: registry::Registry,
     /// Stacks held in workers' caches (handed out by the pool, not in use).
@@ -574,6 +588,8 @@ pub(crate) struct WorkerShared {
     /// Parks the worker when it has nothing to do.
     pub(crate) sleeper: Sleeper,
     pub(crate) switches: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) finished: [AtomicU64; 3],
     pub(crate) picks: [AtomicU64; 3],
     pub(crate) steals: AtomicU64,
     pub(crate) depths: [AtomicUsize; 3],

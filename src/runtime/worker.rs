@@ -52,6 +52,10 @@ pub(crate) struct Worker {
     stack_cache: std::cell::RefCell<Vec<crate::stack::Stack>>,
     /// Switches into strands, published to metrics.
     switches: Cell<u64>,
+    /// Parks of strands on this worker, published to metrics.
+    parks: Cell<u64>,
+    /// Strands finished on this worker, per priority, published to metrics.
+    finished: [Cell<u64>; 3],
 }
 
 thread_local! {
@@ -236,6 +240,10 @@ impl Worker {
     fn publish_metrics(&self) {
         let me = &self.shared.workers[self.index];
         me.switches.store(self.switches.get(), Ordering::Relaxed);
+        me.parks.store(self.parks.get(), Ordering::Relaxed);
+        for p in 0..3 {
+            me.finished[p].store(self.finished[p].get(), Ordering::Relaxed);
+        }
         for p in 0..3 {
             me.picks[p].store(self.queues.picks[p].get(), Ordering::Relaxed);
         }
@@ -285,6 +293,11 @@ impl Worker {
                 self.push_local(task);
             }
             Action::Park => {
+                self.parks.set(self.parks.get() + 1);
+                // published at once (a plain store to this worker's line)
+                self.shared.workers[self.index]
+                    .parks
+                    .store(self.parks.get(), Ordering::Relaxed);
                 if !task.state.park() {
                     self.push_local(task); // woken while switching out
                 }
@@ -298,6 +311,11 @@ impl Worker {
                 // SAFETY: the strand is finished; the worker owns its task.
                 let exit = unsafe { (*task.exit.get()).take() };
                 self.shared.registry.remove(&task);
+                let p = task.priority.index();
+                self.finished[p].set(self.finished[p].get() + 1);
+                // published before the joiner hears of it
+                self.shared.workers[self.index].finished[p]
+                    .store(self.finished[p].get(), Ordering::Relaxed);
                 drop(task);
                 self.shared.strand_finished();
                 if let Some(exit) = exit {
@@ -342,6 +360,8 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agend
         queues: LocalQueues::new(deques),
         stack_cache: std::cell::RefCell::new(Vec::new()),
         switches: Cell::new(0),
+        parks: Cell::new(0),
+        finished: Default::default(),
     };
     WORKER.with(|w| w.set(&worker));
     /// Unpublishes the worker however this frame is left.
