@@ -184,8 +184,10 @@ impl Builder {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let handle = Handle::try_current().ok_or(SpawnError::NoRuntime)?;
-        self.spawn_on(&handle, f)
+        Handle::with_current(|h| match h {
+            Some(h) => self.spawn_on(h, f),
+            None => Err(SpawnError::NoRuntime),
+        })
     }
 
     /// Spawns the strand on the runtime of `handle`, from any thread.
@@ -413,10 +415,13 @@ impl<T> Packet<T> {
     /// The handle is being dropped without joining.
     fn detach(&self) {
         // Only EMPTY moves to DETACHED: once DONE, the result is dropped
-        // with the packet by whoever lets go of it last.
-        let _ = self
-            .state
-            .compare_exchange(EMPTY, DETACHED, Ordering::AcqRel, Ordering::Acquire);
+        // with the packet by whoever lets go of it last. (A joined handle
+        // finds DONE with a plain load: no read-modify-write.)
+        if self.state.load(Ordering::Acquire) == EMPTY {
+            let _ =
+                self.state
+                    .compare_exchange(EMPTY, DETACHED, Ordering::AcqRel, Ordering::Acquire);
+        }
     }
 
     fn is_done(&self) -> bool {
@@ -445,9 +450,11 @@ impl<T> Packet<T> {
         impl<T> Drop for Withdraw<'_, T> {
             fn drop(&mut self) {
                 let p = self.0;
-                if p.state
-                    .compare_exchange(WAITING, EMPTY, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
+                // after a successful wait the state is DONE: a load tells
+                if p.state.load(Ordering::Acquire) == WAITING
+                    && p.state
+                        .compare_exchange(WAITING, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+                        .is_ok()
                 {
                     // SAFETY: back in EMPTY, the strand will not touch the
                     // waiter; we are its only user again.

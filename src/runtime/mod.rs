@@ -345,6 +345,7 @@ impl Drop for Runtime {
 /// A handle does not keep the runtime's workers alive: spawning through it
 /// after the runtime was dropped answers [`SpawnError::ShutDown`].
 #[derive(Clone)]
+#[repr(transparent)] // see `Handle::with_current`
 pub struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
@@ -356,6 +357,21 @@ impl fmt::Debug for Handle {
 }
 
 impl Handle {
+    /// Runs `f` with a borrowed handle of the runtime running the current
+    /// strand, if any: no reference count is touched (spawning from a
+    /// strand does not clone and drop the runtime's `Arc`).
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+        worker::with_worker(|w| {
+            f(w.map(|w| {
+                let shared: *const Arc<Shared> = &w.shared;
+                // SAFETY: `Handle` is `repr(transparent)` over its only
+                // field, an `Arc<Shared>`, so the two have one layout; the
+                // borrow lives no longer than the worker's field.
+                unsafe { &*(shared as *const Handle) }
+            }))
+        })
+    }
+
     /// The handle of the runtime running the current strand, if any.
     pub fn try_current() -> Option<Handle> {
         worker::with_worker(|w| {
