@@ -3,10 +3,14 @@
 //! `cargo run --release --manifest-path benches/peers/runtime/Cargo.toml`
 //!
 //! The parent process never builds a runtime: every measurement runs in a
-//! fresh child (this same binary, re-executed with `child <case> <who> <n>`),
+//! fresh child (this same binary, re-executed with
+//! `child <case> <who> <workers> <n>`),
 //! because may's scheduler is process-global (its worker count is fixed at
 //! first use) and RSS is process-wide. The parent interleaves the contenders
 //! (each case once per round, several rounds) and prints medians.
+//!
+//! Part 4 (1,000,000 parked tasks, one round, about 40 s) is skipped
+//! with `-- --quick` (or `STRANDS_PEERS_QUICK=1`).
 
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,20 +22,32 @@ const SPAWN_N_THREAD: usize = 2_000; // std::thread spawns per measurement
 const YIELD_TASKS: usize = 10_000;
 const YIELDS_EACH: usize = 100;
 const PARKED: usize = 100_000;
+/// Part 4: the parked measurement at a million tasks.
+const PARKED_BIG: usize = 1_000_000;
 /// may's default stack size, in machine words (its `config.rs`); set
 /// explicitly so the figure below is the one used.
 const MAY_STACK_WORDS: usize = 0x1000;
 const ROUNDS: usize = 5;
 const PARKED_ROUNDS: usize = 3;
+const PARKED_BIG_ROUNDS: usize = 1;
 const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
+/// strands spawns 1M parked tasks in ~10-15 s here and needs several
+/// seconds to cancel them at shutdown.
+const CHILD_TIMEOUT_BIG: Duration = Duration::from_secs(120);
+/// A may child whose count of started coroutines stands still this long has
+/// hung (it does when it runs out of mappings); it exits, reported failed.
+const MAY_STALL: Duration = Duration::from_secs(5);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("child") {
         let workers: usize = args[4].parse().expect("workers");
-        child(&args[2], &args[3], workers);
+        let n: usize = args.get(5).map_or(PARKED, |a| a.parse().expect("n"));
+        child(&args[2], &args[3], workers, n);
     } else {
-        parent();
+        let quick = args[1..].iter().any(|a| a == "--quick")
+            || std::env::var_os("STRANDS_PEERS_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
+        parent(quick);
     }
 }
 
@@ -42,7 +58,7 @@ fn report(pairs: &[(&str, f64)]) {
     println!("RESULT {}", s.join(" "));
 }
 
-fn child(case: &str, who: &str, workers: usize) {
+fn child(case: &str, who: &str, workers: usize, n: usize) {
     if who == "may" {
         may::config()
             .set_workers(workers)
@@ -56,9 +72,9 @@ fn child(case: &str, who: &str, workers: usize) {
         ("yield", "strands") => report(&[("ns", yield_strands(workers))]),
         ("yield", "tokio") => report(&[("ns", yield_tokio(workers))]),
         ("yield", "may") => report(&[("ns", yield_may())]),
-        ("parked", "strands") => parked_strands(workers),
-        ("parked", "tokio") => parked_tokio(workers),
-        ("parked", "may") => parked_may(),
+        ("parked", "strands") => parked_strands(workers, n),
+        ("parked", "tokio") => parked_tokio(workers, n),
+        ("parked", "may") => parked_may(n),
         _ => panic!("unknown case {case} {who}"),
     }
 }
@@ -234,7 +250,8 @@ fn yield_may() -> f64 {
     })
 }
 
-// 3. PARKED tasks that wait forever: spawn time, RSS growth per task.
+// 3, 4. n (PARKED, PARKED_BIG) tasks that wait forever: spawn time, RSS
+// growth per task, shutdown time.
 
 fn rss_kib() -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
@@ -248,13 +265,24 @@ fn map_count() -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// How long a parked child may wait for its tasks to start, or for its
+/// runtime to shut down.
+fn parked_limit(n: usize) -> Duration {
+    if n > PARKED {
+        Duration::from_secs(90)
+    } else {
+        Duration::from_secs(10)
+    }
+}
+
 /// Waits (from outside the runtime) until `n` tasks have started.
 fn wait_started(started: &AtomicUsize, n: usize) -> Duration {
     let t = Instant::now();
     while started.load(Ordering::Acquire) < n {
         assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "tasks never all started"
+            t.elapsed() < parked_limit(n).max(Duration::from_secs(30)),
+            "tasks never all started ({} of {n})",
+            started.load(Ordering::Relaxed)
         );
         std::thread::sleep(Duration::from_millis(1));
     }
@@ -262,6 +290,7 @@ fn wait_started(started: &AtomicUsize, n: usize) -> Duration {
 }
 
 fn report_parked(
+    n: usize,
     spawn: Duration,
     settle: Duration,
     before: f64,
@@ -270,15 +299,15 @@ fn report_parked(
     shutdown: f64,
 ) {
     report(&[
-        ("spawn_ns", per(spawn, PARKED)),
+        ("spawn_ns", per(spawn, n)),
         ("settle_ms", settle.as_secs_f64() * 1e3),
-        ("rss_b", (after - before) * 1024.0 / PARKED as f64),
+        ("rss_b", (after - before) * 1024.0 / n as f64),
         ("shutdown_ms", shutdown),
         ("maps", maps),
     ]);
 }
 
-fn parked_strands(workers: usize) {
+fn parked_strands(workers: usize, n: usize) {
     let rt = strands_rt(workers);
     rt.block_on(|| strands::spawn(|| ()).join().unwrap()); // workers up
     let started = Arc::new(AtomicUsize::new(0));
@@ -286,7 +315,7 @@ fn parked_strands(workers: usize) {
     let s = started.clone();
     let spawn = rt.block_on(move || {
         let t = Instant::now();
-        for _ in 0..PARKED {
+        for _ in 0..n {
             let s = s.clone();
             // dropping the handle detaches the strand
             drop(strands::spawn(move || {
@@ -296,20 +325,20 @@ fn parked_strands(workers: usize) {
         }
         t.elapsed()
     });
-    let settle = wait_started(&started, PARKED);
+    let settle = wait_started(&started, n);
     let after = rss_kib();
     let maps = map_count();
     let t = Instant::now();
-    let clean = rt.shutdown_timeout(Duration::from_secs(10));
+    let clean = rt.shutdown_timeout(parked_limit(n));
     let shutdown = if clean {
         t.elapsed().as_secs_f64() * 1e3
     } else {
         f64::NAN
     };
-    report_parked(spawn, settle, before, after, maps, shutdown);
+    report_parked(n, spawn, settle, before, after, maps, shutdown);
 }
 
-fn parked_tokio(workers: usize) {
+fn parked_tokio(workers: usize, n: usize) {
     let rt = tokio_rt(workers);
     tokio_inside(&rt, async {}); // workers up
     let started = Arc::new(AtomicUsize::new(0));
@@ -317,7 +346,7 @@ fn parked_tokio(workers: usize) {
     let s = started.clone();
     let spawn = tokio_inside(&rt, async move {
         let t = Instant::now();
-        for _ in 0..PARKED {
+        for _ in 0..n {
             let s = s.clone();
             drop(tokio::spawn(async move {
                 s.fetch_add(1, Ordering::Release);
@@ -326,33 +355,47 @@ fn parked_tokio(workers: usize) {
         }
         t.elapsed()
     });
-    let settle = wait_started(&started, PARKED);
+    let settle = wait_started(&started, n);
     let after = rss_kib();
     let maps = map_count();
     let t = Instant::now();
-    rt.shutdown_timeout(Duration::from_secs(10));
+    rt.shutdown_timeout(parked_limit(n));
     let shutdown = t.elapsed().as_secs_f64() * 1e3;
-    report_parked(spawn, settle, before, after, maps, shutdown);
+    report_parked(n, spawn, settle, before, after, maps, shutdown);
 }
 
-fn parked_may() {
+fn parked_may(n: usize) {
     may_inside(|| ()); // scheduler up
     let started = Arc::new(AtomicUsize::new(0));
-    // may aborts (or hangs) when it runs out of mappings: say how far it got.
+    // may aborts (or hangs) when it runs out of mappings: say how far it got,
+    // and give up once nothing has started for MAY_STALL.
     let watch = started.clone();
-    std::thread::spawn(move || loop {
-        std::thread::sleep(Duration::from_millis(200));
-        eprintln!(
-            "progress: {} started, {} mappings",
-            watch.load(Ordering::Relaxed),
-            map_count()
-        );
+    std::thread::spawn(move || {
+        let (mut last, mut since) = (0, Instant::now());
+        loop {
+            std::thread::sleep(Duration::from_millis(200));
+            let now = watch.load(Ordering::Relaxed);
+            eprintln!("progress: {now} started, {} mappings", map_count());
+            if now >= n {
+                return;
+            }
+            if now != last {
+                (last, since) = (now, Instant::now());
+            } else if since.elapsed() >= MAY_STALL {
+                eprintln!(
+                    "may: stalled, {now} of {n} started, none for {} s ({} mappings)",
+                    MAY_STALL.as_secs(),
+                    map_count()
+                );
+                std::process::exit(4);
+            }
+        }
     });
     let before = rss_kib();
     let s = started.clone();
     let spawned = may_inside(move || {
         let t = Instant::now();
-        for i in 0..PARKED {
+        for i in 0..n {
             let s = s.clone();
             // SAFETY (may's contract): the body touches no thread-locals and
             // stays far inside its stack.
@@ -375,10 +418,10 @@ fn parked_may() {
             std::process::exit(3);
         }
     };
-    let settle = wait_started(&started, PARKED);
+    let settle = wait_started(&started, n);
     let after = rss_kib();
     // may has no runtime to shut down: the process just exits.
-    report_parked(spawn, settle, before, after, map_count(), f64::NAN);
+    report_parked(n, spawn, settle, before, after, map_count(), f64::NAN);
     std::process::exit(0);
 }
 
@@ -388,15 +431,37 @@ struct Case {
     case: &'static str,
     who: &'static str,
     workers: usize,
+    /// Task count (parked cases; passed to the child as its fifth argument).
+    n: usize,
+    /// The child is killed after this long.
+    timeout: Duration,
 }
 
-/// Runs one child, killing it after `CHILD_TIMEOUT`; its `RESULT` pairs, or
-/// why it failed (exit status and the last lines of its stderr).
+impl Case {
+    fn new(case: &'static str, who: &'static str, workers: usize) -> Case {
+        Case {
+            case,
+            who,
+            workers,
+            n: PARKED,
+            timeout: CHILD_TIMEOUT,
+        }
+    }
+}
+
+/// Runs one child, killing it after its timeout; its `RESULT` pairs, or why
+/// it failed (exit status and the last lines of its stderr).
 fn run_child(c: &Case) -> Result<Vec<(String, f64)>, String> {
     use std::io::Read;
     let exe = std::env::current_exe().expect("current_exe");
     let mut child = Command::new(exe)
-        .args(["child", c.case, c.who, &c.workers.to_string()])
+        .args([
+            "child",
+            c.case,
+            c.who,
+            &c.workers.to_string(),
+            &c.n.to_string(),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -418,7 +483,7 @@ fn run_child(c: &Case) -> Result<Vec<(String, f64)>, String> {
         if let Some(st) = child.try_wait().map_err(|e| e.to_string())? {
             break (st, false);
         }
-        if t.elapsed() > CHILD_TIMEOUT {
+        if t.elapsed() > c.timeout {
             let _ = child.kill(); // this child only, by its own handle
             break (child.wait().map_err(|e| e.to_string())?, true);
         }
@@ -439,7 +504,7 @@ fn run_child(c: &Case) -> Result<Vec<(String, f64)>, String> {
             let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
             let tail = lines[lines.len().saturating_sub(2)..].join(" | ");
             let how = if timed_out {
-                format!("killed after {} s", CHILD_TIMEOUT.as_secs())
+                format!("killed after {} s", c.timeout.as_secs())
             } else {
                 status.to_string()
             };
@@ -507,7 +572,7 @@ fn ratio(strands: Option<f64>, peer: Option<f64>) -> String {
     }
 }
 
-fn parent() {
+fn parent(quick: bool) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml");
     println!(
@@ -524,19 +589,11 @@ fn parent() {
     let mut cases = Vec::new();
     for w in [1, 2] {
         for who in ["strands", "tokio", "may", "thread"] {
-            cases.push(Case {
-                case: "spawn",
-                who,
-                workers: w,
-            });
+            cases.push(Case::new("spawn", who, w));
         }
     }
     for who in ["strands", "tokio", "may"] {
-        cases.push(Case {
-            case: "yield",
-            who,
-            workers: 2,
-        });
+        cases.push(Case::new("yield", who, 2));
     }
     eprintln!(
         "spawn+join and yield: {ROUNDS} rounds of {} cases",
@@ -597,18 +654,38 @@ fn parent() {
     );
 
     // 3, each contender in its own child.
+    parked_section(3, PARKED, PARKED_ROUNDS, CHILD_TIMEOUT);
+    // 4, the same at a million tasks.
+    if quick {
+        println!();
+        println!("4. {PARKED_BIG} parked tasks: skipped (--quick)");
+    } else {
+        parked_section(4, PARKED_BIG, PARKED_BIG_ROUNDS, CHILD_TIMEOUT_BIG);
+    }
+}
+
+/// `n` tasks parked forever, strands vs tokio vs may: runs the children and
+/// prints the table numbered `part`.
+fn parked_section(part: usize, n: usize, rounds: usize, timeout: Duration) {
     let pcases: Vec<Case> = ["strands", "tokio", "may"]
         .into_iter()
         .map(|who| Case {
-            case: "parked",
-            who,
-            workers: 2,
+            n,
+            timeout,
+            ..Case::new("parked", who, 2)
         })
         .collect();
-    eprintln!("parked: {PARKED_ROUNDS} rounds of {} cases", pcases.len());
-    let pres = run_rounds(&pcases, PARKED_ROUNDS);
+    eprintln!("parked x {n}: {rounds} round(s) of {} cases", pcases.len());
+    let pres = run_rounds(&pcases, rounds);
     println!();
-    println!("3. {PARKED} tasks parked forever (sleep 3600 s), 2 workers, own child process each");
+    let how = if rounds == 1 {
+        "one round".to_string()
+    } else {
+        format!("medians of {rounds} rounds")
+    };
+    println!(
+        "{part}. {n} tasks parked forever (sleep 3600 s), 2 workers, own child process each, {how}"
+    );
     println!(
         "   {:<9} {:>12} {:>12} {:>12} {:>12} {:>8}",
         "", "spawn/task", "all started", "RSS/task", "shutdown", "maps"
@@ -635,6 +712,6 @@ fn parent() {
             ratio(med(s, "rss_b"), med(&pres[i], "rss_b"))
         );
     }
-    println!("   (RSS/task = VmRSS growth from before the first spawn to all started, / {PARKED};");
+    println!("   (RSS/task = VmRSS growth from before the first spawn to all started, / {n};");
     println!("    shutdown: strands shutdown_timeout cancels them, tokio shutdown_timeout drops them, may has none)");
 }
