@@ -87,7 +87,12 @@ impl Builder {
     /// A deadline: within its priority level, the worker runs the strand
     /// with the earliest deadline first, and strands with a deadline before
     /// those without one. It orders; it does not preempt, and a missed
-    /// deadline only makes the strand more urgent.
+    /// deadline only makes the strand more urgent. Deadlines order strands
+    /// as they become runnable (spawned, or woken from a wait); a
+    /// [`yield_now`](crate::yield_now) puts the strand behind the others of
+    /// its level, as for any strand (strict EDF would hand the worker
+    /// straight back, and strands waiting by yielding for others would spin
+    /// forever).
     ///
     /// A strand with a deadline stays on the worker that queues it (it is
     /// not stolen), so that worker can order it against its other ones.

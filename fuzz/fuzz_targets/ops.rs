@@ -24,10 +24,16 @@
 //!   metrics show no live strand, no live stack, and the predicted number of
 //!   spawns; and dropping the runtime returns.
 //!
+//! Each spawn also picks a priority, a deadline (none, passed, soon, far)
+//! and whether the strand is migratable: they change the order strands run
+//! in (and, on two workers, where), never what they compute.
+//!
 //! With `drop_early` the runtime is dropped while detached strands may still
 //! run; their spawns may then answer `SpawnError::ShutDown` (documented), and
-//! a strand that saw one (or joined one that did) is *tainted*: its value is
-//! no longer checked, only whether it panicked, which stays deterministic.
+//! a strand spawned by a strand meanwhile is cancelled before it starts
+//! (documented too). A strand that saw either (or joined one that did) is
+//! *tainted*: its value is no longer checked, only whether it panicked,
+//! which stays deterministic.
 //!
 //! Panics are expected, so a panic hook silences exactly the payloads the
 //! program asks for (`FuzzPanic` and grow's "no stack segment"); any other
@@ -48,7 +54,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
-use strands::{Builder, Handle, JoinError, JoinHandle, Runtime, SpawnError, StackGuard};
+use strands::{Builder, Handle, JoinError, JoinHandle, Priority, Runtime, SpawnError, StackGuard};
 use strands::{DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE};
 
 const MAX_SPAWNS: usize = 64;
@@ -125,7 +131,7 @@ enum RedZone {
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
 enum RawOp {
-    Spawn { name: Option<u8>, stack: StackSel },
+    Spawn { name: Option<u8>, stack: StackSel, sched: u8 },
     End { panic: bool, value: u16 },
     Yield(u8),
     Join(u8),
@@ -189,6 +195,9 @@ enum Step {
 struct Child {
     name: Option<String>,
     stack: Option<usize>,
+    /// Priority, deadline and migratability (see `spawn_child`): they
+    /// change the order strands run in, never their outcomes.
+    sched: u8,
     /// Whether spawning must succeed.
     valid: bool,
     body: Body,
@@ -245,7 +254,7 @@ fn strand_name(n: u8, index: usize) -> String {
 
 enum FrameKind {
     Root,
-    Strand { name: Option<String>, stack: Option<usize> },
+    Strand { name: Option<String>, stack: Option<usize>, sched: u8 },
     Grow { red_zone: usize, size: usize },
 }
 
@@ -270,13 +279,14 @@ fn parse(ops: &[RawOp]) -> Body {
         let depth_ok = frames.len() <= MAX_DEPTH;
         let top = frames.last_mut().unwrap();
         match *op {
-            RawOp::Spawn { name, stack } => {
+            RawOp::Spawn { name, stack, sched } => {
                 if spawns < MAX_SPAWNS && depth_ok {
                     spawns += 1;
                     frames.push(Frame {
                         kind: FrameKind::Strand {
                             name: name.map(|n| strand_name(n, spawns)),
                             stack: stack.bytes(),
+                            sched,
                         },
                         seed: spawns as u64,
                         steps: Vec::new(),
@@ -341,12 +351,13 @@ fn close(frames: &mut Vec<Frame>, end: End) {
     };
     let step = match f.kind {
         FrameKind::Root => unreachable!("the root is never closed here"),
-        FrameKind::Strand { name, stack } => {
+        FrameKind::Strand { name, stack, sched } => {
             let mut spawns = 0;
             let expect = eval_body(&body, &mut Vec::new(), true, &mut spawns);
             Step::Spawn(Arc::new(Child {
                 name,
                 stack,
+                sched,
                 valid: stack.is_none_or(valid_size),
                 body,
                 expect,
@@ -514,6 +525,20 @@ fn exec_spawn(c: &Arc<Child>, handles: &mut Vec<Held>, ctx: &Arc<Ctx>, spawn_on:
     if let Some(s) = c.stack {
         b = b.stack_size(s);
     }
+    b = b.priority([Priority::High, Priority::Normal, Priority::Low][usize::from(c.sched % 3)]);
+    let now = Instant::now();
+    match (c.sched >> 2) % 4 {
+        1 => b = b.deadline(now.checked_sub(Duration::from_millis(5)).unwrap_or(now)),
+        2 => b = b.deadline(now + Duration::from_millis(1)),
+        3 => b = b.deadline(now + Duration::from_secs(3600)),
+        _ => {}
+    }
+    if c.sched & 0x80 != 0 {
+        // SAFETY: the program's bodies keep no thread-local state across
+        // their blocking points (they only use their own values and the
+        // shared, `Sync` context).
+        b = unsafe { b.migratable() };
+    }
     let (c2, ctx2) = (Arc::clone(c), Arc::clone(ctx));
     let f = move || run_child(&c2, &ctx2);
     let r = match spawn_on {
@@ -552,6 +577,13 @@ fn exec_spawn(c: &Arc<Child>, handles: &mut Vec<Held>, ctx: &Arc<Ctx>, spawn_on:
 fn exec_join(h: JoinHandle<Ret>, c: &Child, ctx: &Ctx, tainted: &mut bool) -> u64 {
     let (got, child_tainted) = match h.join() {
         Ok((v, t)) => (Outcome::Value(v), t),
+        // A strand spawned by a strand while the runtime shuts down is
+        // cancelled before it starts (documented): it tells nothing about
+        // the model, and whoever joined it is tainted.
+        Err(e) if e.is_cancelled() && ctx.dropping.load(Ordering::SeqCst) => {
+            *tainted = true;
+            return 0;
+        }
         Err(e) => (Outcome::Panic(classify(e)), false),
     };
     *tainted |= child_tainted;
@@ -731,6 +763,7 @@ fn run(input: Input) {
         let root = Arc::new(Child {
             name: None,
             stack: None,
+            sched: 0,
             valid: true,
             expect: eval_body(&root, &mut Vec::new(), true, &mut spawns),
             body: root,

@@ -11,10 +11,13 @@
 //!
 //! **The queues of one level**, on one worker, in the order they are served:
 //!
-//! - *timed*: strands with a deadline (`Builder::deadline`), a heap that
-//!   pops the earliest deadline (ties: the longest waiting). Earliest
-//!   deadline first within the level; these are never stolen, so the worker
-//!   that holds them can order them.
+//! - *timed*: strands with a deadline (`Builder::deadline`) that became
+//!   runnable (spawned or woken), a heap that pops the earliest deadline
+//!   (ties: the longest waiting). Earliest deadline first within the level;
+//!   never stolen, so the worker that holds them can order them. A dated
+//!   strand that *yields* joins the started queue below instead (a yield
+//!   lets the others run; strict EDF would let yield-waiting strands
+//!   starve everyone else).
 //! - *fresh*: strands spawned here that have not started: a
 //!   `crossbeam_deque::Worker`, whose `Stealer` lets idle workers take them.
 //! - *started*: strands that have run on this worker (yielded or woken
@@ -216,6 +219,22 @@ impl LocalQueues {
         }
     }
 
+    /// A strand of this worker that yielded. As [`Self::push_started`],
+    /// except that a strand with a deadline goes to the back of its level's
+    /// round-robin queue: deadlines order strands as they become runnable
+    /// (spawned, woken), and a yield says "let the others run". Under strict
+    /// EDF a yield would hand the worker straight back to the earliest
+    /// deadline, and strands waiting by yielding for others (dated or not)
+    /// could spin forever.
+    pub(crate) fn push_yielded(&self, task: Task) -> bool {
+        if task.deadline.is_some() {
+            let p = task.priority.index();
+            self.started.borrow_mut()[p].push_back(task);
+            return false;
+        }
+        self.push_started(task)
+    }
+
     /// A fresh strand spawned here. Returns how many fresh strands of its
     /// level now wait here to be stolen (more than one: worth waking a
     /// sleeper).
@@ -265,6 +284,12 @@ impl LocalQueues {
             self.special[p].set(self.special[p].get().saturating_sub(1));
             return Some(t.task);
         }
+        self.pop_undated(p)
+    }
+
+    /// The level's round-robin part: fresh strands, then started ones
+    /// (pinned and migrants alternating).
+    fn pop_undated(&self, p: usize) -> Option<Task> {
         if let Some(t) = self.fresh[p].pop() {
             return Some(t);
         }

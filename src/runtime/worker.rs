@@ -103,7 +103,19 @@ impl Worker {
     /// Pushes a strand that lives on this worker (started here) back onto
     /// its queue.
     pub(crate) fn push_local(&self, task: Task) {
-        if self.queues.push_started(task) && self.queues.depths().iter().sum::<usize>() > 1 {
+        let stealable = self.queues.push_started(task);
+        self.pushed(stealable);
+    }
+
+    /// Pushes a strand of this worker that yielded (see
+    /// `LocalQueues::push_yielded`).
+    fn push_yielded(&self, task: Task) {
+        let stealable = self.queues.push_yielded(task);
+        self.pushed(stealable);
+    }
+
+    fn pushed(&self, stealable: bool) {
+        if stealable && self.queues.depths().iter().sum::<usize>() > 1 {
             // a migratable strand waits behind others: another worker may
             // take it
             self.shared.wake_sleeper();
@@ -165,7 +177,7 @@ impl Worker {
         let cur_ptr = Arc::as_ptr(&cur);
         // back in line first, so the agenda picks exactly as it would
         // through the worker
-        self.queues.push_started(cur); // the queue's Arc keeps `save` valid
+        self.queues.push_yielded(cur); // the queue's Arc keeps `save` valid
         let next = self
             .queues
             .pop()
@@ -290,7 +302,7 @@ impl Worker {
         match self.action.get() {
             Action::Yield => {
                 task.state.yielded();
-                self.push_local(task);
+                self.push_yielded(task);
             }
             Action::Park => {
                 self.parks.set(self.parks.get() + 1);
