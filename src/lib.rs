@@ -51,6 +51,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+pub mod channel;
 mod grow;
 mod local;
 mod loom;
@@ -61,6 +62,7 @@ mod scope;
 mod spawn;
 mod stack;
 mod strand;
+pub mod sync;
 mod time;
 
 #[doc(hidden)]

@@ -18,7 +18,7 @@ pub(crate) use std::sync::{Once, OnceLock};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-    Condvar, Mutex,
+    Condvar, Mutex, MutexGuard,
 };
 #[cfg(not(loom))]
 pub(crate) use std::thread;
@@ -26,7 +26,7 @@ pub(crate) use std::thread;
 #[cfg(loom)]
 pub(crate) use loom::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-    Condvar, Mutex,
+    Condvar, Mutex, MutexGuard,
 };
 #[cfg(loom)]
 pub(crate) use loom::thread;

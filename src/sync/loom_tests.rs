@@ -1,0 +1,127 @@
+//! The wait/wake paths of the locks and channels under loom: lost
+//! wake-ups (a waiter parked forever is a loom deadlock), hand-off racing
+//! a withdrawal (a wait whose deadline has already passed registers, then
+//! withdraws at once), and disconnection racing a send. Under loom there
+//! are no strands: `Waiter::current()` is a loom thread, so the models use
+//! loom threads.
+
+use crate::channel;
+use crate::loom::{thread, Arc};
+use crate::sync::{Condvar, Mutex, Semaphore};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::{Duration, Instant};
+
+#[test]
+fn loom_mutex_contended_hand_off_loses_no_wake_up() {
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let m2 = Arc::clone(&m);
+        let t = thread::spawn(move || *m2.lock().unwrap() += 1);
+        *m.lock().unwrap() += 1;
+        t.join().unwrap();
+        assert_eq!(*m.lock().unwrap(), 2);
+    });
+}
+
+#[test]
+fn loom_condvar_notify_races_wait() {
+    loom::model(|| {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        let p = Arc::clone(&pair);
+        let t = thread::spawn(move || {
+            *p.0.lock().unwrap() = true;
+            p.1.notify_one();
+        });
+        let (m, cv) = &*pair;
+        let g = cv.wait_while(m.lock().unwrap(), |r| !*r).unwrap();
+        assert!(*g);
+        drop(g);
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_semaphore_grant_races_withdrawal_and_no_permit_is_lost() {
+    loom::model(|| {
+        let sem = Arc::new(Semaphore::new(0));
+        let s = Arc::clone(&sem);
+        let t = thread::spawn(move || s.add_permits(1));
+        // Registers, finds its deadline passed, withdraws: races the grant.
+        let got = sem
+            .acquire_timeout(Duration::ZERO)
+            .map(|p| p.forget())
+            .is_some();
+        t.join().unwrap();
+        assert_eq!(sem.available_permits() + got as usize, 1);
+    });
+}
+
+#[test]
+fn loom_rendezvous_send_meets_recv() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let t = thread::spawn(move || tx.send(1).unwrap());
+        assert_eq!(rx.recv(), Ok(1));
+        t.join().unwrap();
+    });
+}
+
+/// A value that counts its drops (std atomics: not part of the model).
+struct Counted(Arc<AtomicUsize>);
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn loom_hand_off_races_a_withdrawing_receiver() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::bounded::<Counted>(0);
+        let d = Arc::clone(&drops);
+        let t = thread::spawn(move || tx.try_send(Counted(d)).is_ok());
+        // Registers, then withdraws at once: the value is either ours or
+        // was never accepted.
+        let got = rx.recv_deadline(Instant::now()).is_ok();
+        let sent = t.join().unwrap();
+        assert_eq!(got, sent);
+        assert_eq!(drops.load(SeqCst), 1, "received or refused, dropped once");
+    });
+}
+
+#[test]
+fn loom_disconnect_races_a_blocked_send() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::bounded::<Counted>(0);
+        let d = Arc::clone(&drops);
+        let t = thread::spawn(move || {
+            let r = tx.send(Counted(d));
+            r.is_err()
+        });
+        drop(rx);
+        assert!(
+            t.join().unwrap(),
+            "a send to a channel with no receiver fails"
+        );
+        assert_eq!(drops.load(SeqCst), 1, "and its value is dropped once");
+    });
+}
+
+#[test]
+fn loom_buffered_send_races_last_receiver_drop() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::bounded::<Counted>(1);
+        let d = Arc::clone(&drops);
+        let t = thread::spawn(move || tx.send(Counted(d)).is_ok());
+        drop(rx);
+        t.join().unwrap();
+        assert_eq!(
+            drops.load(SeqCst),
+            1,
+            "buffered or refused, dropped exactly once"
+        );
+    });
+}

@@ -1,0 +1,468 @@
+//! The one wait-list primitive every lock, signal and channel is built on.
+//!
+//! A primitive keeps its state and one or more [`Queue`]s behind a short
+//! internal lock (`crate::loom::Mutex`, never held across a park). A caller
+//! that must wait puts a [`Node`] on its own stack into a queue, releases the
+//! lock and parks ([`wait`]). Whoever makes progress possible (an unlock, a
+//! send, a release) *claims* the first node under the lock, hands it
+//! something (the lock itself, a permit, a value written into the waiter's
+//! slot), completes the claim with a token, and wakes the waiter after
+//! releasing the lock. So waiters are served in FIFO order and what is handed
+//! over is never up for grabs in between (no barging).
+//!
+//! # The context: one status word per wait
+//!
+//! Each wait has a [`Context`] with a status word:
+//!
+//! | status        | meaning                                            |
+//! |---------------|----------------------------------------------------|
+//! | `WAITING`     | queued; may be claimed or aborted                  |
+//! | `CLAIMING`    | a claimant won it and is handing something over    |
+//! | `ABORTED`     | the waiter withdrew (timeout, cancellation)        |
+//! | `DONE + t`    | handed over, with token `t`; final                 |
+//!
+//! Claiming is a compare-and-swap `WAITING → CLAIMING`; withdrawing is a
+//! compare-and-swap `WAITING → ABORTED`. Exactly one of them wins, so a
+//! hand-off and a withdrawal never both happen. A claimant takes the waiter's
+//! [`Waiter`] while `CLAIMING`, stores the final token (release), and only
+//! then wakes the waiter: the waiter may return (and free its stack frame,
+//! node and context) as soon as it sees the token, so the claimant touches
+//! nothing of it afterwards. A `select` registers several nodes, in several
+//! queues, that share one context: the first claim wins and the others find
+//! the context no longer `WAITING` and skip the node.
+//!
+//! # Leaving early
+//!
+//! A wait ends in one of three ways: a token (handed over), a deadline, or a
+//! cancellation unwinding out of the park. The last two run the same code
+//! ([`Leave`]): abort the context; if that wins, unlink the node under the
+//! lock and let the primitive fix its state; if it loses, something was
+//! already handed over, and the caller either takes it (deadline) or passes
+//! it on (cancellation: the next waiter gets the lock, the permit is given
+//! back, the value goes back to the channel). Nothing is lost.
+//!
+//! # Lost wake-ups
+//!
+//! The node is published (under the lock) before the caller re-checks
+//! nothing more and parks; a wake that comes between publishing and parking
+//! leaves a token in the strand's (or thread's) park state, so the park
+//! returns at once. Parks may return spuriously: the status word is what
+//! the waiter loops on.
+
+use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::strand::waiter::{self, Waiter};
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::time::Instant;
+
+const WAITING: usize = 0;
+const CLAIMING: usize = 1;
+const ABORTED: usize = 2;
+const DONE: usize = 3;
+
+/// Locks one of the crate's internal locks. They guard only short sections
+/// that do not run user code, so poisoning carries no meaning here.
+pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One blocking wait: who waits, and how it ended.
+pub(crate) struct Context {
+    status: AtomicUsize,
+    /// Taken by the claimant while `CLAIMING`.
+    waiter: UnsafeCell<Option<Waiter>>,
+}
+
+impl Context {
+    /// A context for the code running now (a strand, or a thread).
+    pub(crate) fn current() -> Context {
+        Context {
+            status: AtomicUsize::new(WAITING),
+            waiter: UnsafeCell::new(Some(Waiter::current())),
+        }
+    }
+
+    /// The token, once handed over.
+    fn token(&self) -> Option<usize> {
+        match self.status.load(Ordering::Acquire) {
+            s if s >= DONE => Some(s - DONE),
+            _ => None,
+        }
+    }
+
+    /// Parks until a token arrives (`Some`), or until `deadline` has passed
+    /// (`None`; the context is still `WAITING`, or was claimed meanwhile,
+    /// which [`abort`](Context::abort) then tells). A cancellation unwinds
+    /// from here.
+    pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<usize> {
+        loop {
+            if let Some(t) = self.token() {
+                return Some(t);
+            }
+            match deadline {
+                None => waiter::block(),
+                Some(d) if Instant::now() >= d => return None,
+                Some(d) => waiter::block_until(d),
+            }
+        }
+    }
+
+    /// Withdraws: `Ok` if nothing was or will be handed over, else the
+    /// token of what was (waiting out a claim in progress).
+    pub(crate) fn abort(&self) -> Result<(), usize> {
+        match self
+            .status
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(ABORTED) => Ok(()),
+            Err(_) => loop {
+                if let Some(t) = self.token() {
+                    return Err(t);
+                }
+                // The claimant wakes us once it has stored the token. Not a
+                // cancellation point: we may be unwinding from one already.
+                waiter::block_with(false);
+            },
+        }
+    }
+}
+
+/// A waiter's entry in a [`Queue`]; lives on the waiter's stack.
+pub(crate) struct Node {
+    ctx: *const Context,
+    /// What the waiter asks for (permits, reader or writer, an operation
+    /// index): read by claimants.
+    pub(crate) tag: usize,
+    /// Where a value goes to or comes from (a channel slot in the waiter's
+    /// frame); valid while the node is linked.
+    pub(crate) data: *mut (),
+    prev: Cell<*const Node>,
+    next: Cell<*const Node>,
+    linked: Cell<bool>,
+}
+
+impl Node {
+    pub(crate) fn new(ctx: &Context, tag: usize, data: *mut ()) -> Node {
+        Node {
+            ctx,
+            tag,
+            data,
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+        }
+    }
+}
+
+/// A FIFO of waiting [`Node`]s. Not synchronised itself: it lives inside a
+/// primitive's internal lock and is touched only with that lock held.
+pub(crate) struct Queue {
+    head: *const Node,
+    tail: *const Node,
+}
+
+// SAFETY: the nodes a queue points to are only touched with the lock that
+// owns the queue held, from whichever thread holds it; the contexts they
+// point to are synchronised by their atomic status.
+unsafe impl Send for Queue {}
+
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue::new()
+    }
+}
+
+impl Queue {
+    pub(crate) const fn new() -> Queue {
+        Queue {
+            head: ptr::null(),
+            tail: ptr::null(),
+        }
+    }
+
+    /// Whether no node is linked (some linked nodes may be withdrawn
+    /// already: [`claim_first`](Queue::claim_first) skips those).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// # Safety
+    ///
+    /// `node` stays where it is until it is unlinked (by
+    /// [`remove`](Queue::remove) or a claim), and its context outlives it.
+    pub(crate) unsafe fn push_back(&mut self, node: &Node) {
+        debug_assert!(!node.linked.get());
+        node.prev.set(self.tail);
+        node.next.set(ptr::null());
+        if self.tail.is_null() {
+            self.head = node;
+        } else {
+            // SAFETY: linked nodes are alive (the contract of `push_back`).
+            unsafe { (*self.tail).next.set(node) };
+        }
+        self.tail = node;
+        node.linked.set(true);
+    }
+
+    /// Unlinks `node` if it is linked here; returns whether it was.
+    pub(crate) fn remove(&mut self, node: &Node) -> bool {
+        if !node.linked.get() {
+            return false;
+        }
+        let (prev, next) = (node.prev.get(), node.next.get());
+        if prev.is_null() {
+            self.head = next;
+        } else {
+            // SAFETY: linked nodes are alive.
+            unsafe { (*prev).next.set(next) };
+        }
+        if next.is_null() {
+            self.tail = prev;
+        } else {
+            // SAFETY: linked nodes are alive.
+            unsafe { (*next).prev.set(prev) };
+        }
+        node.linked.set(false);
+        true
+    }
+
+    /// Claims the first node that is still waiting, is not waiting on
+    /// `skip` (a `select` must not serve itself), and satisfies `accept`;
+    /// unlinks withdrawn nodes on the way. A node that is first and still
+    /// waiting but not accepted stops the search (FIFO: nobody overtakes
+    /// it).
+    pub(crate) fn claim_first_if(
+        &mut self,
+        skip: *const Context,
+        accept: impl Fn(&Node) -> bool,
+    ) -> Option<Claim> {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: linked nodes are alive.
+            let node = unsafe { &*cur };
+            cur = node.next.get();
+            if node.ctx == skip {
+                continue;
+            }
+            // SAFETY: a linked node's context outlives it.
+            let ctx = unsafe { &*node.ctx };
+            if ctx.status.load(Ordering::Acquire) != WAITING {
+                self.remove(node); // withdrawn, or served through another node
+                continue;
+            }
+            if !accept(node) {
+                return None;
+            }
+            self.remove(node);
+            if ctx
+                .status
+                .compare_exchange(WAITING, CLAIMING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: `CLAIMING` gives us the waiter; the owner does not
+                // touch it, and cannot return, until the token is stored.
+                let waiter = unsafe { (*ctx.waiter.get()).take() };
+                return Some(Claim {
+                    node,
+                    waiter: waiter.expect("a context is claimed once"),
+                });
+            }
+        }
+        None
+    }
+
+    /// [`claim_first_if`](Queue::claim_first_if) accepting any node.
+    pub(crate) fn claim_first(&mut self, skip: *const Context) -> Option<Claim> {
+        self.claim_first_if(skip, |_| true)
+    }
+}
+
+/// The right, won by a claimant, to hand something to one waiter. Must be
+/// [completed](Claim::complete).
+#[must_use = "a claimed waiter stays blocked until the claim is completed"]
+pub(crate) struct Claim {
+    node: *const Node,
+    waiter: Waiter,
+}
+
+impl Claim {
+    /// The node's tag.
+    pub(crate) fn tag(&self) -> usize {
+        // SAFETY: the owner cannot leave before the claim completes.
+        unsafe { (*self.node).tag }
+    }
+
+    /// The node's data pointer (valid until [`complete`](Claim::complete)).
+    pub(crate) fn data(&self) -> *mut () {
+        // SAFETY: as in `tag`.
+        unsafe { (*self.node).data }
+    }
+
+    /// Publishes `token` to the waiter. Returns the waiter, to wake once the
+    /// primitive's lock is released.
+    pub(crate) fn complete(self, token: usize) -> Waiter {
+        // SAFETY: as in `tag`; after this store the node may be gone.
+        let ctx = unsafe { &*(*self.node).ctx };
+        ctx.status.store(DONE + token, Ordering::Release);
+        self.waiter
+    }
+}
+
+/// Waiters to wake once a primitive's lock is released.
+#[derive(Default)]
+#[must_use = "wakes nobody unless `wake` is called"]
+pub(crate) struct Wakes {
+    first: Option<Waiter>,
+    more: Vec<Waiter>,
+}
+
+impl Wakes {
+    pub(crate) fn none() -> Wakes {
+        Wakes::default()
+    }
+
+    pub(crate) fn push(&mut self, w: Waiter) {
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.more.push(w);
+        }
+    }
+
+    /// Wakes them all (call without holding any lock).
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+        }
+        for w in self.more {
+            w.wake();
+        }
+    }
+}
+
+impl From<Waiter> for Wakes {
+    fn from(w: Waiter) -> Wakes {
+        Wakes {
+            first: Some(w),
+            more: Vec::new(),
+        }
+    }
+}
+
+/// How a primitive waits in one of its queues; see [`wait`].
+pub(crate) struct WaitSpec<'a, S, Q, W, A, R>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    /// The primitive's lock, held by the caller (`guard`).
+    pub(crate) lock: &'a Mutex<S>,
+    /// Which queue of the state to wait in.
+    pub(crate) queue: Q,
+    pub(crate) tag: usize,
+    pub(crate) data: *mut (),
+    pub(crate) deadline: Option<Instant>,
+    /// Run once the node is published and the lock released, before
+    /// parking (a condition variable unlocks its mutex here).
+    pub(crate) registered: R,
+    /// Under the lock, after the node left without being served: fix the
+    /// state (a flag for "someone waits", a FIFO head that now can go).
+    pub(crate) withdrawn: W,
+    /// A cancellation unwound through the wait after `token` was handed
+    /// over: pass it on (no lock held).
+    pub(crate) abandoned: A,
+}
+
+/// Waits in a queue of the primitive whose lock `guard` holds: publishes a
+/// node, releases the lock, parks. Returns the token handed over, or `None`
+/// if the deadline passed first (the node is then withdrawn). A
+/// cancellation unwinds out of here after withdrawing the node or passing
+/// on what it was handed.
+pub(crate) fn wait<S, Q, W, A, R>(
+    mut guard: MutexGuard<'_, S>,
+    spec: WaitSpec<'_, S, Q, W, A, R>,
+) -> Option<usize>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    let ctx = Context::current();
+    let node = Node::new(&ctx, spec.tag, spec.data);
+    // SAFETY: `leave` below unlinks the node (or a claim did) before this
+    // frame ends, on every path including unwinding; `ctx` outlives `node`.
+    unsafe { (spec.queue)(&mut guard).push_back(&node) };
+    drop(guard);
+    let mut leave = Leave {
+        ctx: &ctx,
+        node: &node,
+        lock: spec.lock,
+        queue: spec.queue,
+        withdrawn: Some(spec.withdrawn),
+        abandoned: Some(spec.abandoned),
+        armed: true,
+    };
+    (spec.registered)();
+    let got = ctx.park(spec.deadline);
+    leave.armed = false;
+    match got {
+        Some(t) => Some(t),
+        None => leave.withdraw().err(),
+    }
+}
+
+/// Leaves a wait early (deadline, or unwinding).
+struct Leave<'a, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    ctx: &'a Context,
+    node: &'a Node,
+    lock: &'a Mutex<S>,
+    queue: Q,
+    withdrawn: Option<W>,
+    abandoned: Option<A>,
+    armed: bool,
+}
+
+impl<S, Q, W, A> Leave<'_, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    /// `Ok` if withdrawn, else the token that was handed over.
+    fn withdraw(&mut self) -> Result<(), usize> {
+        self.ctx.abort()?;
+        let mut st = lock(self.lock);
+        (self.queue)(&mut st).remove(self.node);
+        let wakes = (self.withdrawn.take().expect("withdrawn once"))(&mut st);
+        drop(st);
+        wakes.wake();
+        Ok(())
+    }
+}
+
+impl<S, Q, W, A> Drop for Leave<'_, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Err(token) = self.withdraw() {
+            (self.abandoned.take().expect("abandoned once"))(token);
+        }
+    }
+}
