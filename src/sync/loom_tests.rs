@@ -125,3 +125,74 @@ fn loom_buffered_send_races_last_receiver_drop() {
         );
     });
 }
+
+#[test]
+fn loom_rwlock_writer_hands_off_to_a_reader() {
+    loom::model(|| {
+        let l = Arc::new(crate::sync::RwLock::new(0));
+        let l2 = Arc::clone(&l);
+        let t = thread::spawn(move || *l2.write().unwrap() += 1);
+        let seen = *l.read().unwrap();
+        t.join().unwrap();
+        assert!(seen <= 1);
+        assert_eq!(*l.read().unwrap(), 1);
+    });
+}
+
+#[test]
+fn loom_barrier_of_two_releases_both() {
+    loom::model(|| {
+        let b = Arc::new(crate::sync::Barrier::new(2));
+        let b2 = Arc::clone(&b);
+        let t = thread::spawn(move || b2.wait().is_leader());
+        let me = b.wait().is_leader();
+        assert!(me ^ t.join().unwrap(), "exactly one leader");
+    });
+}
+
+#[test]
+fn loom_notify_one_races_wait_and_is_kept() {
+    loom::model(|| {
+        let n = Arc::new(crate::sync::Notify::new());
+        let n2 = Arc::clone(&n);
+        let t = thread::spawn(move || n2.notify_one());
+        n.wait(); // a permit or a wake: never lost
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_notify_withdrawal_races_notify_one_and_keeps_it() {
+    loom::model(|| {
+        let n = Arc::new(crate::sync::Notify::new());
+        let n2 = Arc::clone(&n);
+        let t = thread::spawn(move || n2.notify_one());
+        let got = n.wait_timeout(Duration::ZERO);
+        t.join().unwrap();
+        // either we got it, or it is stored as the permit
+        assert!(got ^ n.wait_timeout(Duration::ZERO));
+    });
+}
+
+#[test]
+fn loom_once_lock_initialises_once() {
+    loom::model(|| {
+        let cell = Arc::new(crate::sync::OnceLock::new());
+        let c = Arc::clone(&cell);
+        let t = thread::spawn(move || *c.get_or_init(|| 1));
+        let mine = *cell.get_or_init(|| 2);
+        assert_eq!(mine, t.join().unwrap());
+    });
+}
+
+#[test]
+fn loom_waitgroup_done_races_wait() {
+    loom::model(|| {
+        let wg = Arc::new(crate::sync::WaitGroup::new());
+        wg.add(1);
+        let w = Arc::clone(&wg);
+        let t = thread::spawn(move || w.done());
+        wg.wait();
+        t.join().unwrap();
+    });
+}
