@@ -1,5 +1,6 @@
 //! Channels whose blocking operations park strands (and threads):
-//! [`bounded`], [`unbounded`] and [`oneshot()`].
+//! [`bounded`], [`unbounded`], [`oneshot()`], and [`Select`] over several
+//! operations with an optional timeout.
 //!
 //! Both ends of [`bounded`] and [`unbounded`] channels are `Clone`: many
 //! producers, many consumers; each value goes to exactly one receiver.
@@ -35,6 +36,7 @@
 
 mod chan;
 mod oneshot;
+mod select;
 
 use crate::loom::Arc;
 use chan::{Chan, RecvFail, SendFail};
@@ -42,6 +44,7 @@ use std::fmt;
 use std::time::{Duration, Instant};
 
 pub use oneshot::{oneshot, OneshotReceiver, OneshotSender};
+pub use select::{Select, SelectTimeoutError};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 

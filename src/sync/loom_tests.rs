@@ -196,3 +196,24 @@ fn loom_waitgroup_done_races_wait() {
         t.join().unwrap();
     });
 }
+
+#[test]
+fn loom_select_takes_exactly_one_of_two_offers() {
+    loom::model(|| {
+        let (tx1, rx1) = channel::bounded::<u32>(0);
+        let (tx2, rx2) = channel::bounded::<u32>(0);
+        let t1 = thread::spawn(move || tx1.send(1).unwrap());
+        // (t2 hands its sender back: a dropped sender would make rx2 ready)
+        let t2 = thread::spawn(move || (tx2.try_send(2).is_ok(), tx2));
+        let first = channel::Select::new()
+            .recv(&rx1, |r| r.unwrap())
+            .recv(&rx2, |r| r.unwrap())
+            .wait();
+        if first == 2 {
+            assert_eq!(rx1.recv(), Ok(1)); // let the blocking sender finish
+        }
+        t1.join().unwrap();
+        // a rendezvous try_send succeeds only into a waiting receiver: us
+        assert_eq!(t2.join().unwrap().0, first == 2);
+    });
+}

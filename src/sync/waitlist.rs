@@ -69,6 +69,9 @@ pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
 /// One blocking wait: who waits, and how it ended.
 pub(crate) struct Context {
     status: AtomicUsize,
+    /// The index of the node a claimant served (a `select`'s operation),
+    /// written before the final status.
+    selected: AtomicUsize,
     /// Taken by the claimant while `CLAIMING`.
     waiter: UnsafeCell<Option<Waiter>>,
 }
@@ -78,8 +81,14 @@ impl Context {
     pub(crate) fn current() -> Context {
         Context {
             status: AtomicUsize::new(WAITING),
+            selected: AtomicUsize::new(0),
             waiter: UnsafeCell::new(Some(Waiter::current())),
         }
+    }
+
+    /// The index of the node that was served (valid once a token is seen).
+    pub(crate) fn selected(&self) -> usize {
+        self.selected.load(Ordering::Relaxed)
     }
 
     /// The token, once handed over.
@@ -137,6 +146,8 @@ pub(crate) struct Node {
     /// Where a value goes to or comes from (a channel slot in the waiter's
     /// frame); valid while the node is linked.
     pub(crate) data: *mut (),
+    /// Which of its context's nodes this is (a `select`'s operation index).
+    index: usize,
     prev: Cell<*const Node>,
     next: Cell<*const Node>,
     linked: Cell<bool>,
@@ -144,10 +155,16 @@ pub(crate) struct Node {
 
 impl Node {
     pub(crate) fn new(ctx: &Context, tag: usize, data: *mut ()) -> Node {
+        Node::with_index(ctx, tag, data, 0)
+    }
+
+    /// A node that tells its context which one it is when served.
+    pub(crate) fn with_index(ctx: &Context, tag: usize, data: *mut (), index: usize) -> Node {
         Node {
             ctx,
             tag,
             data,
+            index,
             prev: Cell::new(ptr::null()),
             next: Cell::new(ptr::null()),
             linked: Cell::new(false),
@@ -274,6 +291,23 @@ impl Queue {
         None
     }
 
+    /// Whether a node not of `skip` is still waiting (a hint: it may
+    /// withdraw at any time).
+    pub(crate) fn has_waiter_except(&self, skip: *const Context) -> bool {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: linked nodes are alive.
+            let node = unsafe { &*cur };
+            // SAFETY: a linked node's context outlives it.
+            if node.ctx != skip && unsafe { (*node.ctx).status.load(Ordering::Acquire) } == WAITING
+            {
+                return true;
+            }
+            cur = node.next.get();
+        }
+        false
+    }
+
     /// [`claim_first_if`](Queue::claim_first_if) accepting any node.
     pub(crate) fn claim_first(&mut self, skip: *const Context) -> Option<Claim> {
         self.claim_first_if(skip, |_| true)
@@ -304,8 +338,9 @@ impl Claim {
     /// Publishes `token` to the waiter. Returns the waiter, to wake once the
     /// primitive's lock is released.
     pub(crate) fn complete(self, token: usize) -> Waiter {
-        // SAFETY: as in `tag`; after this store the node may be gone.
-        let ctx = unsafe { &*(*self.node).ctx };
+        // SAFETY: as in `tag`; after the status store the node may be gone.
+        let (ctx, index) = unsafe { (&*(*self.node).ctx, (*self.node).index) };
+        ctx.selected.store(index, Ordering::Relaxed);
         ctx.status.store(DONE + token, Ordering::Release);
         self.waiter
     }
