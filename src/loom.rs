@@ -18,7 +18,7 @@ pub(crate) use std::sync::{Once, OnceLock};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-    Condvar, Mutex, MutexGuard,
+    Condvar, Mutex,
 };
 #[cfg(not(loom))]
 pub(crate) use std::thread;

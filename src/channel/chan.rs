@@ -15,7 +15,7 @@
 //! a value accepted by a send is received or dropped with the channel, never
 //! lost or duplicated.
 
-use crate::loom::Mutex as RawMutex;
+use crate::sync::spin::RawMutex;
 use crate::sync::waitlist::{self, Context, Queue, WaitSpec, Wakes};
 use std::collections::VecDeque;
 use std::ptr;
@@ -166,7 +166,7 @@ impl<T> Chan<T> {
         }
     }
 
-    pub(crate) fn lock(&self) -> crate::loom::MutexGuard<'_, State<T>> {
+    pub(crate) fn lock(&self) -> crate::sync::spin::RawGuard<'_, State<T>> {
         waitlist::lock(&self.state)
     }
 

@@ -1,7 +1,7 @@
 //! [`Barrier`]: a rendezvous point for a fixed number of parties.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::loom::Mutex as RawMutex;
+use crate::sync::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 

@@ -35,6 +35,7 @@ mod once;
 mod poison;
 mod rwlock;
 mod semaphore;
+pub(crate) mod spin;
 mod waitgroup;
 pub(crate) mod waitlist;
 

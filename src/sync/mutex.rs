@@ -3,7 +3,8 @@
 use super::poison;
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use super::{LockResult, TryLockError, TryLockResult};
-use crate::loom::{AtomicU8, Mutex as RawMutex, Ordering};
+use crate::loom::{AtomicU8, Ordering};
+use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;

@@ -2,7 +2,8 @@
 //! first one runs the initialiser.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::loom::{AtomicU8, Mutex as RawMutex, Ordering};
+use crate::loom::{AtomicU8, Ordering};
+use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem::MaybeUninit;

@@ -3,7 +3,7 @@
 use super::poison;
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use super::{LockResult, TryLockError, TryLockResult};
-use crate::loom::Mutex as RawMutex;
+use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;

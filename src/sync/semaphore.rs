@@ -1,7 +1,8 @@
 //! [`Semaphore`]: a count of permits; acquiring parks while none is left.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::loom::{Arc, Mutex as RawMutex};
+use crate::loom::Arc;
+use crate::sync::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! The one wait-list primitive every lock, signal and channel is built on.
 //!
 //! A primitive keeps its state and one or more [`Queue`]s behind a short
-//! internal lock (`crate::loom::Mutex`, never held across a park). A caller
+//! internal lock (`spin::RawMutex`, never held across a park). A caller
 //! that must wait puts a [`Node`] on its own stack into a queue, releases the
 //! lock and parks ([`wait`]). Whoever makes progress possible (an unlock, a
 //! send, a release) *claims* the first node under the lock, hands it
@@ -49,7 +49,8 @@
 //! returns at once. Parks may return spuriously: the status word is what
 //! the waiter loops on.
 
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use super::spin::{RawGuard, RawMutex};
+use crate::loom::{AtomicUsize, Ordering};
 use crate::strand::waiter::{self, Waiter};
 use std::cell::{Cell, UnsafeCell};
 use std::ptr;
@@ -60,10 +61,10 @@ const CLAIMING: usize = 1;
 const ABORTED: usize = 2;
 const DONE: usize = 3;
 
-/// Locks one of the crate's internal locks. They guard only short sections
-/// that do not run user code, so poisoning carries no meaning here.
-pub(crate) fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+/// Locks a primitive's internal lock.
+#[inline]
+pub(crate) fn lock<S>(m: &RawMutex<S>) -> RawGuard<'_, S> {
+    m.lock()
 }
 
 /// One blocking wait: who waits, and how it ended.
@@ -396,7 +397,7 @@ where
     R: FnOnce(),
 {
     /// The primitive's lock, held by the caller (`guard`).
-    pub(crate) lock: &'a Mutex<S>,
+    pub(crate) lock: &'a RawMutex<S>,
     /// Which queue of the state to wait in.
     pub(crate) queue: Q,
     pub(crate) tag: usize,
@@ -419,7 +420,7 @@ where
 /// cancellation unwinds out of here after withdrawing the node or passing
 /// on what it was handed.
 pub(crate) fn wait<S, Q, W, A, R>(
-    mut guard: MutexGuard<'_, S>,
+    mut guard: RawGuard<'_, S>,
     spec: WaitSpec<'_, S, Q, W, A, R>,
 ) -> Option<usize>
 where
@@ -461,7 +462,7 @@ where
 {
     ctx: &'a Context,
     node: &'a Node,
-    lock: &'a Mutex<S>,
+    lock: &'a RawMutex<S>,
     queue: Q,
     withdrawn: Option<W>,
     abandoned: Option<A>,
