@@ -1,6 +1,7 @@
 //! Runtime-level comparison of strands with tokio, may and std::thread.
 //!
 //! `cargo run --release --manifest-path benches/peers/runtime/Cargo.toml`
+//! (all sections), or `... -- sync` (section 4 only: locks and channels).
 //!
 //! The parent process never builds a runtime: every measurement runs in a
 //! fresh child (this same binary, re-executed with `child <case> <who> <n>`),
@@ -12,6 +13,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod sync;
 
 const SPAWN_N: usize = 20_000; // green spawns per measurement
 const SPAWN_N_THREAD: usize = 2_000; // std::thread spawns per measurement
@@ -27,11 +30,20 @@ const CHILD_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("child") {
-        let workers: usize = args[4].parse().expect("workers");
-        child(&args[2], &args[3], workers);
-    } else {
-        parent();
+    match args.get(1).map(String::as_str) {
+        Some("child") => {
+            let workers: usize = args[4].parse().expect("workers");
+            child(&args[2], &args[3], workers);
+        }
+        Some("sync") => {
+            header("-- sync");
+            sync::parent_section();
+        }
+        _ => {
+            header("");
+            parent();
+            sync::parent_section();
+        }
     }
 }
 
@@ -47,6 +59,9 @@ fn child(case: &str, who: &str, workers: usize) {
         may::config()
             .set_workers(workers)
             .set_stack_size(MAY_STACK_WORDS);
+    }
+    if sync::CASES.contains(&case) {
+        return sync::child(case, who, workers);
     }
     match (case, who) {
         ("spawn", "strands") => report(&[("ns", spawn_strands(workers))]),
@@ -507,9 +522,11 @@ fn ratio(strands: Option<f64>, peer: Option<f64>) -> String {
     }
 }
 
-fn parent() {
+fn header(args: &str) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml");
+    println!(
+        "command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml {args}"
+    );
     println!(
         "machine: {cpus} CPUs; strands backend {}; each figure a median over rounds, one fresh child process per sample",
         strands::BACKEND
@@ -519,7 +536,9 @@ fn parent() {
         strands::DEFAULT_STACK_SIZE / 1024,
         MAY_STACK_WORDS * std::mem::size_of::<usize>() / 1024
     );
+}
 
+fn parent() {
     // 1 + 2, interleaved.
     let mut cases = Vec::new();
     for w in [1, 2] {
