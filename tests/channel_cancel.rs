@@ -13,7 +13,8 @@ fn rt(workers: usize) -> Runtime {
     Runtime::builder().workers(workers).build().unwrap()
 }
 
-/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked.
+/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked
+/// (queued on its channel).
 fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
     let started = Arc::new(AtomicBool::new(false));
     let s = Arc::clone(&started);
@@ -22,6 +23,11 @@ fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Jo
         f()
     });
     while !started.load(SeqCst) {
+        strands::yield_now();
+    }
+    // A blocking channel operation yields once before it parks: give the
+    // strand (and every other one queued here) a few more turns.
+    for _ in 0..3 {
         strands::yield_now();
     }
     h

@@ -15,7 +15,9 @@
 //! a value accepted by a send is received or dropped with the channel, never
 //! lost or duplicated.
 
-use crate::sync::spin::RawMutex;
+use crate::loom::{AtomicUsize, Ordering};
+use crate::runtime::worker;
+use crate::sync::spin::{RawGuard, RawMutex};
 use crate::sync::waitlist::{self, Context, Queue, WaitSpec, Wakes};
 use std::collections::VecDeque;
 use std::ptr;
@@ -30,6 +32,9 @@ pub(crate) const DISCONNECTED: usize = 1;
 
 pub(crate) struct Chan<T> {
     pub(crate) state: RawMutex<State<T>>,
+    /// `buf.len()` as of the last unlock that changed it: a hint read
+    /// without the lock (a receiver that sees 0 yields before locking).
+    len_hint: AtomicUsize,
     /// `usize::MAX` for unbounded, 0 for a rendezvous.
     pub(crate) cap: usize,
 }
@@ -162,18 +167,25 @@ impl<T> Chan<T> {
                 sendq: Queue::new(),
                 recvq: Queue::new(),
             }),
+            len_hint: AtomicUsize::new(0),
             cap,
         }
     }
 
-    pub(crate) fn lock(&self) -> crate::sync::spin::RawGuard<'_, State<T>> {
+    /// Unlocks after the buffer may have changed, publishing its length.
+    fn unlock(&self, st: RawGuard<'_, State<T>>) {
+        self.len_hint.store(st.buf.len(), Ordering::Relaxed);
+        drop(st);
+    }
+
+    pub(crate) fn lock(&self) -> RawGuard<'_, State<T>> {
         waitlist::lock(&self.state)
     }
 
     pub(crate) fn try_send(&self, v: T) -> Result<(), SendFail<T>> {
         let mut st = self.lock();
         let wakes = st.try_send(v, self.cap, ptr::null())?;
-        drop(st);
+        self.unlock(st);
         wakes.wake();
         Ok(())
     }
@@ -181,23 +193,34 @@ impl<T> Chan<T> {
     pub(crate) fn try_recv(&self) -> Result<T, RecvFail> {
         let mut st = self.lock();
         let (v, wakes) = st.try_recv(self.cap, ptr::null())?;
-        drop(st);
+        self.unlock(st);
         wakes.wake();
         Ok(v)
     }
 
     /// Sends, waiting until `deadline` (`None`: for as long as it takes)
     /// for room or a receiver. `Full` means the deadline passed.
-    pub(crate) fn send(&self, v: T, deadline: Option<Instant>) -> Result<(), SendFail<T>> {
-        let mut st = self.lock();
-        let v = match st.try_send(v, self.cap, ptr::null()) {
-            Ok(wakes) => {
-                drop(st);
-                wakes.wake();
-                return Ok(());
+    pub(crate) fn send(&self, mut v: T, deadline: Option<Instant>) -> Result<(), SendFail<T>> {
+        let mut yielded = false;
+        let st = loop {
+            let mut st = self.lock();
+            match st.try_send(v, self.cap, ptr::null()) {
+                Ok(wakes) => {
+                    self.unlock(st);
+                    wakes.wake();
+                    return Ok(());
+                }
+                Err(SendFail::Full(back)) => {
+                    v = back;
+                    if yielded || !worker::may_switch() {
+                        break st;
+                    }
+                }
+                Err(e) => return Err(e),
             }
-            Err(SendFail::Full(v)) => v,
-            Err(e) => return Err(e),
+            drop(st);
+            yielded = true;
+            worker::yield_current(); // see `recv`
         };
         let mut slot = Some(v);
         let token = waitlist::wait(
@@ -225,16 +248,32 @@ impl<T> Chan<T> {
     /// Receives, waiting until `deadline` (`None`: for as long as it
     /// takes). `Empty` means the deadline passed.
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvFail> {
-        let mut st = self.lock();
-        match st.try_recv(self.cap, ptr::null()) {
-            Ok((v, wakes)) => {
-                drop(st);
-                wakes.wake();
-                return Ok(v);
-            }
-            Err(RecvFail::Empty) => {}
-            Err(e) => return Err(e),
+        // Nothing buffered (as far as we can tell without the lock): yield
+        // before even locking (see below).
+        let mut yielded = worker::may_switch() && self.len_hint.load(Ordering::Relaxed) == 0;
+        if yielded {
+            worker::yield_current();
         }
+        let st = loop {
+            let mut st = self.lock();
+            match st.try_recv(self.cap, ptr::null()) {
+                Ok((v, wakes)) => {
+                    self.unlock(st);
+                    wakes.wake();
+                    return Ok(v);
+                }
+                Err(RecvFail::Empty) if yielded || !worker::may_switch() => break st,
+                Err(RecvFail::Empty) => {}
+                Err(e) => return Err(e),
+            }
+            drop(st);
+            // Yield once before parking: the strand we just woke (or any
+            // other on this worker) runs first, and often makes the
+            // channel ready, which spares both sides a park and a wake
+            // (a ping-pong then parks neither side).
+            yielded = true;
+            worker::yield_current();
+        };
         let mut slot: Option<T> = None;
         let p = &mut slot as *mut Option<T>;
         let token = waitlist::wait(
@@ -266,7 +305,9 @@ impl<T> Chan<T> {
     }
 
     pub(crate) fn give_back(&self, v: T) {
-        let wakes = self.lock().give_back(v);
+        let mut st = self.lock();
+        let wakes = st.give_back(v);
+        self.unlock(st);
         wakes.wake();
     }
 
@@ -298,7 +339,7 @@ impl<T> Chan<T> {
             }
             (disconnect_all(&mut st.sendq), std::mem::take(&mut st.buf))
         };
-        drop(st);
+        self.unlock(st);
         wakes.wake();
         drop(drained);
     }

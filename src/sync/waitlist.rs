@@ -369,12 +369,13 @@ impl Wakes {
     }
 
     /// Wakes them all (call without holding any lock).
+    #[inline]
     pub(crate) fn wake(self) {
         if let Some(w) = self.first {
             w.wake();
-        }
-        for w in self.more {
-            w.wake();
+            if !self.more.is_empty() {
+                self.more.into_iter().for_each(Waiter::wake);
+            }
         }
     }
 }
