@@ -281,3 +281,29 @@ fn condvar_between_a_thread_and_a_strand() {
     pair.1.notify_one();
     h.join().unwrap();
 }
+
+#[test]
+fn a_strand_unwinding_through_a_drop_that_locks_blocks_its_thread_and_gets_the_lock() {
+    let rt = rt(1);
+    let m = Arc::new(Mutex::new(0));
+    let g = m.lock().unwrap(); // held by this plain thread
+    let unwinding = Arc::new(AtomicBool::new(false));
+    struct LockOnDrop(Arc<Mutex<i32>>, Arc<AtomicBool>);
+    impl Drop for LockOnDrop {
+        fn drop(&mut self) {
+            self.1.store(true, SeqCst);
+            *self.0.lock().unwrap_or_else(|e| e.into_inner()) += 1; // parks the thread
+        }
+    }
+    let (m2, u2) = (Arc::clone(&m), Arc::clone(&unwinding));
+    let h = rt.spawn(move || {
+        let _d = LockOnDrop(m2, u2);
+        panic!("unwinding with a lock to take");
+    });
+    while !unwinding.load(SeqCst) {
+        std::thread::yield_now();
+    }
+    drop(g);
+    assert!(h.join().unwrap_err().is_panic());
+    assert_eq!(*m.lock().unwrap(), 1);
+}
