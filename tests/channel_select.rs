@@ -245,3 +245,83 @@ fn selecting_consumers_get_every_value_once() {
     got.sort_unstable();
     assert_eq!(got, (0..2000).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_macro_runs_one_arm_in_the_callers_frame() {
+    let (ta, ra) = channel::bounded::<u32>(4);
+    let (tb, rb) = channel::bounded::<u32>(4);
+    let mut log = Vec::new(); // every arm mutates it: bodies are not closures
+    ta.send(1).unwrap();
+    strands::select! {
+        recv(ra) -> v => log.push(("a", v.unwrap())),
+        recv(rb) -> v => log.push(("b", v.unwrap())),
+    }
+    tb.send(2).unwrap();
+    strands::select! {
+        recv(ra) -> v => { log.push(("a", v.unwrap())) }
+        recv(rb) -> v => { log.push(("b", v.unwrap())) }
+    }
+    assert_eq!(log, [("a", 1), ("b", 2)]);
+    // a send arm and a default arm
+    let (tx, rx) = channel::bounded::<u32>(0);
+    let r = strands::select! {
+        send(tx, 5) -> res => res.is_ok(),
+        default => false,
+    };
+    assert!(!r, "nobody receives: the default arm runs");
+    drop(rx);
+    let back = strands::select! {
+        send(tx, 6) -> res => res.unwrap_err().0,
+        default(Duration::from_secs(10)) => 0,
+    };
+    assert_eq!(back, 6, "disconnected: the send arm gets its value back");
+}
+
+#[test]
+fn the_macro_supports_break_continue_and_question_mark() {
+    fn drain(rx: &channel::Receiver<u32>) -> Result<u32, channel::RecvError> {
+        let mut sum = 0;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            strands::select! {
+                recv(rx) -> v => {
+                    let v = v?;
+                    if v == 0 {
+                        continue;
+                    }
+                    sum += v;
+                    if sum >= 6 {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(rounds >= 4);
+        Ok(sum)
+    }
+    let (tx, rx) = channel::unbounded();
+    for v in [1, 0, 2, 3] {
+        tx.send(v).unwrap();
+    }
+    assert_eq!(drain(&rx), Ok(6));
+    drop(tx);
+    assert!(
+        drain(&rx).is_err(),
+        "`?` on the arm's result returns the error"
+    );
+}
+
+#[test]
+fn the_macro_times_out_not_before_its_deadline() {
+    rt(1).block_on(|| {
+        let (_tx, rx) = channel::bounded::<u32>(0);
+        let t = Instant::now();
+        let r = strands::select! {
+            recv(rx) -> _ => "value",
+            default(Duration::from_millis(20)) => "timeout",
+        };
+        assert_eq!(r, "timeout");
+        assert!(t.elapsed() >= Duration::from_millis(20));
+    });
+}

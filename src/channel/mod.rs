@@ -1,6 +1,6 @@
 //! Channels whose blocking operations park strands (and threads):
-//! [`bounded`], [`unbounded`], [`oneshot()`], and [`Select`] over several
-//! operations with an optional timeout.
+//! [`bounded`], [`unbounded`], [`oneshot()`], and [`Select`] (or
+//! [`select!`]) over several operations with an optional timeout.
 //!
 //! Both ends of [`bounded`] and [`unbounded`] channels are `Clone`: many
 //! producers, many consumers; each value goes to exactly one receiver.
@@ -37,12 +37,14 @@
 mod chan;
 mod oneshot;
 mod select;
+mod select_macro;
 
 use crate::loom::Arc;
 use chan::{Chan, RecvFail, SendFail};
 use std::fmt;
 use std::time::{Duration, Instant};
 
+pub use crate::select;
 pub use oneshot::{oneshot, OneshotReceiver, OneshotSender};
 pub use select::{Select, SelectTimeoutError};
 

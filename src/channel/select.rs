@@ -36,11 +36,13 @@ use std::time::{Duration, Instant};
 /// did not are dropped with the `Select`. A disconnected channel counts as
 /// ready (its handler gets the error).
 ///
-/// This is a builder rather than a `select!` macro: the handlers are
-/// ordinary closures, so types, borrows and errors read like any other
-/// Rust code, and the type-erased operations need no macro-generated
-/// plumbing. All handlers return the same type `R` (an enum when the arms
-/// produce different things).
+/// The builder is the primitive: its handlers are ordinary closures, so
+/// types, borrows and errors read like any other Rust code, and the
+/// type-erased operations need no macro-generated plumbing. All handlers
+/// return the same type `R` (an enum when the arms produce different
+/// things). [`select!`](crate::select!) is a thin macro on top whose arm
+/// bodies run in the caller's frame (for `break`, `continue`, `?`, and arms
+/// that touch the same variables).
 ///
 /// Waiting parks the strand (or thread); a strand cancelled while waiting
 /// leaves every channel's queue, and a value that had just been handed to
