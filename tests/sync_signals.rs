@@ -234,3 +234,45 @@ fn once_lock_in_a_static_set_take_into_inner() {
     c.set(4).unwrap();
     assert_eq!(c.into_inner(), Some(4));
 }
+
+#[test]
+fn a_cancelled_waitgroup_waiter_leaves_and_the_others_are_released() {
+    rt(1).block_on(|| {
+        let wg = Arc::new(WaitGroup::new());
+        wg.add(1);
+        let (w1, w2) = (Arc::clone(&wg), Arc::clone(&wg));
+        let gone = spawn_parked(move || w1.wait());
+        let stays = spawn_parked(move || w2.wait());
+        gone.cancel();
+        assert!(gone.join().unwrap_err().is_cancelled());
+        wg.done();
+        assert!(stays.join_timeout(HANG).is_ok());
+    });
+}
+
+#[test]
+fn a_cancelled_once_lock_waiter_leaves_and_the_value_still_arrives() {
+    rt(1).block_on(|| {
+        let cell = Arc::new(OnceLock::new());
+        let gate = Arc::new(Notify::new());
+        let (c1, c2, c3, g) = (
+            Arc::clone(&cell),
+            Arc::clone(&cell),
+            Arc::clone(&cell),
+            Arc::clone(&gate),
+        );
+        let init = spawn_parked(move || {
+            *c1.get_or_init(|| {
+                g.wait(); // holds the cell in RUNNING until notified
+                7
+            })
+        });
+        let gone = spawn_parked(move || *c2.get_or_init(|| 0));
+        let stays = spawn_parked(move || *c3.get_or_init(|| 0));
+        gone.cancel();
+        assert!(gone.join().unwrap_err().is_cancelled());
+        gate.notify_one();
+        assert_eq!(init.join().unwrap(), 7);
+        assert_eq!(stays.join().unwrap(), 7);
+    });
+}

@@ -95,6 +95,10 @@ impl Semaphore {
     }
 
     /// Adds `n` permits, serving waiters first.
+    ///
+    /// # Panics
+    ///
+    /// If the count of available permits would overflow `usize`.
     pub fn add_permits(&self, n: usize) {
         self.release(n);
     }
