@@ -217,3 +217,42 @@ fn loom_select_takes_exactly_one_of_two_offers() {
         assert_eq!(t2.join().unwrap().0, first == 2);
     });
 }
+
+#[test]
+fn loom_mutex_three_contenders_queue_and_hand_off() {
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let ts: Vec<_> = (0..2)
+            .map(|_| {
+                let m = Arc::clone(&m);
+                thread::spawn(move || *m.lock().unwrap() += 1)
+            })
+            .collect();
+        *m.lock().unwrap() += 1;
+        ts.into_iter().for_each(|t| t.join().unwrap());
+        assert_eq!(*m.lock().unwrap(), 3);
+    });
+}
+
+#[test]
+fn loom_two_receivers_one_withdrawing_get_each_value_once() {
+    loom::model(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+            tx.send(2).unwrap();
+        });
+        let other = thread::spawn(move || rx2.recv().unwrap());
+        // registers, withdraws at once (racing a hand-off), then waits
+        let mine = match rx.recv_deadline(Instant::now()) {
+            Ok(v) => v,
+            Err(_) => rx.recv().unwrap(),
+        };
+        let theirs = other.join().unwrap();
+        sender.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
