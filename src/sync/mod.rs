@@ -23,7 +23,7 @@
 //!   deadlocks: the caller parks forever. It is never undefined behaviour.
 //! - Guards are `!Send`, as in std.
 //!
-//! All of them are built on one wait-list primitive (`waitlist.rs`): a FIFO
+//! All of them are built on one wait-list primitive (`waitlist/`): a FIFO
 //! of nodes on the waiters' stacks behind a short internal lock, where a
 //! claim and a withdrawal race on one status word per wait.
 
