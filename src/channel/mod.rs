@@ -86,6 +86,16 @@ fn pair<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
 }
 
 /// Why [`Sender::send_timeout`] did not send: the value comes back.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::channel::{self, SendTimeoutError};
+/// let (tx, _rx) = channel::bounded(0);
+/// match tx.send_timeout("v", Duration::from_millis(1)) {
+///     Err(SendTimeoutError::Timeout(v)) => assert_eq!(v, "v"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(PartialEq, Eq, Clone, Copy)]
 pub enum SendTimeoutError<T> {
     /// The channel stayed full until the deadline.
@@ -317,6 +327,13 @@ impl<T> fmt::Debug for Receiver<T> {
 }
 
 /// Blocking iterator of a [`Receiver`]; ends when the channel disconnects.
+///
+/// ```
+/// let (tx, rx) = strands::channel::unbounded();
+/// tx.send(1).unwrap();
+/// drop(tx);
+/// assert_eq!(rx.iter().collect::<Vec<_>>(), [1]);
+/// ```
 #[derive(Debug)]
 pub struct Iter<'a, T> {
     rx: &'a Receiver<T>,
@@ -330,6 +347,12 @@ impl<T> Iterator for Iter<'_, T> {
 }
 
 /// Non-blocking iterator of a [`Receiver`]: the values there now.
+///
+/// ```
+/// let (tx, rx) = strands::channel::unbounded();
+/// tx.send(1).unwrap();
+/// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1]); // does not wait for more
+/// ```
 #[derive(Debug)]
 pub struct TryIter<'a, T> {
     rx: &'a Receiver<T>,
@@ -343,6 +366,13 @@ impl<T> Iterator for TryIter<'_, T> {
 }
 
 /// Owning blocking iterator of a [`Receiver`].
+///
+/// ```
+/// let (tx, rx) = strands::channel::bounded(2);
+/// tx.send('a').unwrap();
+/// drop(tx);
+/// assert_eq!(rx.into_iter().collect::<String>(), "a");
+/// ```
 #[derive(Debug)]
 pub struct IntoIter<T> {
     rx: Receiver<T>,

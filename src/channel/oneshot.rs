@@ -30,11 +30,25 @@ pub fn oneshot<T>() -> (OneshotSender<T>, OneshotReceiver<T>) {
 }
 
 /// The sending half of a [`oneshot()`] channel.
+///
+/// ```
+/// let (tx, rx) = strands::channel::oneshot();
+/// tx.send(1).unwrap(); // consumes the sender; never blocks
+/// assert_eq!(rx.recv(), Ok(1));
+/// ```
 pub struct OneshotSender<T> {
     tx: Sender<T>,
 }
 
 /// The receiving half of a [`oneshot()`] channel.
+///
+/// ```
+/// use std::sync::mpsc::TryRecvError;
+/// let (tx, rx) = strands::channel::oneshot::<u8>();
+/// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+/// tx.send(2).unwrap();
+/// assert_eq!(rx.recv(), Ok(2));
+/// ```
 pub struct OneshotReceiver<T> {
     rx: Receiver<T>,
 }

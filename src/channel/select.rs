@@ -75,6 +75,12 @@ pub struct Select<'a, R> {
 
 /// [`Select::wait_timeout`] (or [`try_wait`](Select::try_wait)): no
 /// operation could complete in time.
+///
+/// ```
+/// use strands::channel::{self, Select, SelectTimeoutError};
+/// let (_tx, rx) = channel::bounded::<u8>(1);
+/// assert_eq!(Select::new().recv(&rx, |_| ()).try_wait(), Err(SelectTimeoutError));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SelectTimeoutError;
 

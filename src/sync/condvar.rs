@@ -42,6 +42,14 @@ pub struct Condvar {
 }
 
 /// Whether a timed wait on a [`Condvar`] timed out.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::sync::{Condvar, Mutex};
+/// let (m, cv) = (Mutex::new(()), Condvar::new());
+/// let (_g, r) = cv.wait_timeout(m.lock().unwrap(), Duration::ZERO).unwrap();
+/// assert!(r.timed_out());
+/// ```
 #[derive(Debug, PartialEq, Eq, Copy, Clone)]
 pub struct WaitTimeoutResult(bool);
 
