@@ -23,7 +23,7 @@ const PING_N: usize = 200_000;
 const PING_N_THREAD: usize = 20_000;
 const MPMC_N: usize = 400_000;
 const MPMC_CAP: usize = 64;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 pub(crate) const CASES: [&str; 4] = ["lock", "mutex100", "pingpong", "mpmc"];
 
