@@ -15,7 +15,8 @@ const NOTIFIED: usize = 0;
 /// Waiters are woken in FIFO order. A strand cancelled while it waits
 /// unwinds without its guard (the mutex is left unlocked); if a
 /// [`notify_one`](Condvar::notify_one) had just picked it, the notification
-/// passes to the next waiter, so it is not lost. As with std, waits may
+/// passes to the next waiter, so it is not lost (one cancelled later, while
+/// it locks the mutex again, has consumed it). As with std, waits may
 /// wake spuriously: wait in a loop, or use
 /// [`wait_while`](Condvar::wait_while). Using one condition variable with
 /// two different mutexes is a logic error (no undefined behaviour: waiters
