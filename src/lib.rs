@@ -53,6 +53,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+pub mod channel;
 mod grow;
 mod local;
 mod loom;
@@ -63,6 +64,7 @@ mod scope;
 mod spawn;
 mod stack;
 mod strand;
+pub mod sync;
 mod time;
 
 #[doc(hidden)]

@@ -26,7 +26,7 @@ pub(crate) use std::thread;
 #[cfg(loom)]
 pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-    Condvar, Mutex,
+    Condvar, Mutex, MutexGuard,
 };
 #[cfg(loom)]
 pub(crate) use loom::thread;

@@ -1,6 +1,7 @@
 //! Runtime-level comparison of strands with tokio, may and std::thread.
 //!
 //! `cargo run --release --manifest-path benches/peers/runtime/Cargo.toml`
+//! (all sections), or `... -- sync` (section 5 only: locks and channels).
 //!
 //! The parent process never builds a runtime: every measurement runs in a
 //! fresh child (this same binary, re-executed with
@@ -16,6 +17,8 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod sync;
 
 const SPAWN_N: usize = 20_000; // green spawns per measurement
 const SPAWN_N_THREAD: usize = 2_000; // std::thread spawns per measurement
@@ -40,14 +43,24 @@ const MAY_STALL: Duration = Duration::from_secs(5);
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("child") {
-        let workers: usize = args[4].parse().expect("workers");
-        let n: usize = args.get(5).map_or(PARKED, |a| a.parse().expect("n"));
-        child(&args[2], &args[3], workers, n);
-    } else {
-        let quick = args[1..].iter().any(|a| a == "--quick")
-            || std::env::var_os("STRANDS_PEERS_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
-        parent(quick);
+    match args.get(1).map(String::as_str) {
+        Some("child") => {
+            let workers: usize = args[4].parse().expect("workers");
+            let n: usize = args.get(5).map_or(PARKED, |a| a.parse().expect("n"));
+            child(&args[2], &args[3], workers, n);
+        }
+        Some("sync") => {
+            header("-- sync");
+            sync::parent_section();
+        }
+        _ => {
+            let quick = args[1..].iter().any(|a| a == "--quick")
+                || std::env::var_os("STRANDS_PEERS_QUICK")
+                    .is_some_and(|v| !v.is_empty() && v != "0");
+            header(if quick { "-- --quick" } else { "" });
+            parent(quick);
+            sync::parent_section();
+        }
     }
 }
 
@@ -63,6 +76,9 @@ fn child(case: &str, who: &str, workers: usize, n: usize) {
         may::config()
             .set_workers(workers)
             .set_stack_size(MAY_STACK_WORDS);
+    }
+    if sync::CASES.contains(&case) {
+        return sync::child(case, who, workers);
     }
     match (case, who) {
         ("spawn", "strands") => report(&[("ns", spawn_strands(workers))]),
@@ -572,9 +588,11 @@ fn ratio(strands: Option<f64>, peer: Option<f64>) -> String {
     }
 }
 
-fn parent(quick: bool) {
+fn header(args: &str) {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml");
+    println!(
+        "command: cargo run --release --manifest-path benches/peers/runtime/Cargo.toml {args}"
+    );
     println!(
         "machine: {cpus} CPUs; strands backend {}; each figure a median over rounds, one fresh child process per sample",
         strands::BACKEND
@@ -584,7 +602,9 @@ fn parent(quick: bool) {
         strands::DEFAULT_STACK_SIZE / 1024,
         MAY_STACK_WORDS * std::mem::size_of::<usize>() / 1024
     );
+}
 
+fn parent(quick: bool) {
     // 1 + 2, interleaved.
     let mut cases = Vec::new();
     for w in [1, 2] {

@@ -1,0 +1,417 @@
+//! [`Select`]: wait for the first of several channel operations.
+//!
+//! The algorithm, on the shared wait list:
+//!
+//! 1. Try every operation without waiting (from a rotating start, so no
+//!    operation is always preferred); the first that can complete does, and
+//!    its handler runs.
+//! 2. Otherwise make one [`Context`] and, channel by channel under each
+//!    channel's lock, check again whether the operation could complete (a
+//!    hint that does not change the channel); if not, queue a node of the
+//!    context (tagged with the operation's index). If one could, withdraw
+//!    the context and go back to 1 (or, if a claim won the context
+//!    meanwhile, finish that operation).
+//! 3. Park. The first channel to claim the context completes that
+//!    operation (hands a value into its slot, or takes its value); the
+//!    other nodes are then skipped by their channels and unlinked by us.
+//!
+//! A deadline or a cancellation withdraws the context; one claimed in the
+//! meantime is finished (deadline) or passed on (cancellation: a received
+//! value goes back to its channel).
+
+use super::chan::{Chan, RecvFail, SendFail, State, DISCONNECTED};
+use super::{Receiver, RecvError, SendError, Sender};
+use crate::sync::waitlist::{Context, Node};
+use std::cell::Cell;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// Waits for the first of several channel operations to complete, runs
+/// that operation's handler, and returns its result.
+///
+/// Each operation is added with its handler: [`recv`](Select::recv) gets
+/// `Result<T, RecvError>`, [`send`](Select::send) gets
+/// `Result<(), SendError<T>>` (the value back if every receiver is gone).
+/// Exactly one operation completes; the values of the send operations that
+/// did not are dropped with the `Select`. A disconnected channel counts as
+/// ready (its handler gets the error).
+///
+/// The builder is the primitive: its handlers are ordinary closures, so
+/// types, borrows and errors read like any other Rust code, and the
+/// type-erased operations need no macro-generated plumbing. All handlers
+/// return the same type `R` (an enum when the arms produce different
+/// things). [`select!`](crate::select!) is a thin macro on top whose arm
+/// bodies run in the caller's frame (for `break`, `continue`, `?`, and arms
+/// that touch the same variables).
+///
+/// Waiting parks the strand (or thread); a strand cancelled while waiting
+/// leaves every channel's queue, and a value that had just been handed to
+/// it goes back to its channel.
+///
+/// # Panics
+///
+/// [`wait`](Select::wait) on a `Select` without operations (it would park
+/// forever).
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::channel::{self, Select};
+///
+/// strands::run(|| {
+///     let (tx1, rx1) = channel::bounded::<u32>(0);
+///     let (_tx2, rx2) = channel::bounded::<String>(0);
+///     strands::spawn(move || tx1.send(7).unwrap());
+///     let got = Select::new()
+///         .recv(&rx1, |r| format!("number {}", r.unwrap()))
+///         .recv(&rx2, |r| format!("text {}", r.unwrap()))
+///         .wait_timeout(Duration::from_secs(10))
+///         .unwrap();
+///     assert_eq!(got, "number 7");
+/// });
+/// ```
+pub struct Select<'a, R> {
+    ops: Vec<Box<dyn Op<R> + 'a>>,
+}
+
+/// [`Select::wait_timeout`] (or [`try_wait`](Select::try_wait)): no
+/// operation could complete in time.
+///
+/// ```
+/// use strands::channel::{self, Select, SelectTimeoutError};
+/// let (_tx, rx) = channel::bounded::<u8>(1);
+/// assert_eq!(Select::new().recv(&rx, |_| ()).try_wait(), Err(SelectTimeoutError));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SelectTimeoutError;
+
+impl fmt::Display for SelectTimeoutError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no channel operation was ready in time")
+    }
+}
+
+impl std::error::Error for SelectTimeoutError {}
+
+/// One type-erased operation.
+trait Op<R> {
+    /// Completes now if it can (phase 1), running the handler.
+    fn attempt(&mut self) -> Option<R>;
+    /// Under the channel's lock: `true` if it could complete now (nothing
+    /// registered), else queues a node of `ctx`.
+    fn register(&mut self, ctx: &Context, index: usize) -> bool;
+    /// Unlinks the node, if queued.
+    fn unregister(&mut self);
+    /// The node was served with `token`: finish and run the handler.
+    fn finish(&mut self, token: usize) -> R;
+    /// The node was served, but we are unwinding: pass it on.
+    fn abandon(&mut self, token: usize);
+}
+
+struct RecvOp<'a, T, F> {
+    chan: &'a Chan<T>,
+    handler: Option<F>,
+    slot: Option<T>,
+    node: Option<Node>,
+}
+
+struct SendOp<'a, T, F> {
+    chan: &'a Chan<T>,
+    handler: Option<F>,
+    slot: Option<T>,
+    node: Option<Node>,
+}
+
+impl<'a, T, R, F: FnOnce(Result<T, RecvError>) -> R> RecvOp<'a, T, F> {
+    fn run(&mut self, r: Result<T, RecvError>) -> R {
+        (self.handler.take().expect("one handler runs"))(r)
+    }
+}
+
+impl<'a, T, R, F: FnOnce(Result<T, RecvError>) -> R> Op<R> for RecvOp<'a, T, F> {
+    fn attempt(&mut self) -> Option<R> {
+        match self.chan.try_recv() {
+            Ok(v) => Some(self.run(Ok(v))),
+            Err(RecvFail::Disconnected) => Some(self.run(Err(RecvError))),
+            Err(RecvFail::Empty) => None,
+        }
+    }
+
+    fn register(&mut self, ctx: &Context, index: usize) -> bool {
+        let mut st = self.chan.lock();
+        if !st.buf.is_empty() || st.senders == 0 || st.sendq.has_waiter_except(ctx) {
+            return true;
+        }
+        let data = (&mut self.slot as *mut Option<T>).cast();
+        let node = self.node.insert(Node::with_index(ctx, 0, data, index));
+        // SAFETY: the node lives in this boxed op, which the `Select` keeps
+        // until `unregister` has run (on every path, see `Unregister`).
+        unsafe { st.recvq.push_back(node) };
+        false
+    }
+
+    fn unregister(&mut self) {
+        if let Some(node) = &self.node {
+            self.chan.lock().recvq.remove(node);
+        }
+    }
+
+    fn finish(&mut self, token: usize) -> R {
+        if token == DISCONNECTED {
+            self.run(Err(RecvError))
+        } else {
+            let v = self.slot.take().expect("a delivered value");
+            self.run(Ok(v))
+        }
+    }
+
+    fn abandon(&mut self, token: usize) {
+        if token != DISCONNECTED {
+            if let Some(v) = self.slot.take() {
+                self.chan.give_back(v);
+            }
+        }
+    }
+}
+
+impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> SendOp<'a, T, F> {
+    fn run(&mut self, r: Result<(), SendError<T>>) -> R {
+        (self.handler.take().expect("one handler runs"))(r)
+    }
+}
+
+impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> Op<R> for SendOp<'a, T, F> {
+    fn attempt(&mut self) -> Option<R> {
+        let v = self.slot.take().expect("the value to send");
+        match self.chan.try_send(v) {
+            Ok(()) => Some(self.run(Ok(()))),
+            Err(SendFail::Disconnected(v)) => Some(self.run(Err(SendError(v)))),
+            Err(SendFail::Full(v)) => {
+                self.slot = Some(v);
+                None
+            }
+        }
+    }
+
+    fn register(&mut self, ctx: &Context, index: usize) -> bool {
+        let mut st = self.chan.lock();
+        if send_ready(&st, self.chan.cap, ctx) {
+            return true;
+        }
+        let data = (&mut self.slot as *mut Option<T>).cast();
+        let node = self.node.insert(Node::with_index(ctx, 0, data, index));
+        // SAFETY: as for `RecvOp::register`.
+        unsafe { st.sendq.push_back(node) };
+        false
+    }
+
+    fn unregister(&mut self) {
+        if let Some(node) = &self.node {
+            self.chan.lock().sendq.remove(node);
+        }
+    }
+
+    fn finish(&mut self, token: usize) -> R {
+        if token == DISCONNECTED {
+            let v = self.slot.take().expect("an unsent value");
+            self.run(Err(SendError(v)))
+        } else {
+            self.run(Ok(()))
+        }
+    }
+
+    fn abandon(&mut self, _token: usize) {
+        // Taken: it was sent. Disconnected: the value drops with the op.
+    }
+}
+
+fn send_ready<T>(st: &State<T>, cap: usize, ctx: &Context) -> bool {
+    st.receivers == 0 || st.buf.len() < cap || st.recvq.has_waiter_except(ctx)
+}
+
+thread_local! {
+    static ROTATE: Cell<usize> = const { Cell::new(0) };
+}
+
+/// A start index that moves on at every select (fairness between
+/// operations that are ready together).
+/// (Always 0 under loom, whose models must be deterministic.)
+fn start(n: usize) -> usize {
+    if cfg!(loom) {
+        return 0;
+    }
+    ROTATE.with(|r| {
+        let s = r.get().wrapping_add(1);
+        r.set(s);
+        s % n
+    })
+}
+
+/// Unlinks every node on every exit of the blocking phase; if unwinding
+/// after a claim, passes the claimed operation's hand-off on.
+struct Unregister<'s, 'a, R> {
+    ops: &'s mut [Box<dyn Op<R> + 'a>],
+    ctx: &'s Context,
+    armed: bool,
+}
+
+impl<R> Unregister<'_, '_, R> {
+    fn all(&mut self) {
+        for op in self.ops.iter_mut() {
+            op.unregister();
+        }
+    }
+}
+
+impl<R> Drop for Unregister<'_, '_, R> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let claimed = self.ctx.abort();
+        self.all();
+        if let Err(token) = claimed {
+            self.ops[self.ctx.selected()].abandon(token);
+        }
+    }
+}
+
+impl<'a, R> Select<'a, R> {
+    /// A `Select` without operations.
+    pub fn new() -> Select<'a, R> {
+        Select { ops: Vec::new() }
+    }
+
+    /// Adds a receive from `rx`; `f` gets what it received (or
+    /// `Err(RecvError)` if the channel is empty and disconnected).
+    pub fn recv<T: 'a>(
+        mut self,
+        rx: &'a Receiver<T>,
+        f: impl FnOnce(Result<T, RecvError>) -> R + 'a,
+    ) -> Self {
+        self.ops.push(Box::new(RecvOp {
+            chan: &*rx.chan,
+            handler: Some(f),
+            slot: None,
+            node: None,
+        }));
+        self
+    }
+
+    /// Adds a send of `v` on `tx`; `f` gets `Ok(())` once it is sent, or
+    /// the value back if every receiver is gone.
+    pub fn send<T: 'a>(
+        mut self,
+        tx: &'a Sender<T>,
+        v: T,
+        f: impl FnOnce(Result<(), SendError<T>>) -> R + 'a,
+    ) -> Self {
+        self.ops.push(Box::new(SendOp {
+            chan: &*tx.chan,
+            handler: Some(f),
+            slot: Some(v),
+            node: None,
+        }));
+        self
+    }
+
+    /// Parks until one operation completes; returns its handler's result.
+    ///
+    /// # Panics
+    ///
+    /// If there are no operations.
+    #[track_caller]
+    pub fn wait(self) -> R {
+        assert!(
+            !self.ops.is_empty(),
+            "Select::wait without operations would park forever"
+        );
+        self.run(None)
+            .unwrap_or_else(|_| unreachable!("no deadline"))
+    }
+
+    /// Like [`wait`](Select::wait), giving up after `timeout`.
+    pub fn wait_timeout(self, timeout: Duration) -> Result<R, SelectTimeoutError> {
+        match Instant::now().checked_add(timeout) {
+            Some(d) => self.run(Some(d)),
+            None => Ok(self.wait()),
+        }
+    }
+
+    /// Like [`wait`](Select::wait), giving up at `deadline`.
+    pub fn wait_deadline(self, deadline: Instant) -> Result<R, SelectTimeoutError> {
+        self.run(Some(deadline))
+    }
+
+    /// Completes an operation that is ready now, or fails without waiting
+    /// (a `default` arm).
+    ///
+    /// ```
+    /// use strands::channel::{self, Select};
+    /// let (tx, rx) = channel::bounded::<u8>(1);
+    /// assert!(Select::new().recv(&rx, |r| r.unwrap()).try_wait().is_err());
+    /// tx.send(3).unwrap();
+    /// assert_eq!(Select::new().recv(&rx, |r| r.unwrap()).try_wait(), Ok(3));
+    /// ```
+    pub fn try_wait(mut self) -> Result<R, SelectTimeoutError> {
+        self.attempt_all().ok_or(SelectTimeoutError)
+    }
+
+    fn attempt_all(&mut self) -> Option<R> {
+        let n = self.ops.len();
+        if n == 0 {
+            return None;
+        }
+        let s = start(n);
+        (0..n).find_map(|k| self.ops[(s + k) % n].attempt())
+    }
+
+    fn run(mut self, deadline: Option<Instant>) -> Result<R, SelectTimeoutError> {
+        loop {
+            if let Some(r) = self.attempt_all() {
+                return Ok(r);
+            }
+            if self.ops.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(SelectTimeoutError);
+            }
+            let ctx = Context::current();
+            let mut guard = Unregister {
+                ops: &mut self.ops,
+                ctx: &ctx,
+                armed: true,
+            };
+            let ready = (0..guard.ops.len()).any(|i| guard.ops[i].register(&ctx, i));
+            let token = if ready {
+                None // something became ready: withdraw and attempt again
+            } else {
+                ctx.park(deadline)
+            };
+            guard.armed = false;
+            // `Err(token)`: an operation was served (maybe while we
+            // withdrew); `Ok`: withdrawn, nothing was.
+            let served = match token {
+                Some(t) => Err(t),
+                None => ctx.abort(),
+            };
+            guard.all();
+            match served {
+                Err(t) => return Ok(guard.ops[ctx.selected()].finish(t)),
+                Ok(()) if ready => continue,
+                Ok(()) => return Err(SelectTimeoutError),
+            }
+        }
+    }
+}
+
+impl<R> Default for Select<'_, R> {
+    fn default() -> Self {
+        Select::new()
+    }
+}
+
+impl<R> fmt::Debug for Select<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Select")
+            .field("operations", &self.ops.len())
+            .finish()
+    }
+}

@@ -1,0 +1,211 @@
+//! [`Condvar`]: wait for a condition guarded by a [`Mutex`].
+
+use super::waitlist::{self, Queue, WaitSpec, Wakes};
+use super::{LockResult, Mutex, MutexGuard};
+use crate::sync::spin::RawMutex;
+use std::fmt;
+use std::ptr;
+use std::time::{Duration, Instant};
+
+const NOTIFIED: usize = 0;
+
+/// A condition variable like [`std::sync::Condvar`], for this crate's
+/// [`Mutex`]; waiting parks the strand (or the thread).
+///
+/// Waiters are woken in FIFO order. A strand cancelled while it waits
+/// unwinds without its guard (the mutex is left unlocked); if a
+/// [`notify_one`](Condvar::notify_one) had just picked it, the notification
+/// passes to the next waiter, so it is not lost (one cancelled later, while
+/// it locks the mutex again, has consumed it). As with std, waits may
+/// wake spuriously: wait in a loop, or use
+/// [`wait_while`](Condvar::wait_while). Using one condition variable with
+/// two different mutexes is a logic error (no undefined behaviour: waiters
+/// just see spurious wake-ups).
+///
+/// ```
+/// use std::sync::Arc;
+/// use strands::sync::{Condvar, Mutex};
+///
+/// strands::run(|| {
+///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+///     let pair2 = Arc::clone(&pair);
+///     strands::spawn(move || {
+///         *pair2.0.lock().unwrap() = true;
+///         pair2.1.notify_one();
+///     });
+///     let (lock, cvar) = &*pair;
+///     let ready = cvar.wait_while(lock.lock().unwrap(), |r| !*r).unwrap();
+///     assert!(*ready);
+/// });
+/// ```
+pub struct Condvar {
+    waiters: RawMutex<Queue>,
+}
+
+/// Whether a timed wait on a [`Condvar`] timed out.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::sync::{Condvar, Mutex};
+/// let (m, cv) = (Mutex::new(()), Condvar::new());
+/// let (_g, r) = cv.wait_timeout(m.lock().unwrap(), Duration::ZERO).unwrap();
+/// assert!(r.timed_out());
+/// ```
+#[derive(Debug, PartialEq, Eq, Copy, Clone)]
+pub struct WaitTimeoutResult(bool);
+
+impl WaitTimeoutResult {
+    /// Whether the wait ended because its time ran out.
+    pub fn timed_out(&self) -> bool {
+        self.0
+    }
+}
+
+impl Condvar {
+    /// A condition variable nobody waits on.
+    pub fn new() -> Condvar {
+        Condvar {
+            waiters: RawMutex::new(Queue::new()),
+        }
+    }
+
+    /// Releases `guard`'s mutex, parks until notified, then locks the mutex
+    /// again and returns the guard (an `Err` carrying it if the mutex is
+    /// poisoned). May wake spuriously.
+    pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+        self.wait_deadline(guard, None).0
+    }
+
+    /// Waits while `condition` holds for the guarded value.
+    pub fn wait_while<'a, T: ?Sized, F>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> LockResult<MutexGuard<'a, T>>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        while condition(&mut *guard) {
+            guard = self.wait(guard)?;
+        }
+        Ok(guard)
+    }
+
+    /// Like [`wait`](Condvar::wait), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::sync::{Condvar, Mutex};
+    /// let (m, cv) = (Mutex::new(()), Condvar::new());
+    /// let (_g, r) = cv.wait_timeout(m.lock().unwrap(), Duration::from_millis(1)).unwrap();
+    /// assert!(r.timed_out());
+    /// ```
+    pub fn wait_timeout<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)> {
+        let deadline = Instant::now().checked_add(timeout);
+        let (r, timed_out) = self.wait_deadline(guard, deadline);
+        match r {
+            Ok(g) => Ok((g, WaitTimeoutResult(timed_out))),
+            Err(e) => Err(std::sync::PoisonError::new((
+                e.into_inner(),
+                WaitTimeoutResult(timed_out),
+            ))),
+        }
+    }
+
+    /// Like [`wait_while`](Condvar::wait_while), giving up after `timeout`.
+    pub fn wait_timeout_while<'a, T: ?Sized, F>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        timeout: Duration,
+        mut condition: F,
+    ) -> LockResult<(MutexGuard<'a, T>, WaitTimeoutResult)>
+    where
+        F: FnMut(&mut T) -> bool,
+    {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if !condition(&mut *guard) {
+                return Ok((guard, WaitTimeoutResult(false)));
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok((guard, WaitTimeoutResult(true)));
+            }
+            guard = match self.wait_deadline(guard, deadline).0 {
+                Ok(g) => g,
+                Err(e) => {
+                    return Err(std::sync::PoisonError::new((
+                        e.into_inner(),
+                        WaitTimeoutResult(false),
+                    )))
+                }
+            };
+        }
+    }
+
+    fn wait_deadline<'a, T: ?Sized>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        deadline: Option<Instant>,
+    ) -> (LockResult<MutexGuard<'a, T>>, bool) {
+        let q = waitlist::lock(&self.waiters);
+        let mut guard = Some(guard);
+        let mut mutex: Option<&'a Mutex<T>> = None;
+        let token = waitlist::wait(
+            q,
+            WaitSpec {
+                lock: &self.waiters,
+                queue: |q: &mut Queue| q,
+                tag: 0,
+                data: ptr::null_mut(),
+                deadline,
+                // Registered first, then unlocked: a notify after our
+                // unlock finds us.
+                registered: || {
+                    mutex = Some(Mutex::unlock_for_wait(guard.take().expect("guard")));
+                },
+                withdrawn: |_: &mut Queue| Wakes::none(),
+                // Picked by notify_one but unwinding: pass it on.
+                abandoned: |_| self.notify_one(),
+            },
+        );
+        let mutex = mutex.expect("unlocked while waiting");
+        (mutex.lock(), token.is_none())
+    }
+
+    /// Wakes the first waiter, if any.
+    pub fn notify_one(&self) {
+        let mut q = waitlist::lock(&self.waiters);
+        let w = q.claim_first(ptr::null()).map(|c| c.complete(NOTIFIED));
+        drop(q);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Wakes every waiter.
+    pub fn notify_all(&self) {
+        let mut q = waitlist::lock(&self.waiters);
+        let mut wakes = Wakes::none();
+        while let Some(c) = q.claim_first(ptr::null()) {
+            wakes.push(c.complete(NOTIFIED));
+        }
+        drop(q);
+        wakes.wake();
+    }
+}
+
+impl Default for Condvar {
+    fn default() -> Condvar {
+        Condvar::new()
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condvar").finish_non_exhaustive()
+    }
+}

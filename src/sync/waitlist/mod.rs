@@ -1,0 +1,394 @@
+//! The one wait-list primitive every lock, signal and channel is built on.
+//!
+//! A primitive keeps its state and one or more [`Queue`]s behind a short
+//! internal lock (`spin::RawMutex`, never held across a park). A caller
+//! that must wait puts a [`Node`] on its own stack into a queue, releases the
+//! lock and parks ([`wait`]). Whoever makes progress possible (an unlock, a
+//! send, a release) *claims* the first node under the lock, hands it
+//! something (the lock itself, a permit, a value written into the waiter's
+//! slot), completes the claim with a token, and wakes the waiter after
+//! releasing the lock. So waiters are served in FIFO order and what is handed
+//! over is never up for grabs in between (no barging).
+//!
+//! # The context: one status word per wait
+//!
+//! Each wait has a [`Context`] with a status word:
+//!
+//! | status        | meaning                                            |
+//! |---------------|----------------------------------------------------|
+//! | `WAITING`     | queued; may be claimed or aborted                  |
+//! | `CLAIMING`    | a claimant won it and is handing something over    |
+//! | `ABORTED`     | the waiter withdrew (timeout, cancellation)        |
+//! | `DONE + t`    | handed over, with token `t`; final                 |
+//!
+//! Claiming is a compare-and-swap `WAITING → CLAIMING`; withdrawing is a
+//! compare-and-swap `WAITING → ABORTED`. Exactly one of them wins, so a
+//! hand-off and a withdrawal never both happen. A claimant takes the waiter's
+//! [`Waiter`] while `CLAIMING`, stores the final token (release), and only
+//! then wakes the waiter: the waiter may return (and free its stack frame,
+//! node and context) as soon as it sees the token, so the claimant touches
+//! nothing of it afterwards. A `select` registers several nodes, in several
+//! queues, that share one context: the first claim wins and the others find
+//! the context no longer `WAITING` and skip the node.
+//!
+//! # Leaving early
+//!
+//! A wait ends in one of three ways: a token (handed over), a deadline, or a
+//! cancellation unwinding out of the park. The last two run the same code
+//! ([`Leave`]): abort the context; if that wins, unlink the node under the
+//! lock and let the primitive fix its state; if it loses, something was
+//! already handed over, and the caller either takes it (deadline) or passes
+//! it on (cancellation: the next waiter gets the lock, the permit is given
+//! back, the value goes back to the channel). Nothing is lost.
+//!
+//! # Lost wake-ups
+//!
+//! The node is published (under the lock) before the caller re-checks
+//! nothing more and parks; a wake that comes between publishing and parking
+//! leaves a token in the strand's (or thread's) park state, so the park
+//! returns at once. Parks may return spuriously: the status word is what
+//! the waiter loops on.
+
+mod wait;
+
+pub(crate) use wait::{wait, WaitSpec};
+
+use super::spin::{RawGuard, RawMutex};
+use crate::loom::{AtomicUsize, Ordering};
+use crate::strand::waiter::{self, Waiter};
+use std::cell::{Cell, UnsafeCell};
+use std::ptr;
+use std::time::Instant;
+
+const WAITING: usize = 0;
+const CLAIMING: usize = 1;
+const ABORTED: usize = 2;
+const DONE: usize = 3;
+
+/// Locks a primitive's internal lock.
+#[inline]
+pub(crate) fn lock<S>(m: &RawMutex<S>) -> RawGuard<'_, S> {
+    m.lock()
+}
+
+/// One blocking wait: who waits, and how it ended.
+pub(crate) struct Context {
+    status: AtomicUsize,
+    /// The index of the node a claimant served (a `select`'s operation),
+    /// written before the final status.
+    selected: AtomicUsize,
+    /// Taken by the claimant while `CLAIMING`.
+    waiter: UnsafeCell<Option<Waiter>>,
+}
+
+impl Context {
+    /// A context for the code running now (a strand, or a thread).
+    pub(crate) fn current() -> Context {
+        Context {
+            status: AtomicUsize::new(WAITING),
+            selected: AtomicUsize::new(0),
+            waiter: UnsafeCell::new(Some(Waiter::current())),
+        }
+    }
+
+    /// The index of the node that was served (valid once a token is seen).
+    pub(crate) fn selected(&self) -> usize {
+        self.selected.load(Ordering::Relaxed)
+    }
+
+    /// The token, once handed over.
+    fn token(&self) -> Option<usize> {
+        match self.status.load(Ordering::Acquire) {
+            s if s >= DONE => Some(s - DONE),
+            _ => None,
+        }
+    }
+
+    /// Parks until a token arrives (`Some`), or until `deadline` has passed
+    /// (`None`; the context is still `WAITING`, or was claimed meanwhile,
+    /// which [`abort`](Context::abort) then tells). A cancellation unwinds
+    /// from here.
+    pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<usize> {
+        loop {
+            if let Some(t) = self.token() {
+                return Some(t);
+            }
+            match deadline {
+                None => waiter::block(),
+                Some(d) if Instant::now() >= d => return None,
+                Some(d) => waiter::block_until(d),
+            }
+        }
+    }
+
+    /// Withdraws: `Ok` if nothing was or will be handed over, else the
+    /// token of what was (waiting out a claim in progress).
+    pub(crate) fn abort(&self) -> Result<(), usize> {
+        match self
+            .status
+            .compare_exchange(WAITING, ABORTED, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => Ok(()),
+            Err(ABORTED) => Ok(()),
+            Err(_) => loop {
+                if let Some(t) = self.token() {
+                    return Err(t);
+                }
+                // The claimant wakes us once it has stored the token. Not a
+                // cancellation point: we may be unwinding from one already.
+                waiter::block_with(false);
+            },
+        }
+    }
+}
+
+/// A waiter's entry in a [`Queue`]; lives on the waiter's stack.
+pub(crate) struct Node {
+    ctx: *const Context,
+    /// What the waiter asks for (permits, reader or writer, an operation
+    /// index): read by claimants.
+    pub(crate) tag: usize,
+    /// Where a value goes to or comes from (a channel slot in the waiter's
+    /// frame); valid while the node is linked.
+    pub(crate) data: *mut (),
+    /// Which of its context's nodes this is (a `select`'s operation index).
+    index: usize,
+    prev: Cell<*const Node>,
+    next: Cell<*const Node>,
+    linked: Cell<bool>,
+}
+
+impl Node {
+    pub(crate) fn new(ctx: &Context, tag: usize, data: *mut ()) -> Node {
+        Node::with_index(ctx, tag, data, 0)
+    }
+
+    /// A node that tells its context which one it is when served.
+    pub(crate) fn with_index(ctx: &Context, tag: usize, data: *mut (), index: usize) -> Node {
+        Node {
+            ctx,
+            tag,
+            data,
+            index,
+            prev: Cell::new(ptr::null()),
+            next: Cell::new(ptr::null()),
+            linked: Cell::new(false),
+        }
+    }
+}
+
+/// A FIFO of waiting [`Node`]s. Not synchronised itself: it lives inside a
+/// primitive's internal lock and is touched only with that lock held.
+pub(crate) struct Queue {
+    head: *const Node,
+    tail: *const Node,
+}
+
+// SAFETY: the nodes a queue points to are only touched with the lock that
+// owns the queue held, from whichever thread holds it; the contexts they
+// point to are synchronised by their atomic status.
+unsafe impl Send for Queue {}
+
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue::new()
+    }
+}
+
+impl Queue {
+    pub(crate) const fn new() -> Queue {
+        Queue {
+            head: ptr::null(),
+            tail: ptr::null(),
+        }
+    }
+
+    /// Whether no node is linked (some linked nodes may be withdrawn
+    /// already: [`claim_first`](Queue::claim_first) skips those).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
+    /// Links `node` at the back.
+    ///
+    /// # Safety
+    ///
+    /// `node` stays where it is until it is unlinked (by
+    /// [`remove`](Queue::remove) or a claim), and its context outlives it.
+    pub(crate) unsafe fn push_back(&mut self, node: &Node) {
+        debug_assert!(!node.linked.get());
+        node.prev.set(self.tail);
+        node.next.set(ptr::null());
+        if self.tail.is_null() {
+            self.head = node;
+        } else {
+            // SAFETY: linked nodes are alive (the contract of `push_back`).
+            unsafe { (*self.tail).next.set(node) };
+        }
+        self.tail = node;
+        node.linked.set(true);
+    }
+
+    /// Unlinks `node` if it is linked here; returns whether it was.
+    pub(crate) fn remove(&mut self, node: &Node) -> bool {
+        if !node.linked.get() {
+            return false;
+        }
+        let (prev, next) = (node.prev.get(), node.next.get());
+        if prev.is_null() {
+            self.head = next;
+        } else {
+            // SAFETY: linked nodes are alive.
+            unsafe { (*prev).next.set(next) };
+        }
+        if next.is_null() {
+            self.tail = prev;
+        } else {
+            // SAFETY: linked nodes are alive.
+            unsafe { (*next).prev.set(prev) };
+        }
+        node.linked.set(false);
+        true
+    }
+
+    /// Claims the first node that is still waiting, is not waiting on
+    /// `skip` (a `select` must not serve itself), and satisfies `accept`;
+    /// unlinks withdrawn nodes on the way. A node that is first and still
+    /// waiting but not accepted stops the search (FIFO: nobody overtakes
+    /// it).
+    pub(crate) fn claim_first_if(
+        &mut self,
+        skip: *const Context,
+        accept: impl Fn(&Node) -> bool,
+    ) -> Option<Claim> {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: linked nodes are alive.
+            let node = unsafe { &*cur };
+            cur = node.next.get();
+            if node.ctx == skip {
+                continue;
+            }
+            // SAFETY: a linked node's context outlives it.
+            let ctx = unsafe { &*node.ctx };
+            if ctx.status.load(Ordering::Acquire) != WAITING {
+                self.remove(node); // withdrawn, or served through another node
+                continue;
+            }
+            if !accept(node) {
+                return None;
+            }
+            self.remove(node);
+            if ctx
+                .status
+                .compare_exchange(WAITING, CLAIMING, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: `CLAIMING` gives us the waiter; the owner does not
+                // touch it, and cannot return, until the token is stored.
+                let waiter = unsafe { (*ctx.waiter.get()).take() };
+                return Some(Claim {
+                    node,
+                    waiter: waiter.expect("a context is claimed once"),
+                });
+            }
+        }
+        None
+    }
+
+    /// Whether a node not of `skip` is still waiting (a hint: it may
+    /// withdraw at any time).
+    pub(crate) fn has_waiter_except(&self, skip: *const Context) -> bool {
+        let mut cur = self.head;
+        while !cur.is_null() {
+            // SAFETY: linked nodes are alive.
+            let node = unsafe { &*cur };
+            // SAFETY: a linked node's context outlives it.
+            if node.ctx != skip && unsafe { (*node.ctx).status.load(Ordering::Acquire) } == WAITING
+            {
+                return true;
+            }
+            cur = node.next.get();
+        }
+        false
+    }
+
+    /// [`claim_first_if`](Queue::claim_first_if) accepting any node.
+    pub(crate) fn claim_first(&mut self, skip: *const Context) -> Option<Claim> {
+        self.claim_first_if(skip, |_| true)
+    }
+}
+
+/// The right, won by a claimant, to hand something to one waiter. Must be
+/// [completed](Claim::complete).
+#[must_use = "a claimed waiter stays blocked until the claim is completed"]
+pub(crate) struct Claim {
+    node: *const Node,
+    waiter: Waiter,
+}
+
+impl Claim {
+    /// The node's tag.
+    pub(crate) fn tag(&self) -> usize {
+        // SAFETY: the owner cannot leave before the claim completes.
+        unsafe { (*self.node).tag }
+    }
+
+    /// The node's data pointer (valid until [`complete`](Claim::complete)).
+    pub(crate) fn data(&self) -> *mut () {
+        // SAFETY: as in `tag`.
+        unsafe { (*self.node).data }
+    }
+
+    /// Publishes `token` to the waiter. Returns the waiter, to wake once the
+    /// primitive's lock is released.
+    pub(crate) fn complete(self, token: usize) -> Waiter {
+        // SAFETY: as in `tag`; after the status store the node may be gone.
+        let (ctx, index) = unsafe { (&*(*self.node).ctx, (*self.node).index) };
+        ctx.selected.store(index, Ordering::Relaxed);
+        ctx.status.store(DONE + token, Ordering::Release);
+        self.waiter
+    }
+}
+
+/// Waiters to wake once a primitive's lock is released.
+#[derive(Default)]
+#[must_use = "wakes nobody unless `wake` is called"]
+pub(crate) struct Wakes {
+    first: Option<Waiter>,
+    more: Vec<Waiter>,
+}
+
+impl Wakes {
+    pub(crate) fn none() -> Wakes {
+        Wakes::default()
+    }
+
+    pub(crate) fn push(&mut self, w: Waiter) {
+        if self.first.is_none() {
+            self.first = Some(w);
+        } else {
+            self.more.push(w);
+        }
+    }
+
+    /// Wakes them all (call without holding any lock).
+    #[inline]
+    pub(crate) fn wake(self) {
+        if let Some(w) = self.first {
+            w.wake();
+            if !self.more.is_empty() {
+                self.more.into_iter().for_each(Waiter::wake);
+            }
+        }
+    }
+}
+
+impl From<Waiter> for Wakes {
+    fn from(w: Waiter) -> Wakes {
+        Wakes {
+            first: Some(w),
+            more: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! [`wait`]: the one blocking routine of the locks and signals (the
+//! channels' `Select` drives the same [`Context`] and nodes itself).
+
+use super::{lock, Context, Node, Queue, Wakes};
+use crate::sync::spin::{RawGuard, RawMutex};
+use std::time::Instant;
+
+/// How a primitive waits in one of its queues; see [`wait`].
+pub(crate) struct WaitSpec<'a, S, Q, W, A, R>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    /// The primitive's lock, held by the caller (`guard`).
+    pub(crate) lock: &'a RawMutex<S>,
+    /// Which queue of the state to wait in.
+    pub(crate) queue: Q,
+    pub(crate) tag: usize,
+    pub(crate) data: *mut (),
+    pub(crate) deadline: Option<Instant>,
+    /// Run once the node is published and the lock released, before
+    /// parking (a condition variable unlocks its mutex here).
+    pub(crate) registered: R,
+    /// Under the lock, after the node left without being served: fix the
+    /// state (a flag for "someone waits", a FIFO head that now can go).
+    pub(crate) withdrawn: W,
+    /// A cancellation unwound through the wait after `token` was handed
+    /// over: pass it on (no lock held).
+    pub(crate) abandoned: A,
+}
+
+/// Waits in a queue of the primitive whose lock `guard` holds: publishes a
+/// node, releases the lock, parks. Returns the token handed over, or `None`
+/// if the deadline passed first (the node is then withdrawn). A
+/// cancellation unwinds out of here after withdrawing the node or passing
+/// on what it was handed.
+pub(crate) fn wait<S, Q, W, A, R>(
+    mut guard: RawGuard<'_, S>,
+    spec: WaitSpec<'_, S, Q, W, A, R>,
+) -> Option<usize>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    let ctx = Context::current();
+    let node = Node::new(&ctx, spec.tag, spec.data);
+    // SAFETY: `leave` below unlinks the node (or a claim did) before this
+    // frame ends, on every path including unwinding; `ctx` outlives `node`.
+    unsafe { (spec.queue)(&mut guard).push_back(&node) };
+    drop(guard);
+    let mut leave = Leave {
+        ctx: &ctx,
+        node: &node,
+        lock: spec.lock,
+        queue: spec.queue,
+        withdrawn: Some(spec.withdrawn),
+        abandoned: Some(spec.abandoned),
+        armed: true,
+    };
+    (spec.registered)();
+    let got = ctx.park(spec.deadline);
+    leave.armed = false;
+    match got {
+        Some(t) => Some(t),
+        None => leave.withdraw().err(),
+    }
+}
+
+/// Leaves a wait early (deadline, or unwinding).
+struct Leave<'a, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    ctx: &'a Context,
+    node: &'a Node,
+    lock: &'a RawMutex<S>,
+    queue: Q,
+    withdrawn: Option<W>,
+    abandoned: Option<A>,
+    armed: bool,
+}
+
+impl<S, Q, W, A> Leave<'_, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    /// `Ok` if withdrawn, else the token that was handed over.
+    fn withdraw(&mut self) -> Result<(), usize> {
+        self.ctx.abort()?;
+        let mut st = lock(self.lock);
+        (self.queue)(&mut st).remove(self.node);
+        let wakes = (self.withdrawn.take().expect("withdrawn once"))(&mut st);
+        drop(st);
+        wakes.wake();
+        Ok(())
+    }
+}
+
+impl<S, Q, W, A> Drop for Leave<'_, S, Q, W, A>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+{
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Err(token) = self.withdraw() {
+            (self.abandoned.take().expect("abandoned once"))(token);
+        }
+    }
+}

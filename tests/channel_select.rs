@@ -1,0 +1,327 @@
+//! `channel::Select`: the first ready operation completes, exactly one,
+//! with timeouts, disconnection, cancellation.
+
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+use std::sync::mpsc::TrySendError;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use strands::channel::{self, Select, SelectTimeoutError};
+use strands::{JoinHandle, Runtime};
+
+fn rt(workers: usize) -> Runtime {
+    Runtime::builder().workers(workers).build().unwrap()
+}
+
+/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked
+/// (queued on its channel).
+fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    let started = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&started);
+    let h = strands::spawn(move || {
+        s.store(true, SeqCst);
+        f()
+    });
+    while !started.load(SeqCst) {
+        strands::yield_now();
+    }
+    // A blocking channel operation yields once before it parks: give the
+    // strand (and every other one queued here) a few more turns.
+    for _ in 0..3 {
+        strands::yield_now();
+    }
+    h
+}
+
+#[derive(Debug, PartialEq)]
+enum Got {
+    A(u32),
+    B(u32),
+    Sent,
+}
+
+#[test]
+fn exactly_one_ready_operation_completes() {
+    let (ta, ra) = channel::bounded(1);
+    let (tb, rb) = channel::bounded(1);
+    ta.send(1).unwrap();
+    tb.send(2).unwrap();
+    let got = Select::new()
+        .recv(&ra, |r| Got::A(r.unwrap()))
+        .recv(&rb, |r| Got::B(r.unwrap()))
+        .wait();
+    match got {
+        Got::A(1) => assert_eq!(rb.try_recv(), Ok(2)),
+        Got::B(2) => assert_eq!(ra.try_recv(), Ok(1)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_parked_select_is_served_by_a_later_send() {
+    rt(1).block_on(|| {
+        let (ta, ra) = channel::bounded::<u32>(0);
+        let (tb, rb) = channel::bounded::<u32>(0);
+        let _keep = ra.clone();
+        let h = spawn_parked(move || {
+            Select::new()
+                .recv(&ra, |r| Got::A(r.unwrap()))
+                .recv(&rb, |r| Got::B(r.unwrap()))
+                .wait()
+        });
+        tb.try_send(5).unwrap(); // the select waits on `rb`: handed over
+        assert_eq!(h.join().unwrap(), Got::B(5));
+        // and it left `ra`'s queue
+        assert_eq!(ta.try_send(1), Err(TrySendError::Full(1)));
+    });
+}
+
+#[test]
+fn a_send_operation_completes_when_a_receiver_comes() {
+    rt(1).block_on(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let (_ta, ra) = channel::bounded::<u32>(0);
+        let h = spawn_parked(move || {
+            Select::new()
+                .recv(&ra, |r| Got::A(r.unwrap()))
+                .send(&tx, 9, |r| {
+                    r.unwrap();
+                    Got::Sent
+                })
+                .wait()
+        });
+        assert_eq!(rx.recv(), Ok(9));
+        assert_eq!(h.join().unwrap(), Got::Sent);
+    });
+}
+
+#[test]
+fn two_selects_meet_on_a_rendezvous_channel() {
+    rt(2).block_on(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let (_t2, r2) = channel::bounded::<u32>(0);
+        let (t3, _r3) = channel::bounded::<u32>(0);
+        let h = strands::spawn(move || {
+            (0..200)
+                .map(|_| {
+                    Select::new()
+                        .recv(&rx, |r| r.unwrap())
+                        .recv(&r2, |r| r.unwrap() + 1000)
+                        .wait()
+                })
+                .sum::<u32>()
+        });
+        for i in 0..200 {
+            Select::new()
+                .send(&tx, i, |r| r.unwrap())
+                .send(&t3, 0, |_| panic!("nobody receives on t3"))
+                .wait();
+        }
+        assert_eq!(h.join().unwrap(), (0..200).sum());
+    });
+}
+
+#[test]
+fn timeout_and_try_wait() {
+    let check = || {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let t = Instant::now();
+        let r = Select::new()
+            .recv(&rx, |r| r.unwrap())
+            .wait_timeout(Duration::from_millis(20));
+        assert_eq!(r, Err(SelectTimeoutError));
+        assert!(t.elapsed() >= Duration::from_millis(20));
+        assert_eq!(
+            tx.try_send(1),
+            Err(TrySendError::Full(1)),
+            "no node left behind"
+        );
+        assert!(Select::new().recv(&rx, |r| r.unwrap()).try_wait().is_err());
+        assert!(Select::<()>::new()
+            .wait_timeout(Duration::from_millis(1))
+            .is_err());
+    };
+    check();
+    rt(1).block_on(check);
+}
+
+#[test]
+fn a_select_does_not_serve_itself() {
+    let (tx, rx) = channel::bounded::<u32>(0);
+    let r = Select::new()
+        .send(&tx, 1, |_| "sent")
+        .recv(&rx, |_| "received")
+        .wait_timeout(Duration::from_millis(5));
+    assert_eq!(r, Err(SelectTimeoutError));
+}
+
+#[test]
+fn disconnected_channels_are_ready() {
+    let (tx, rx) = channel::bounded::<u32>(0);
+    let (_keep, other) = channel::bounded::<u32>(0);
+    drop(tx);
+    let r = Select::new()
+        .recv(&other, |_| "other")
+        .recv(&rx, |r| if r.is_err() { "disconnected" } else { "value" })
+        .wait();
+    assert_eq!(r, "disconnected");
+    let (tx, rx) = channel::bounded::<String>(0);
+    drop(rx);
+    let back = Select::new()
+        .send(&tx, "v".to_string(), |r| r.unwrap_err().0)
+        .wait();
+    assert_eq!(back, "v");
+}
+
+#[test]
+#[should_panic(expected = "without operations")]
+fn wait_without_operations_panics() {
+    Select::<()>::new().wait();
+}
+
+#[test]
+fn a_value_handed_to_a_cancelled_select_goes_back() {
+    rt(1).block_on(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let (_t2, r2) = channel::bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let h = spawn_parked(move || {
+            Select::new()
+                .recv(&rx2, |r| r.unwrap())
+                .recv(&r2, |r| r.unwrap())
+                .wait()
+        });
+        let other = spawn_parked(move || rx.recv());
+        h.cancel();
+        tx.try_send(3).unwrap(); // into the select's slot
+        assert!(h.join().unwrap_err().is_cancelled());
+        assert_eq!(
+            other.join().unwrap(),
+            Ok(3),
+            "given on to the next receiver"
+        );
+    });
+}
+
+#[test]
+fn selecting_consumers_get_every_value_once() {
+    let rt = rt(2);
+    let (ta, ra) = channel::bounded::<u32>(1);
+    let (tb, rb) = channel::bounded::<u32>(0);
+    let mut got = rt.block_on(move || {
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (ra, rb) = (ra.clone(), rb.clone());
+                strands::spawn(move || {
+                    let mut v = Vec::new();
+                    let (mut a_open, mut b_open) = (true, true);
+                    while a_open || b_open {
+                        let mut s = Select::new();
+                        if a_open {
+                            s = s.recv(&ra, |r| (0, r.ok()));
+                        }
+                        if b_open {
+                            s = s.recv(&rb, |r| (1, r.ok()));
+                        }
+                        match s.wait() {
+                            (_, Some(x)) => v.push(x),
+                            (0, None) => a_open = false,
+                            (_, None) => b_open = false,
+                        }
+                    }
+                    v
+                })
+            })
+            .collect();
+        drop((ra, rb));
+        let pa = strands::spawn(move || (0..1000).for_each(|i| ta.send(i).unwrap()));
+        let pb = strands::spawn(move || (1000..2000).for_each(|i| tb.send(i).unwrap()));
+        pa.join().unwrap();
+        pb.join().unwrap();
+        consumers
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
+    });
+    got.sort_unstable();
+    assert_eq!(got, (0..2000).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_macro_runs_one_arm_in_the_callers_frame() {
+    let (ta, ra) = channel::bounded::<u32>(4);
+    let (tb, rb) = channel::bounded::<u32>(4);
+    let mut log = Vec::new(); // every arm mutates it: bodies are not closures
+    ta.send(1).unwrap();
+    strands::select! {
+        recv(ra) -> v => log.push(("a", v.unwrap())),
+        recv(rb) -> v => log.push(("b", v.unwrap())),
+    }
+    tb.send(2).unwrap();
+    strands::select! {
+        recv(ra) -> v => { log.push(("a", v.unwrap())) }
+        recv(rb) -> v => { log.push(("b", v.unwrap())) }
+    }
+    assert_eq!(log, [("a", 1), ("b", 2)]);
+    // a send arm and a default arm
+    let (tx, rx) = channel::bounded::<u32>(0);
+    let r = strands::select! {
+        send(tx, 5) -> res => res.is_ok(),
+        default => false,
+    };
+    assert!(!r, "nobody receives: the default arm runs");
+    drop(rx);
+    let back = strands::select! {
+        send(tx, 6) -> res => res.unwrap_err().0,
+        default(Duration::from_secs(10)) => 0,
+    };
+    assert_eq!(back, 6, "disconnected: the send arm gets its value back");
+}
+
+#[test]
+fn the_macro_supports_break_continue_and_question_mark() {
+    fn drain(rx: &channel::Receiver<u32>) -> Result<u32, channel::RecvError> {
+        let mut sum = 0;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            strands::select! {
+                recv(rx) -> v => {
+                    let v = v?;
+                    if v == 0 {
+                        continue;
+                    }
+                    sum += v;
+                    if sum >= 6 {
+                        break;
+                    }
+                }
+            }
+        }
+        assert!(rounds >= 4);
+        Ok(sum)
+    }
+    let (tx, rx) = channel::unbounded();
+    for v in [1, 0, 2, 3] {
+        tx.send(v).unwrap();
+    }
+    assert_eq!(drain(&rx), Ok(6));
+    drop(tx);
+    assert!(
+        drain(&rx).is_err(),
+        "`?` on the arm's result returns the error"
+    );
+}
+
+#[test]
+fn the_macro_times_out_not_before_its_deadline() {
+    rt(1).block_on(|| {
+        let (_tx, rx) = channel::bounded::<u32>(0);
+        let t = Instant::now();
+        let r = strands::select! {
+            recv(rx) -> _ => "value",
+            default(Duration::from_millis(20)) => "timeout",
+        };
+        assert_eq!(r, "timeout");
+        assert!(t.elapsed() >= Duration::from_millis(20));
+    });
+}
