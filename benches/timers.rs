@@ -13,7 +13,8 @@
 //!   the heap is rebuilt without dead entries when they outnumber the live
 //!   ones (amortized O(1) per cancel), so cancel-only traffic cannot grow it
 //!   without bound.
-//! - `wheel`: hierarchical timing wheel, 4 levels x 64 slots, 1 ms
+//! - `wheel`: the runtime's own (`src/runtime/wheel.rs`, since this
+//!   benchmark chose it): hierarchical timing wheel, 4 levels x 64 slots, 1 ms
 //!   resolution (64^4 ms = 4.66 h; later deadlines park in the top level and
 //!   cascade again); entries in a slab, each slot an intrusive doubly linked
 //!   list, so cancel is O(1) through the handle's slab index; one occupancy
@@ -202,197 +203,32 @@ impl TimerQueue for HeapTimers {
 
 // ------------------------------------------------- (c) hierarchical wheel
 
-const LEVELS: usize = 4;
-const SLOT_BITS: u32 = 6;
-const SLOTS: usize = 1 << SLOT_BITS;
-const SLOT_MASK: u64 = SLOTS as u64 - 1;
-const RES_NS: u64 = 1_000_000;
-const NIL: u32 = u32::MAX;
-const FREE: u16 = u16::MAX;
-
-struct WheelEntry {
-    tick: u64, // deadline in ticks since base, rounded up
-    payload: u64,
-    prev: u32,
-    next: u32, // the free list's link when free
-    list: u16, // level * SLOTS + slot, FREE when free
-    generation: u32,
-}
-
-struct WheelTimers {
-    base: Instant,
-    /// Every tick <= elapsed has been processed.
-    elapsed: u64,
-    heads: [u32; LEVELS * SLOTS],
-    occupied: [u64; LEVELS],
-    slab: Vec<WheelEntry>,
-    free: u32,
-    len: usize,
-}
-
-impl WheelTimers {
-    fn since_base(&self, t: Instant) -> Duration {
-        t.saturating_duration_since(self.base)
-    }
-
-    /// Links entry `idx` into the slot its tick belongs to, relative to
-    /// `elapsed`.
-    fn link(&mut self, idx: u32) {
-        let tick = self.slab[idx as usize].tick;
-        let e = self.elapsed;
-        // Due (or past): level 0, the current slot, fired by the next advance.
-        // Beyond the top level's reach: park in its last slot, which cascades
-        // it again when reached (never the current top slot, so the rotating
-        // search below stays in time order).
-        let top_slot_start = e & !((1u64 << (SLOT_BITS * (LEVELS as u32 - 1))) - 1);
-        let cap = top_slot_start + (1u64 << (SLOT_BITS * LEVELS as u32)) - 1;
-        let w = tick.max(e).min(cap);
-        let masked = ((e ^ w) | SLOT_MASK).min((1u64 << (SLOT_BITS * LEVELS as u32)) - 1);
-        let level = ((63 - masked.leading_zeros()) / SLOT_BITS) as usize;
-        let slot = ((w >> (SLOT_BITS * level as u32)) & SLOT_MASK) as usize;
-        let list = level * SLOTS + slot;
-        let head = self.heads[list];
-        let en = &mut self.slab[idx as usize];
-        en.prev = NIL;
-        en.next = head;
-        en.list = list as u16;
-        if head != NIL {
-            self.slab[head as usize].prev = idx;
-        }
-        self.heads[list] = idx;
-        self.occupied[level] |= 1 << slot;
-    }
-
-    fn unlink(&mut self, idx: u32) {
-        let en = &self.slab[idx as usize];
-        let (prev, next, list) = (en.prev, en.next, en.list as usize);
-        if prev != NIL {
-            self.slab[prev as usize].next = next;
-        } else {
-            self.heads[list] = next;
-            if next == NIL {
-                self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
-            }
-        }
-        if next != NIL {
-            self.slab[next as usize].prev = prev;
-        }
-    }
-
-    fn release(&mut self, idx: u32) -> u64 {
-        let en = &mut self.slab[idx as usize];
-        en.generation = en.generation.wrapping_add(1);
-        en.list = FREE;
-        en.next = self.free;
-        self.free = idx;
-        self.len -= 1;
-        en.payload
-    }
-
-    /// The earliest non-empty slot: (level, slot, its start tick). Every
-    /// entry at a level is earlier than every entry at the next level up.
-    fn next_slot(&self) -> Option<(usize, usize, u64)> {
-        for level in 0..LEVELS {
-            let occ = self.occupied[level];
-            if occ == 0 {
-                continue;
-            }
-            let shift = SLOT_BITS * level as u32;
-            let now_slot = (self.elapsed >> shift) & SLOT_MASK;
-            let slot = (u64::from(occ.rotate_right(now_slot as u32).trailing_zeros()) + now_slot)
-                & SLOT_MASK;
-            let level_range = 1u64 << (shift + SLOT_BITS);
-            let mut start = (self.elapsed & !(level_range - 1)) + (slot << shift);
-            if start < self.elapsed {
-                // only the top level wraps around
-                debug_assert!(level == LEVELS - 1 || (level == 0 && slot == now_slot));
-                if level != 0 {
-                    start += level_range;
-                }
-            }
-            return Some((level, slot as usize, start));
-        }
-        None
-    }
-}
+/// The runtime's own wheel (`src/runtime/wheel.rs`).
+type WheelTimers = strands::__bench::TimerWheel<u64>;
 
 impl TimerQueue for WheelTimers {
-    type Handle = (u32, u32);
+    type Handle = strands::__bench::TimerWheelKey;
     const NAME: &'static str = "wheel";
-    const RESOLUTION: Duration = Duration::from_nanos(RES_NS);
+    const RESOLUTION: Duration = strands::__bench::TIMER_WHEEL_RESOLUTION;
 
     fn new(base: Instant) -> Self {
-        WheelTimers {
-            base,
-            elapsed: 0,
-            heads: [NIL; LEVELS * SLOTS],
-            occupied: [0; LEVELS],
-            slab: Vec::new(),
-            free: NIL,
-            len: 0,
-        }
+        WheelTimers::new(base)
     }
 
     fn insert(&mut self, deadline: Instant, payload: u64) -> Self::Handle {
-        let tick = (self.since_base(deadline).as_nanos() as u64).div_ceil(RES_NS);
-        let idx = if self.free != NIL {
-            let i = self.free;
-            let en = &mut self.slab[i as usize];
-            self.free = en.next;
-            en.tick = tick;
-            en.payload = payload;
-            i
-        } else {
-            self.slab.push(WheelEntry {
-                tick,
-                payload,
-                prev: NIL,
-                next: NIL,
-                list: FREE,
-                generation: 0,
-            });
-            (self.slab.len() - 1) as u32
-        };
-        self.len += 1;
-        self.link(idx);
-        (idx, self.slab[idx as usize].generation)
+        WheelTimers::insert(self, deadline, payload)
     }
 
-    fn cancel(&mut self, (idx, generation): Self::Handle) -> Option<u64> {
-        let en = self.slab.get(idx as usize)?;
-        if en.generation != generation || en.list == FREE {
-            return None;
-        }
-        self.unlink(idx);
-        Some(self.release(idx))
+    fn cancel(&mut self, h: Self::Handle) -> Option<u64> {
+        WheelTimers::cancel(self, h)
     }
 
-    fn expire(&mut self, now: Instant, mut fire: impl FnMut(u64)) {
-        let now_tick = self.since_base(now).as_nanos() as u64 / RES_NS;
-        while let Some((level, slot, start)) = self.next_slot() {
-            if start > now_tick {
-                break;
-            }
-            self.elapsed = self.elapsed.max(start);
-            let list = level * SLOTS + slot;
-            let mut idx = std::mem::replace(&mut self.heads[list], NIL);
-            self.occupied[level] &= !(1 << slot);
-            while idx != NIL {
-                let en = &self.slab[idx as usize];
-                let next = en.next;
-                if en.tick <= self.elapsed {
-                    fire(self.release(idx));
-                } else {
-                    self.link(idx); // cascade to a lower level
-                }
-                idx = next;
-            }
-        }
-        self.elapsed = self.elapsed.max(now_tick);
+    fn expire(&mut self, now: Instant, fire: impl FnMut(u64)) {
+        WheelTimers::expire(self, now, fire)
     }
 
     fn len(&self) -> usize {
-        self.len
+        WheelTimers::len(self)
     }
 }
 
@@ -426,7 +262,7 @@ fn deadlines(base: Instant, n: usize, seed: u64) -> Vec<Instant> {
 
 /// Past every deadline.
 fn end(base: Instant) -> Instant {
-    base + Duration::from_nanos(MAX_NS + 2 * RES_NS)
+    base + Duration::from_nanos(MAX_NS + 2_000_000)
 }
 
 fn insert_cancel<T: TimerQueue>(base: Instant, ds: &[Instant]) -> Duration {

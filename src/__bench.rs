@@ -2,6 +2,11 @@
 //! Not a public API: no stability, hidden from the docs.
 
 use crate::arch::{self, RawContext};
+
+/// The runtime's timer wheel, for `benches/timers.rs`.
+pub use crate::runtime::wheel::{
+    Wheel as TimerWheel, WheelKey as TimerWheelKey, RESOLUTION as TIMER_WHEEL_RESOLUTION,
+};
 use crate::stack::{Stack, StackGuard, StackPool};
 use std::cell::UnsafeCell;
 use std::io;

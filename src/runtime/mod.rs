@@ -16,6 +16,7 @@ pub(crate) mod gate;
 pub(crate) mod parker;
 pub(crate) mod registry;
 pub(crate) mod timer;
+pub(crate) mod wheel;
 pub(crate) mod worker;
 
 use crate::loom::{Arc, AtomicU64, AtomicUsize, Ordering};
