@@ -54,9 +54,15 @@
 
 mod arch;
 mod grow;
+#[cfg(not(loom))]
+pub mod io;
 mod local;
 mod loom;
 mod metrics;
+#[cfg(not(loom))]
+pub mod net;
+#[cfg(not(loom))]
+pub mod os;
 mod panic;
 pub mod runtime;
 mod scope;

@@ -12,8 +12,11 @@
 //! every stack to the system.
 
 pub(crate) mod agenda;
+#[cfg(not(loom))]
+pub(crate) mod driver;
 pub(crate) mod gate;
 pub(crate) mod parker;
+pub(crate) mod readiness;
 pub(crate) mod registry;
 pub(crate) mod timer;
 pub(crate) mod worker;
@@ -145,20 +148,15 @@ impl Builder {
             gate: gate::Gate::new(self.max_strands),
             spawned: AtomicU64::new(0),
             timers: timer::Timers::new(),
+            #[cfg(not(loom))]
+            driver: Arc::new(driver::Driver::new()?),
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
             threads: Vec::with_capacity(workers),
-            timer_thread: None,
         };
-        let timer_shared = Arc::clone(&rt.handle.shared);
-        rt.timer_thread = Some(
-            std::thread::Builder::new()
-                .name(format!("{}-timer", self.thread_name))
-                .spawn(move || timer_shared.timers.run())?,
-        );
         for (i, fresh) in fresh_deques.into_iter().enumerate() {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
@@ -188,7 +186,6 @@ fn invalid(msg: &str) -> io::Error {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
-    timer_thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -276,8 +273,8 @@ impl Runtime {
     /// Steps: (1) refuse new spawns from outside; (2) cancel every live
     /// strand, parked or runnable -- each unwinds at its next blocking point
     /// (or the one it is parked in), so its `Drop`s run; (3) wait until they
-    /// have all finished, at most `timeout`; (4) join the workers and the
-    /// timer thread and give every stack back to the system.
+    /// have all finished, at most `timeout`; (4) join the workers and give
+    /// every stack back to the system.
     ///
     /// Returns `true` if everything finished in time. A strand that never
     /// reaches a blocking point (a hot loop, a blocking system call) keeps
@@ -312,17 +309,13 @@ impl Runtime {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if !shared.gate.wait_drained(deadline) {
             self.threads.clear(); // detach: they exit when their strands do
-            shared.timers.shutdown();
-            self.timer_thread = None; // detached, and exiting
+            shared.timers.wake_all_now();
             return false;
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        shared.timers.shutdown();
-        if let Some(t) = self.timer_thread.take() {
-            let _ = t.join();
-        }
+        shared.timers.wake_all_now();
         // Every strand is done: give the stacks back to the system now,
         // not when the last `Handle` or `Strand` lets go of the runtime.
         shared.pool.release_unused();
@@ -555,6 +548,9 @@ pub(crate) struct Shared {
     gate: gate::Gate,
     spawned: AtomicU64,
     pub(crate) timers: timer::Timers,
+    /// The I/O driver (the poller), which also serves the timers.
+    #[cfg(not(loom))]
+    pub(crate) driver: Arc<driver::Driver>,
     pub(crate) registry: registry::Registry,
     /// Stacks held in workers' caches (handed out by the pool, not in use).
     pub(crate) stacks_in_caches: AtomicUsize,
@@ -591,7 +587,7 @@ impl Shared {
             Some(task) if task.deadline.is_some() => {
                 let w = &self.workers[task.id.as_u64() as usize % self.workers.len()];
                 w.remote.push(task);
-                w.sleeper.unpark();
+                w.sleeper.unpark(|| self.notify_poller());
             }
             Some(task) => {
                 self.injectors[task.priority.index()].push(task);
@@ -606,7 +602,7 @@ impl Shared {
     /// context switch.
     pub(crate) fn wake_sleeper(&self) {
         for w in self.workers.iter() {
-            if w.sleeper.wake_if_sleeping() {
+            if w.sleeper.wake_if_sleeping(|| self.notify_poller()) {
                 return;
             }
         }
@@ -615,10 +611,83 @@ impl Shared {
     /// Parks worker `index` until there is work for it (`has_work` is the
     /// final check after announcing sleep, so no push is missed) or the
     /// runtime finishes.
+    ///
+    /// The first idle worker takes the driver's poller role and sleeps in
+    /// the poller, with the earliest timer as its timeout; afterwards it
+    /// fires the due timers and, if it found work, wakes a parked worker to
+    /// take the role over. The others park; their final check includes
+    /// "nobody holds the role" (paired with the role's release by `SeqCst`
+    /// fences), so the role is never left free while all workers sleep.
     pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
-        self.workers[index]
-            .sleeper
-            .sleep(|| has_work() || self.is_finished());
+        let sleeper = &self.workers[index].sleeper;
+        #[cfg(not(loom))]
+        {
+            if let Some(mut role) = self.driver.try_role() {
+                sleeper.sleep_polling(
+                    || has_work() || self.is_finished(),
+                    || {
+                        let timeout = self
+                            .timers
+                            .next_deadline()
+                            .map(|d| d.saturating_duration_since(Instant::now()));
+                        role.poll(timeout);
+                    },
+                );
+                self.timers.fire_due(Instant::now());
+                drop(role);
+                if has_work() {
+                    self.wake_sleeper(); // an idle worker takes the role
+                }
+                return;
+            }
+            sleeper.sleep(|| has_work() || self.is_finished() || !self.driver.role_taken());
+        }
+        #[cfg(loom)]
+        sleeper.sleep(|| has_work() || self.is_finished());
+    }
+
+    /// What a busy worker does every few picks so that timers and I/O are
+    /// not starved while every worker runs strands: fires due timers (the
+    /// common case costs one load and one `Instant::now()`), and if nobody
+    /// holds the poller role, polls without blocking.
+    pub(crate) fn maintain(&self) {
+        let now = Instant::now();
+        if self.timers.maybe_due(now) {
+            self.timers.fire_due(now);
+        }
+        #[cfg(not(loom))]
+        if self.driver.has_registrations() && !self.driver.role_taken() {
+            if let Some(mut role) = self.driver.try_role() {
+                role.poll(Some(Duration::ZERO));
+            }
+        }
+    }
+
+    /// Registers a timer, and tells a worker waiting in the poller when
+    /// the timer is the new earliest (its timeout must shrink).
+    pub(crate) fn insert_timer(
+        &self,
+        deadline: Instant,
+        waiter: crate::strand::waiter::Waiter,
+    ) -> timer::Key {
+        let (key, earliest) = self.timers.insert(deadline, waiter);
+        if earliest {
+            self.notify_poller_if_polling();
+        }
+        key
+    }
+
+    /// Interrupts the poller's wait (or the next one).
+    fn notify_poller(&self) {
+        #[cfg(not(loom))]
+        self.driver.notify();
+    }
+
+    fn notify_poller_if_polling(&self) {
+        #[cfg(not(loom))]
+        if self.driver.role_taken() {
+            self.driver.notify();
+        }
     }
 
     pub(crate) fn strand_finished(&self) {
@@ -629,7 +698,7 @@ impl Shared {
 
     fn unpark_all(&self) {
         for w in self.workers.iter() {
-            w.sleeper.unpark();
+            w.sleeper.unpark(|| self.notify_poller());
         }
     }
 
@@ -655,7 +724,7 @@ impl Schedule for Shared {
         if let Some(task) = task {
             let w = &self.workers[home];
             w.remote.push(task);
-            w.sleeper.unpark();
+            w.sleeper.unpark(|| self.notify_poller());
         }
     }
 }

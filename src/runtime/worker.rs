@@ -26,6 +26,11 @@ use std::ptr;
 /// Most stacks a worker keeps for reuse.
 const STACK_CACHE: usize = 64;
 
+/// Every this many picks a busy worker fires due timers and polls for I/O
+/// (`Shared::maintain`); a prime, so it does not fall into step with the
+/// agenda's 4- and 16-pick cycles.
+const MAINTAIN_EVERY: u32 = 61;
+
 /// What a strand asked for when it switched back to its worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -52,6 +57,8 @@ pub(crate) struct Worker {
     stack_cache: std::cell::RefCell<Vec<crate::stack::Stack>>,
     /// Switches into strands, published to metrics.
     switches: Cell<u64>,
+    /// Picks since the last `Shared::maintain` (direct yields included).
+    ticks: Cell<u32>,
 }
 
 thread_local! {
@@ -148,6 +155,10 @@ impl Worker {
             // resumed half-saved: it goes through the worker instead
             return false;
         }
+        if self.ticks.get() >= MAINTAIN_EVERY {
+            return false; // through the worker, which fires timers and polls
+        }
+        self.ticks.set(self.ticks.get() + 1);
         self.drain_remote();
         if self.queues.is_empty() {
             return false;
@@ -342,6 +353,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agend
         queues: LocalQueues::new(deques),
         stack_cache: std::cell::RefCell::new(Vec::new()),
         switches: Cell::new(0),
+        ticks: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     /// Unpublishes the worker however this frame is left.
@@ -353,6 +365,13 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agend
     }
     let _unpublish = Unpublish;
     loop {
+        let ticks = worker.ticks.get() + 1;
+        if ticks >= MAINTAIN_EVERY {
+            worker.ticks.set(0);
+            worker.shared.maintain();
+        } else {
+            worker.ticks.set(ticks);
+        }
         if let Some(task) = worker.next_task() {
             worker.run_task(task);
             if worker.switches.get().is_multiple_of(64) {
