@@ -9,6 +9,9 @@ use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The listen backlog asked for (the kernel caps it at `somaxconn`).
+const BACKLOG: i32 = 4096;
+
 /// A TCP socket server, like [`std::net::TcpListener`], whose `accept`
 /// parks the strand until a connection comes.
 ///
@@ -39,8 +42,20 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds to `addr` (the first of its addresses that works) and listens.
+    ///
+    /// Unlike std (which asks for a backlog of 128), the backlog is 4096,
+    /// capped by the system's `net.core.somaxconn`: a server of thousands of
+    /// connections should not see connects dropped or reset while its
+    /// acceptor strand waits for a turn.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
-        TcpListener::from_std(std::net::TcpListener::bind(addr)?)
+        use socket2::{Domain, SockAddr, Socket, Type};
+        each_addr(addr, |a| {
+            let sock = Socket::new(Domain::for_address(*a), Type::STREAM, None)?;
+            sock.set_reuse_address(true)?; // as std does on Unix
+            sock.bind(&SockAddr::from(*a))?;
+            sock.listen(BACKLOG)?;
+            TcpListener::from_std(sock.into())
+        })
     }
 
     /// Wraps a std listener (putting it in non-blocking mode).
