@@ -1,4 +1,4 @@
-//! The I/O driver: one `polling::Poller` per runtime, and the registrations
+//! The I/O driver: one poller (epoll, `epoll.rs`) per runtime, and the registrations
 //! of the file descriptors strands wait on.
 //!
 //! Every registered fd is added once, edge-triggered, for both directions,
@@ -20,11 +20,10 @@
 //! goes to a process-wide fallback driver with a thread of its own, so
 //! sockets work from plain threads too.
 
+use super::epoll::{Events, Poller};
 use super::readiness::Direction;
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, OnceLock, Ordering};
-use polling::{Event, Events, PollMode, Poller};
 use std::io;
-use std::num::NonZeroUsize;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
@@ -70,9 +69,7 @@ impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
         Ok(Driver {
             poller: Poller::new()?,
-            events: Mutex::new(Events::with_capacity(
-                NonZeroUsize::new(EVENTS).expect("non-zero"),
-            )),
+            events: Mutex::new(Events::with_capacity(EVENTS)),
             role: AtomicBool::new(false),
             slab: Mutex::new(Slab::default()),
             registered: AtomicUsize::new(0),
@@ -103,13 +100,10 @@ impl Driver {
             slot.state = Some(Arc::clone(&state));
             key_of(index, slot.generation)
         };
-        // SAFETY: the fd stays open while it is registered: `Registration`
-        // is owned by the wrapper that owns the fd, and deletes it from the
-        // poller in its `Drop`, before the fd is closed.
-        if let Err(e) = unsafe {
-            self.poller
-                .add_with_mode(fd.as_raw_fd(), Event::all(key), PollMode::Edge)
-        } {
+        // The fd stays open while it is registered: `Registration` is owned
+        // by the wrapper that owns the fd, and deletes it from the poller in
+        // its `Drop`, before the fd is closed.
+        if let Err(e) = self.poller.add(fd.as_raw_fd(), key) {
             self.free(key);
             return Err(e);
         }
@@ -122,7 +116,7 @@ impl Driver {
         })
     }
 
-    fn free(&self, key: usize) {
+    fn free(&self, key: u64) {
         let (index, generation) = split_key(key);
         let mut slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(slot) = slab.slots.get_mut(index as usize) {
@@ -154,7 +148,7 @@ impl Driver {
         self.registered.load(Ordering::Relaxed) > 0
     }
 
-    /// Wakes the thread waiting in `Poller::wait`, or makes the next wait
+    /// Wakes the thread waiting in the poller, or makes the next wait
     /// return at once.
     pub(crate) fn notify(&self) {
         let _ = self.poller.notify(); // fails only if the eventfd is gone
@@ -188,7 +182,6 @@ impl Role<'_> {
     /// Waits for events (at most `timeout`) and wakes their waiters.
     /// Returns how many events there were.
     pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> usize {
-        self.events.clear();
         match self.driver.poller.wait(&mut self.events, timeout) {
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return 0,
@@ -211,18 +204,18 @@ impl Drop for Role<'_> {
     }
 }
 
-fn key_of(index: u32, generation: u32) -> usize {
-    ((generation as usize) << 32) | index as usize
+fn key_of(index: u32, generation: u32) -> u64 {
+    ((generation as u64) << 32) | index as u64
 }
 
-fn split_key(key: usize) -> (u32, u32) {
+fn split_key(key: u64) -> (u32, u32) {
     (key as u32, (key >> 32) as u32)
 }
 
 /// An fd registered with a driver; removed from its poller on drop.
 pub(crate) struct Registration {
     driver: Arc<Driver>,
-    key: usize,
+    key: u64,
     fd: RawFd,
     pub(crate) state: Arc<IoState>,
 }
@@ -241,11 +234,10 @@ impl Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        // SAFETY: the owner of the registration still owns the fd (it
-        // drops the registration first), so `fd` is open and is the one
-        // that was added.
-        let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
-        let _ = self.driver.poller.delete(fd); // fails only for a closed fd
+        // The owner of the registration still owns the fd (it drops the
+        // registration first), so `fd` is open and is the one that was
+        // added.
+        let _ = self.driver.poller.delete(self.fd); // fails only for a closed fd
         self.driver.free(self.key);
         self.driver.registered.fetch_sub(1, Ordering::Relaxed);
     }

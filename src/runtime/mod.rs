@@ -14,6 +14,8 @@
 pub(crate) mod agenda;
 #[cfg(not(loom))]
 pub(crate) mod driver;
+#[cfg(not(loom))]
+pub(crate) mod epoll;
 pub(crate) mod gate;
 pub(crate) mod parker;
 pub(crate) mod readiness;
@@ -636,7 +638,9 @@ impl Shared {
                 self.timers.fire_due(Instant::now());
                 drop(role);
                 if has_work() {
-                    self.wake_sleeper(); // an idle worker takes the role
+                    // busy from here on: an idle worker takes the role, so
+                    // I/O is watched even if this worker's strands run long
+                    self.wake_sleeper();
                 }
                 return;
             }
