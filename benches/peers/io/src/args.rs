@@ -1,5 +1,5 @@
 //! Shared by the echo and http binaries; each uses part.
-#![allow(dead_code)] by the echo and http binaries; each uses part
+#![allow(dead_code)]
 /// `--port N` (default 0) and `--workers N` (default 2; for tokio, 1 means
 /// the current-thread runtime).
 pub fn args() -> (u16, usize) {
