@@ -66,6 +66,8 @@ pub mod os;
 mod panic;
 pub mod runtime;
 mod scope;
+#[cfg(not(loom))]
+pub mod signal;
 mod spawn;
 mod stack;
 mod strand;
