@@ -21,9 +21,14 @@ pub(crate) mod parker;
 pub(crate) mod readiness;
 pub(crate) mod registry;
 pub(crate) mod timer;
+#[cfg(not(loom))]
+pub(crate) mod watchdog;
 pub(crate) mod worker;
 
-use crate::loom::{Arc, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub use watchdog::{Stuck, StuckHook};
+
+use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
 use crate::strand::{Body, Exit, Header, Schedule, Task};
@@ -44,13 +49,31 @@ use std::time::{Duration, Instant};
 /// assert_eq!(rt.block_on(|| 1 + 1), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
     stack_guard: StackGuard,
     max_strands: usize,
     thread_name: String,
+    watchdog: Option<Duration>,
+    spare_workers: Option<usize>,
+    #[cfg(not(loom))]
+    on_stuck: Option<watchdog::StuckHook>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("stack_size", &self.stack_size)
+            .field("stack_guard", &self.stack_guard)
+            .field("max_strands", &self.max_strands)
+            .field("thread_name", &self.thread_name)
+            .field("watchdog", &self.watchdog)
+            .field("spare_workers", &self.spare_workers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -61,6 +84,10 @@ impl Default for Builder {
             stack_guard: StackGuard::Auto,
             max_strands: 1 << 22,
             thread_name: "strands-worker".to_string(),
+            watchdog: Some(Duration::from_millis(100)),
+            spare_workers: None,
+            #[cfg(not(loom))]
+            on_stuck: None,
         }
     }
 }
@@ -108,6 +135,37 @@ impl Builder {
         self
     }
 
+    /// The stuck-worker watchdog: a monitor thread reports (on stderr, and
+    /// to [`on_stuck`](Builder::on_stuck)) a strand that has held its
+    /// worker for longer than this without yielding -- a hot loop, a
+    /// blocking system call -- and starts a spare worker so the other
+    /// strands go on (see [`spare_workers`](Builder::spare_workers)).
+    /// Default: 100 ms. `None` turns it off (no monitor thread).
+    ///
+    /// Its cost when nothing is stuck is three relaxed stores per switch
+    /// and a monitor wake-up every quarter threshold.
+    pub fn watchdog(mut self, threshold: Option<Duration>) -> Builder {
+        self.watchdog = threshold;
+        self
+    }
+
+    /// Most spare workers the watchdog may start, one per report (default:
+    /// as many as [`workers`](Builder::workers); 0: report only). A spare
+    /// serves new and stealable strands, the injectors, timers and I/O;
+    /// strands that had already started on the stuck worker stay pinned to
+    /// it and wait. Spares stay until the runtime shuts down.
+    pub fn spare_workers(mut self, n: usize) -> Builder {
+        self.spare_workers = Some(n);
+        self
+    }
+
+    /// Calls `hook` with every watchdog report (besides printing it).
+    #[cfg(not(loom))]
+    pub fn on_stuck(mut self, hook: impl Fn(&Stuck) + Send + Sync + 'static) -> Builder {
+        self.on_stuck = Some(Arc::new(hook));
+        self
+    }
+
     /// Builds the runtime and starts its workers.
     ///
     /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
@@ -126,9 +184,16 @@ impl Builder {
         let pool = StackPool::new(self.stack_guard)?;
         stack::overflow::install_handler();
         crate::panic::install_hook();
-        let mut fresh_deques = Vec::with_capacity(workers);
+        let spares = if self.watchdog.is_some() {
+            self.spare_workers.unwrap_or(workers)
+        } else {
+            0
+        };
+        let mut fresh_deques = Vec::with_capacity(workers + spares);
+        #[cfg_attr(loom, allow(unused_mut))]
+        let mut spare_deques = Vec::with_capacity(spares);
         let shared = Arc::new(Shared {
-            workers: (0..workers)
+            workers: (0..workers + spares)
                 .map(|_| {
                     let deques = agenda::Deques::new();
                     let stealers = deques.stealers();
@@ -141,6 +206,8 @@ impl Builder {
                         picks: Default::default(),
                         steals: AtomicU64::new(0),
                         depths: Default::default(),
+                        watch_seq: process::AtomicU64::new(0),
+                        watch_current: process::AtomicU64::new(0),
                     }
                 })
                 .collect(),
@@ -154,17 +221,38 @@ impl Builder {
             driver: Arc::new(driver::Driver::new()?),
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
+            base_workers: workers,
+            #[cfg(not(loom))]
+            watchdog: {
+                for (i, d) in fresh_deques.drain(workers..).enumerate() {
+                    spare_deques.push((workers + i, d));
+                }
+                spare_deques.reverse(); // popped in index order
+                watchdog::Watchdog::new(
+                    self.watchdog,
+                    self.on_stuck.clone(),
+                    self.thread_name.clone(),
+                    spare_deques,
+                )
+            },
         });
         let mut rt = Runtime {
             handle: Handle { shared },
             threads: Vec::with_capacity(workers),
+            monitor: None,
         };
+        #[cfg(loom)]
+        fresh_deques.truncate(workers);
         for (i, fresh) in fresh_deques.into_iter().enumerate() {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
                 .name(format!("{}-{i}", self.thread_name))
                 .spawn(move || worker::run_worker(shared, i, fresh))?;
             rt.threads.push(t); // on error, dropping `rt` stops those started
+        }
+        #[cfg(not(loom))]
+        {
+            rt.monitor = watchdog::Watchdog::start(&rt.handle.shared)?;
         }
         Ok(rt)
     }
@@ -188,6 +276,8 @@ fn invalid(msg: &str) -> io::Error {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
+    /// The watchdog's monitor thread, if it is on.
+    monitor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -312,9 +402,26 @@ impl Runtime {
         if !shared.gate.wait_drained(deadline) {
             self.threads.clear(); // detach: they exit when their strands do
             shared.timers.wake_all_now();
+            #[cfg(not(loom))]
+            shared.watchdog.stop(); // the monitor exits; spares with the rest
             return false;
         }
+        #[cfg(not(loom))]
+        shared.watchdog.stop();
+        if let Some(m) = self.monitor.take() {
+            let _ = m.join(); // no spare is started after this
+        }
         for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        #[cfg(not(loom))]
+        for t in std::mem::take(
+            &mut *shared
+                .watchdog
+                .spare_threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        ) {
             let _ = t.join();
         }
         shared.timers.wake_all_now();
@@ -502,30 +609,37 @@ impl Handle {
     pub fn metrics(&self) -> crate::Metrics {
         let s = &self.shared;
         let pool = s.pool.stats();
+        #[cfg(not(loom))]
+        let (spares, reports) = (
+            s.watchdog.spares_started.load(Ordering::Relaxed),
+            s.watchdog.reports.load(Ordering::Relaxed),
+        );
+        #[cfg(loom)]
+        let (spares, reports) = (0, 0);
+        // the slots of spares not started are not workers (yet)
+        let active = &s.workers[..s.base_workers + spares];
         crate::Metrics {
-            workers: s.workers.len(),
+            workers: active.len(),
             live_strands: s.gate.live(),
             spawned: s.spawned.load(Ordering::Relaxed),
-            switches: s
-                .workers
+            switches: active
                 .iter()
                 .map(|w| w.switches.load(Ordering::Relaxed))
                 .collect(),
-            picks: s
-                .workers
+            picks: active
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.picks[p].load(Ordering::Relaxed)))
                 .collect(),
-            steals: s
-                .workers
+            steals: active
                 .iter()
                 .map(|w| w.steals.load(Ordering::Relaxed))
                 .collect(),
-            queue_depths: s
-                .workers
+            queue_depths: active
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.depths[p].load(Ordering::Relaxed)))
                 .collect(),
+            spare_workers: spares,
+            stuck_reports: reports,
             stacks_live: pool
                 .live
                 .saturating_sub(s.stacks_in_caches.load(Ordering::Relaxed)),
@@ -556,6 +670,11 @@ pub(crate) struct Shared {
     pub(crate) registry: registry::Registry,
     /// Stacks held in workers' caches (handed out by the pool, not in use).
     pub(crate) stacks_in_caches: AtomicUsize,
+    /// Workers started with the runtime; `workers` also holds the slots of
+    /// the spares the watchdog may start.
+    pub(crate) base_workers: usize,
+    #[cfg(not(loom))]
+    pub(crate) watchdog: watchdog::Watchdog,
 }
 
 /// The part of a worker other threads reach.
@@ -571,6 +690,10 @@ pub(crate) struct WorkerShared {
     pub(crate) picks: [AtomicU64; 3],
     pub(crate) steals: AtomicU64,
     pub(crate) depths: [AtomicUsize; 3],
+    /// For the watchdog: the switch count, stored at every switch into a
+    /// strand, and the id of the strand running (0: none).
+    pub(crate) watch_seq: process::AtomicU64,
+    pub(crate) watch_current: process::AtomicU64,
 }
 
 impl Shared {
@@ -587,7 +710,8 @@ impl Shared {
             // the strand to one (by id, to spread them) instead of the
             // injectors, which serve in arrival order.
             Some(task) if task.deadline.is_some() => {
-                let w = &self.workers[task.id.as_u64() as usize % self.workers.len()];
+                // not to a spare: it may never start
+                let w = &self.workers[task.id.as_u64() as usize % self.base_workers];
                 w.remote.push(task);
                 w.sleeper.unpark(|| self.notify_poller());
             }

@@ -271,6 +271,10 @@ impl Worker {
         self.switches.set(self.switches.get() + 1);
         // SAFETY: kept alive by `running` until the strand switches out.
         let header = unsafe { &*header };
+        let me = &self.shared.workers[self.index];
+        me.watch_seq.store(self.switches.get(), Ordering::Relaxed);
+        me.watch_current
+            .store(header.id.as_u64(), Ordering::Relaxed);
         overflow::set_current(&header.record);
         header
     }
@@ -284,6 +288,9 @@ impl Worker {
         // the task was runnable and we own it.
         unsafe { arch::switch(self.ctx.get(), header.ctx.get()) };
         overflow::set_current(ptr::null());
+        self.shared.workers[self.index]
+            .watch_current
+            .store(0, Ordering::Relaxed);
         // SAFETY: the strand has switched out; the worker owns it again.
         let task = unsafe { (*self.running.get()).take() }.expect("the strand we ran");
         // SAFETY: the context was just saved by the switch.
