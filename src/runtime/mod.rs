@@ -184,14 +184,17 @@ impl Builder {
         let pool = StackPool::new(self.stack_guard)?;
         stack::overflow::install_handler();
         crate::panic::install_hook();
+        #[cfg(not(loom))]
         let spares = if self.watchdog.is_some() {
             self.spare_workers.unwrap_or(workers)
         } else {
             0
         };
+        #[cfg(loom)]
+        let spares = 0; // no watchdog under loom
         let mut fresh_deques = Vec::with_capacity(workers + spares);
-        #[cfg_attr(loom, allow(unused_mut))]
-        let mut spare_deques = Vec::with_capacity(spares);
+        #[cfg(not(loom))]
+        let mut spare_deques: Vec<(usize, agenda::Deques)> = Vec::with_capacity(spares);
         let shared = Arc::new(Shared {
             workers: (0..workers + spares)
                 .map(|_| {
@@ -241,8 +244,6 @@ impl Builder {
             threads: Vec::with_capacity(workers),
             monitor: None,
         };
-        #[cfg(loom)]
-        fresh_deques.truncate(workers);
         for (i, fresh) in fresh_deques.into_iter().enumerate() {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
@@ -852,7 +853,10 @@ impl Schedule for Shared {
         if let Some(task) = task {
             let w = &self.workers[home];
             w.remote.push(task);
-            w.sleeper.unpark(|| self.notify_poller());
+            // a busy worker drains its remote queue at its next pick; one
+            // going to sleep checks it after announcing so (the Sleeper
+            // handshake): only a sleeping one needs waking
+            w.sleeper.wake_if_sleeping(|| self.notify_poller());
         }
     }
 }
