@@ -45,6 +45,7 @@ struct Args {
     stack_size: usize,
     guard: StackGuard,
     floor: bool,
+    watchdog: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -56,6 +57,7 @@ fn parse() -> Result<Args, String> {
         stack_size: strands::DEFAULT_STACK_SIZE,
         guard: StackGuard::Auto,
         floor: false,
+        watchdog: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -90,6 +92,7 @@ fn parse() -> Result<Args, String> {
                 }
             }
             "--floor" => a.floor = true,
+            "--no-watchdog" => a.watchdog = false,
             "-h" | "--help" => {
                 println!(
                     "usage: stress [--mode yield|pingpong|sleep|tree|mixed] [--strands N] \
@@ -198,6 +201,10 @@ fn main() {
         .workers(args.workers)
         .stack_size(args.stack_size)
         .stack_guard(args.guard)
+        .watchdog(
+            args.watchdog
+                .then_some(std::time::Duration::from_millis(100)),
+        )
         .build()
         .unwrap_or_else(|e| {
             eprintln!("stress: cannot build the runtime: {e}");

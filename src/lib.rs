@@ -55,12 +55,20 @@
 mod arch;
 pub mod channel;
 mod grow;
+#[cfg(not(loom))]
+pub mod io;
 mod local;
 mod loom;
 mod metrics;
+#[cfg(not(loom))]
+pub mod net;
+#[cfg(not(loom))]
+pub mod os;
 mod panic;
 pub mod runtime;
 mod scope;
+#[cfg(not(loom))]
+pub mod signal;
 mod spawn;
 mod stack;
 mod strand;

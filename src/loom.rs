@@ -18,12 +18,13 @@ pub(crate) use std::sync::{Once, OnceLock};
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
     atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
-    Condvar, Mutex,
+    Condvar, Mutex, MutexGuard,
 };
 #[cfg(not(loom))]
 pub(crate) use std::thread;
 
 #[cfg(loom)]
+#[allow(unused_imports)] // MutexGuard: only the driver (not built under loom) names it
 pub(crate) use loom::sync::{
     atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,

@@ -20,8 +20,12 @@ use crate::StackGuard;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Number of worker threads.
+    /// Number of worker threads (spares started by the watchdog included).
     pub workers: usize,
+    /// Spare workers the watchdog has started.
+    pub spare_workers: usize,
+    /// Stuck strands the watchdog has reported.
+    pub stuck_reports: u64,
     /// Strands spawned and not yet finished.
     pub live_strands: usize,
     /// Strands spawned since the runtime started.

@@ -12,14 +12,24 @@
 //! every stack to the system.
 
 pub(crate) mod agenda;
+#[cfg(not(loom))]
+pub(crate) mod driver;
+#[cfg(not(loom))]
+pub(crate) mod epoll;
 pub(crate) mod gate;
 pub(crate) mod parker;
+pub(crate) mod readiness;
 pub(crate) mod registry;
 pub(crate) mod timer;
+#[cfg(not(loom))]
+pub(crate) mod watchdog;
 pub(crate) mod wheel;
 pub(crate) mod worker;
 
-use crate::loom::{Arc, AtomicU64, AtomicUsize, Ordering};
+#[cfg(not(loom))]
+pub use watchdog::{Stuck, StuckHook};
+
+use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::spawn::{JoinHandle, SpawnError};
 use crate::stack::{self, StackGuard, StackPool};
 use crate::strand::{Body, Exit, Header, Schedule, Task};
@@ -40,13 +50,31 @@ use std::time::{Duration, Instant};
 /// assert_eq!(rt.block_on(|| 1 + 1), 2);
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Builder {
     workers: Option<usize>,
     stack_size: usize,
     stack_guard: StackGuard,
     max_strands: usize,
     thread_name: String,
+    watchdog: Option<Duration>,
+    spare_workers: Option<usize>,
+    #[cfg(not(loom))]
+    on_stuck: Option<watchdog::StuckHook>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("stack_size", &self.stack_size)
+            .field("stack_guard", &self.stack_guard)
+            .field("max_strands", &self.max_strands)
+            .field("thread_name", &self.thread_name)
+            .field("watchdog", &self.watchdog)
+            .field("spare_workers", &self.spare_workers)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Builder {
@@ -57,6 +85,10 @@ impl Default for Builder {
             stack_guard: StackGuard::Auto,
             max_strands: 1 << 22,
             thread_name: "strands-worker".to_string(),
+            watchdog: Some(Duration::from_millis(100)),
+            spare_workers: None,
+            #[cfg(not(loom))]
+            on_stuck: None,
         }
     }
 }
@@ -104,6 +136,37 @@ impl Builder {
         self
     }
 
+    /// The stuck-worker watchdog: a monitor thread reports (on stderr, and
+    /// to [`on_stuck`](Builder::on_stuck)) a strand that has held its
+    /// worker for longer than this without yielding -- a hot loop, a
+    /// blocking system call -- and starts a spare worker so the other
+    /// strands go on (see [`spare_workers`](Builder::spare_workers)).
+    /// Default: 100 ms. `None` turns it off (no monitor thread).
+    ///
+    /// Its cost when nothing is stuck is three relaxed stores per switch
+    /// and a monitor wake-up every quarter threshold.
+    pub fn watchdog(mut self, threshold: Option<Duration>) -> Builder {
+        self.watchdog = threshold;
+        self
+    }
+
+    /// Most spare workers the watchdog may start, one per report (default:
+    /// as many as [`workers`](Builder::workers); 0: report only). A spare
+    /// serves new and stealable strands, the injectors, timers and I/O;
+    /// strands that had already started on the stuck worker stay pinned to
+    /// it and wait. Spares stay until the runtime shuts down.
+    pub fn spare_workers(mut self, n: usize) -> Builder {
+        self.spare_workers = Some(n);
+        self
+    }
+
+    /// Calls `hook` with every watchdog report (besides printing it).
+    #[cfg(not(loom))]
+    pub fn on_stuck(mut self, hook: impl Fn(&Stuck) + Send + Sync + 'static) -> Builder {
+        self.on_stuck = Some(Arc::new(hook));
+        self
+    }
+
     /// Builds the runtime and starts its workers.
     ///
     /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
@@ -122,9 +185,19 @@ impl Builder {
         let pool = StackPool::new(self.stack_guard)?;
         stack::overflow::install_handler();
         crate::panic::install_hook();
-        let mut fresh_deques = Vec::with_capacity(workers);
+        #[cfg(not(loom))]
+        let spares = if self.watchdog.is_some() {
+            self.spare_workers.unwrap_or(workers)
+        } else {
+            0
+        };
+        #[cfg(loom)]
+        let spares = 0; // no watchdog under loom
+        let mut fresh_deques = Vec::with_capacity(workers + spares);
+        #[cfg(not(loom))]
+        let mut spare_deques: Vec<(usize, agenda::Deques)> = Vec::with_capacity(spares);
         let shared = Arc::new(Shared {
-            workers: (0..workers)
+            workers: (0..workers + spares)
                 .map(|_| {
                     let deques = agenda::Deques::new();
                     let stealers = deques.stealers();
@@ -139,6 +212,8 @@ impl Builder {
                         picks: Default::default(),
                         steals: AtomicU64::new(0),
                         depths: Default::default(),
+                        watch_seq: process::AtomicU64::new(0),
+                        watch_current: process::AtomicU64::new(0),
                     }
                 })
                 .collect(),
@@ -148,26 +223,40 @@ impl Builder {
             gate: gate::Gate::new(self.max_strands),
             spawned: Default::default(),
             timers: timer::Timers::new(),
+            #[cfg(not(loom))]
+            driver: Arc::new(driver::Driver::new()?),
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
+            base_workers: workers,
+            #[cfg(not(loom))]
+            watchdog: {
+                for (i, d) in fresh_deques.drain(workers..).enumerate() {
+                    spare_deques.push((workers + i, d));
+                }
+                spare_deques.reverse(); // popped in index order
+                watchdog::Watchdog::new(
+                    self.watchdog,
+                    self.on_stuck.clone(),
+                    self.thread_name.clone(),
+                    spare_deques,
+                )
+            },
         });
         let mut rt = Runtime {
             handle: Handle { shared },
             threads: Vec::with_capacity(workers),
-            timer_thread: None,
+            monitor: None,
         };
-        let timer_shared = Arc::clone(&rt.handle.shared);
-        rt.timer_thread = Some(
-            std::thread::Builder::new()
-                .name(format!("{}-timer", self.thread_name))
-                .spawn(move || timer_shared.timers.run())?,
-        );
         for (i, fresh) in fresh_deques.into_iter().enumerate() {
             let shared = Arc::clone(&rt.handle.shared);
             let t = std::thread::Builder::new()
                 .name(format!("{}-{i}", self.thread_name))
                 .spawn(move || worker::run_worker(shared, i, fresh))?;
             rt.threads.push(t); // on error, dropping `rt` stops those started
+        }
+        #[cfg(not(loom))]
+        {
+            rt.monitor = watchdog::Watchdog::start(&rt.handle.shared)?;
         }
         Ok(rt)
     }
@@ -191,7 +280,8 @@ fn invalid(msg: &str) -> io::Error {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<std::thread::JoinHandle<()>>,
-    timer_thread: Option<std::thread::JoinHandle<()>>,
+    /// The watchdog's monitor thread, if it is on.
+    monitor: Option<std::thread::JoinHandle<()>>,
 }
 
 impl fmt::Debug for Runtime {
@@ -279,8 +369,8 @@ impl Runtime {
     /// Steps: (1) refuse new spawns from outside; (2) cancel every live
     /// strand, parked or runnable -- each unwinds at its next blocking point
     /// (or the one it is parked in), so its `Drop`s run; (3) wait until they
-    /// have all finished, at most `timeout`; (4) join the workers and the
-    /// timer thread and give every stack back to the system.
+    /// have all finished, at most `timeout`; (4) join the workers and give
+    /// every stack back to the system.
     ///
     /// Returns `true` if everything finished in time. A strand that never
     /// reaches a blocking point (a hot loop, a blocking system call) keeps
@@ -315,17 +405,30 @@ impl Runtime {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         if !shared.gate.wait_drained(deadline) {
             self.threads.clear(); // detach: they exit when their strands do
-            shared.timers.shutdown();
-            self.timer_thread = None; // detached, and exiting
+            shared.timers.wake_all_now();
+            #[cfg(not(loom))]
+            shared.watchdog.stop(); // the monitor exits; spares with the rest
             return false;
+        }
+        #[cfg(not(loom))]
+        shared.watchdog.stop();
+        if let Some(m) = self.monitor.take() {
+            let _ = m.join(); // no spare is started after this
         }
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
-        shared.timers.shutdown();
-        if let Some(t) = self.timer_thread.take() {
+        #[cfg(not(loom))]
+        for t in std::mem::take(
+            &mut *shared
+                .watchdog
+                .spare_threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        ) {
             let _ = t.join();
         }
+        shared.timers.wake_all_now();
         // Every strand is done: give the stacks back to the system now,
         // not when the last `Handle` or `Strand` lets go of the runtime.
         shared.pool.release_unused();
@@ -530,41 +633,46 @@ impl Handle {
     pub fn metrics(&self) -> crate::Metrics {
         let s = &self.shared;
         let pool = s.pool.stats();
+        #[cfg(not(loom))]
+        let (spares, reports) = (
+            s.watchdog.spares_started.load(Ordering::Relaxed),
+            s.watchdog.reports.load(Ordering::Relaxed),
+        );
+        #[cfg(loom)]
+        let (spares, reports) = (0, 0);
+        // the slots of spares not started are not workers (yet)
+        let active = &s.workers[..s.base_workers + spares];
         crate::Metrics {
-            workers: s.workers.len(),
+            workers: active.len(),
             live_strands: s.gate.live(),
             spawned: s.spawned.iter().map(|n| n.load(Ordering::Relaxed)).sum(),
             spawned_by_priority: std::array::from_fn(|p| s.spawned[p].load(Ordering::Relaxed)),
-            finished: s
-                .workers
+            finished: active
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.finished[p].load(Ordering::Relaxed)))
                 .collect(),
-            parks: s
-                .workers
+            parks: active
                 .iter()
                 .map(|w| w.parks.load(Ordering::Relaxed))
                 .collect(),
-            switches: s
-                .workers
+            switches: active
                 .iter()
                 .map(|w| w.switches.load(Ordering::Relaxed))
                 .collect(),
-            picks: s
-                .workers
+            picks: active
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.picks[p].load(Ordering::Relaxed)))
                 .collect(),
-            steals: s
-                .workers
+            steals: active
                 .iter()
                 .map(|w| w.steals.load(Ordering::Relaxed))
                 .collect(),
-            queue_depths: s
-                .workers
+            queue_depths: active
                 .iter()
                 .map(|w| std::array::from_fn(|p| w.depths[p].load(Ordering::Relaxed)))
                 .collect(),
+            spare_workers: spares,
+            stuck_reports: reports,
             stacks_live: pool
                 .live
                 .saturating_sub(s.stacks_in_caches.load(Ordering::Relaxed)),
@@ -590,9 +698,17 @@ pub(crate) struct Shared {
     /// Strands spawned, per priority.
     spawned: [AtomicU64; 3],
     pub(crate) timers: timer::Timers,
+    /// The I/O driver (the poller), which also serves the timers.
+    #[cfg(not(loom))]
+    pub(crate) driver: Arc<driver::Driver>,
     pub(crate) registry: registry::Registry,
     /// Stacks held in workers' caches (handed out by the pool, not in use).
     pub(crate) stacks_in_caches: AtomicUsize,
+    /// Workers started with the runtime; `workers` also holds the slots of
+    /// the spares the watchdog may start.
+    pub(crate) base_workers: usize,
+    #[cfg(not(loom))]
+    pub(crate) watchdog: watchdog::Watchdog,
 }
 
 /// The part of a worker other threads reach.
@@ -610,6 +726,10 @@ pub(crate) struct WorkerShared {
     pub(crate) picks: [AtomicU64; 3],
     pub(crate) steals: AtomicU64,
     pub(crate) depths: [AtomicUsize; 3],
+    /// For the watchdog: the switch count, stored at every switch into a
+    /// strand, and the id of the strand running (0: none).
+    pub(crate) watch_seq: process::AtomicU64,
+    pub(crate) watch_current: process::AtomicU64,
 }
 
 impl Shared {
@@ -626,9 +746,10 @@ impl Shared {
             // the strand to one (by id, to spread them) instead of the
             // injectors, which serve in arrival order.
             Some(task) if task.deadline.is_some() => {
-                let w = &self.workers[task.id.as_u64() as usize % self.workers.len()];
+                // not to a spare: it may never start
+                let w = &self.workers[task.id.as_u64() as usize % self.base_workers];
                 w.remote.push(task);
-                w.sleeper.unpark();
+                w.sleeper.unpark(|| self.notify_poller());
             }
             Some(task) => {
                 self.injectors[task.priority.index()].push(task);
@@ -643,7 +764,7 @@ impl Shared {
     /// context switch.
     pub(crate) fn wake_sleeper(&self) {
         for w in self.workers.iter() {
-            if w.sleeper.wake_if_sleeping() {
+            if w.sleeper.wake_if_sleeping(|| self.notify_poller()) {
                 return;
             }
         }
@@ -652,10 +773,85 @@ impl Shared {
     /// Parks worker `index` until there is work for it (`has_work` is the
     /// final check after announcing sleep, so no push is missed) or the
     /// runtime finishes.
+    ///
+    /// The first idle worker takes the driver's poller role and sleeps in
+    /// the poller, with the earliest timer as its timeout; afterwards it
+    /// fires the due timers and, if it found work, wakes a parked worker to
+    /// take the role over. The others park; their final check includes
+    /// "nobody holds the role" (paired with the role's release by `SeqCst`
+    /// fences), so the role is never left free while all workers sleep.
     pub(crate) fn sleep(&self, index: usize, has_work: impl Fn() -> bool) {
-        self.workers[index]
-            .sleeper
-            .sleep(|| has_work() || self.is_finished());
+        let sleeper = &self.workers[index].sleeper;
+        #[cfg(not(loom))]
+        {
+            if let Some(mut role) = self.driver.try_role() {
+                sleeper.sleep_polling(
+                    || has_work() || self.is_finished(),
+                    || {
+                        let timeout = self
+                            .timers
+                            .next_deadline()
+                            .map(|d| d.saturating_duration_since(Instant::now()));
+                        role.poll(timeout);
+                    },
+                );
+                self.timers.fire_due(Instant::now());
+                drop(role);
+                if has_work() {
+                    // busy from here on: an idle worker takes the role, so
+                    // I/O is watched even if this worker's strands run long
+                    self.wake_sleeper();
+                }
+                return;
+            }
+            sleeper.sleep(|| has_work() || self.is_finished() || !self.driver.role_taken());
+        }
+        #[cfg(loom)]
+        sleeper.sleep(|| has_work() || self.is_finished());
+    }
+
+    /// What a busy worker does every few picks so that timers and I/O are
+    /// not starved while every worker runs strands: fires due timers (the
+    /// common case costs one load and one `Instant::now()`), and if nobody
+    /// holds the poller role, polls without blocking.
+    pub(crate) fn maintain(&self) {
+        let now = Instant::now();
+        if self.timers.maybe_due(now) {
+            self.timers.fire_due(now);
+        }
+        #[cfg(not(loom))]
+        if self.driver.has_registrations() && !self.driver.role_taken() {
+            if let Some(mut role) = self.driver.try_role() {
+                role.poll(Some(Duration::ZERO));
+            }
+        }
+    }
+
+    /// Registers a timer, and tells a worker waiting in the poller when
+    /// the timer is the new earliest (its timeout must shrink).
+    pub(crate) fn insert_timer(
+        &self,
+        deadline: Instant,
+        waiter: crate::strand::waiter::Waiter,
+    ) -> timer::Key {
+        let (key, earliest) = self.timers.insert(deadline, waiter);
+        if earliest {
+            self.notify_poller_if_polling();
+        }
+        key
+    }
+
+    /// Interrupts the poller's wait (or the next one).
+    fn notify_poller(&self) {
+        #[cfg(not(loom))]
+        self.driver.notify();
+    }
+
+    fn notify_poller_if_polling(&self) {
+        #[cfg(not(loom))]
+        if self.driver.role_taken() {
+            self.driver.notify();
+        }
     }
 
     pub(crate) fn strand_finished(&self) {
@@ -666,7 +862,7 @@ impl Shared {
 
     fn unpark_all(&self) {
         for w in self.workers.iter() {
-            w.sleeper.unpark();
+            w.sleeper.unpark(|| self.notify_poller());
         }
     }
 
@@ -692,7 +888,10 @@ impl Schedule for Shared {
         if let Some(task) = task {
             let w = &self.workers[home];
             w.remote.push(task);
-            w.sleeper.unpark();
+            // a busy worker drains its remote queue at its next pick; one
+            // going to sleep checks it after announcing so (the Sleeper
+            // handshake): only a sleeping one needs waking
+            w.sleeper.wake_if_sleeping(|| self.notify_poller());
         }
     }
 }

@@ -43,10 +43,18 @@ impl Parker {
 /// pusher pushes and then checks the flag. Each side puts a `SeqCst` fence
 /// between its write and its read, so at least one of them sees the other's
 /// write: either the sleeper finds the work, or the pusher finds the flag
-/// and unparks it. (The queues' own orderings are acquire/release at best,
+/// and wakes it. (The queues' own orderings are acquire/release at best,
 /// so the fences, not the flag's ordering, carry the argument.)
+///
+/// A sleeper either parks on its [`Parker`] or, when it holds the I/O
+/// driver's poller role, waits in the poller ([`Sleeper::sleep_polling`]).
+/// It says which with a second flag, `polling`, written before `sleeping`
+/// (which is stored with `Release`); a waker that wins the `sleeping` swap
+/// (`Acquire`) therefore sees how to wake it: `Poller::notify` or the
+/// parker (the `notify` closure the wakers take).
 pub(crate) struct Sleeper {
     sleeping: AtomicBool,
+    polling: AtomicBool,
     parker: Parker,
 }
 
@@ -54,6 +62,7 @@ impl Sleeper {
     pub(crate) fn new() -> Sleeper {
         Sleeper {
             sleeping: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
             parker: Parker::new(),
         }
     }
@@ -61,7 +70,7 @@ impl Sleeper {
     /// Sleeps unless `has_work` (checked after the announcement) says
     /// otherwise; returns once woken.
     pub(crate) fn sleep(&self, has_work: impl Fn() -> bool) {
-        self.sleeping.store(true, Ordering::Relaxed);
+        self.sleeping.store(true, Ordering::Release);
         fence(Ordering::SeqCst);
         if has_work() {
             self.sleeping.store(false, Ordering::Relaxed);
@@ -71,25 +80,50 @@ impl Sleeper {
         self.sleeping.store(false, Ordering::Relaxed);
     }
 
-    /// Called after a push: wakes the sleeper if it announced sleep.
-    /// Returns whether this call woke it.
-    pub(crate) fn wake_if_sleeping(&self) -> bool {
+    /// Like [`Sleeper::sleep`], but sleeps in `wait` (the poller's wait,
+    /// which a waker interrupts with `Poller::notify`) instead of the
+    /// parker.
+    #[cfg_attr(loom, allow(dead_code))] // the driver is not built under loom
+    pub(crate) fn sleep_polling(&self, has_work: impl Fn() -> bool, wait: impl FnOnce()) {
+        self.polling.store(true, Ordering::Relaxed);
+        self.sleeping.store(true, Ordering::Release);
+        fence(Ordering::SeqCst);
+        if !has_work() {
+            wait();
+        }
+        self.sleeping.store(false, Ordering::Relaxed);
+        self.polling.store(false, Ordering::Relaxed);
+    }
+
+    /// Called after a push: wakes the sleeper if it announced sleep (with
+    /// `notify` if it sleeps in the poller). Returns whether this call woke
+    /// it.
+    pub(crate) fn wake_if_sleeping(&self, notify: impl FnOnce()) -> bool {
         fence(Ordering::SeqCst);
         if self.sleeping.load(Ordering::Relaxed)
             && self
                 .sleeping
-                .compare_exchange(true, false, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
         {
-            self.parker.unpark();
+            if self.polling.load(Ordering::Relaxed) {
+                notify();
+            } else {
+                self.parker.unpark();
+            }
             return true;
         }
         false
     }
 
-    /// Unparks unconditionally (shutdown, or work only this worker can
-    /// take: a strand woken for it).
-    pub(crate) fn unpark(&self) {
+    /// Wakes unconditionally (shutdown, or work only this worker can take:
+    /// a strand woken for it). Called after the push, like
+    /// `wake_if_sleeping`; the fence pairs with the sleeper's.
+    pub(crate) fn unpark(&self, notify: impl FnOnce()) {
+        fence(Ordering::SeqCst);
+        if self.polling.load(Ordering::Relaxed) {
+            notify();
+        }
         self.parker.unpark();
     }
 }
@@ -137,7 +171,7 @@ mod loom_tests {
                     let (q, s) = (Arc::clone(&q), Arc::clone(&s));
                     loom::thread::spawn(move || {
                         q.push();
-                        s.wake_if_sleeping();
+                        s.wake_if_sleeping(|| {});
                     })
                 })
                 .collect();

@@ -26,6 +26,11 @@ use std::ptr;
 /// Most stacks a worker keeps for reuse.
 const STACK_CACHE: usize = 64;
 
+/// Every this many picks a busy worker fires due timers and polls for I/O
+/// (`Shared::maintain`); a prime, so it does not fall into step with the
+/// agenda's 4- and 16-pick cycles.
+const MAINTAIN_EVERY: u32 = 61;
+
 /// What a strand asked for when it switched back to its worker.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -56,6 +61,8 @@ pub(crate) struct Worker {
     parks: Cell<u64>,
     /// Strands finished on this worker, per priority, published to metrics.
     finished: [Cell<u64>; 3],
+    /// Picks since the last `Shared::maintain` (direct yields included).
+    ticks: Cell<u32>,
 }
 
 thread_local! {
@@ -164,6 +171,10 @@ impl Worker {
             // resumed half-saved: it goes through the worker instead
             return false;
         }
+        if self.ticks.get() >= MAINTAIN_EVERY {
+            return false; // through the worker, which fires timers and polls
+        }
+        self.ticks.set(self.ticks.get() + 1);
         self.drain_remote();
         if self.queues.is_empty() {
             return false;
@@ -280,6 +291,10 @@ impl Worker {
         self.switches.set(self.switches.get() + 1);
         // SAFETY: kept alive by `running` until the strand switches out.
         let header = unsafe { &*header };
+        let me = &self.shared.workers[self.index];
+        me.watch_seq.store(self.switches.get(), Ordering::Relaxed);
+        me.watch_current
+            .store(header.id.as_u64(), Ordering::Relaxed);
         overflow::set_current(&header.record);
         header
     }
@@ -293,6 +308,9 @@ impl Worker {
         // the task was runnable and we own it.
         unsafe { arch::switch(self.ctx.get(), header.ctx.get()) };
         overflow::set_current(ptr::null());
+        self.shared.workers[self.index]
+            .watch_current
+            .store(0, Ordering::Relaxed);
         // SAFETY: the strand has switched out; the worker owns it again.
         let task = unsafe { (*self.running.get()).take() }.expect("the strand we ran");
         // SAFETY: the context was just saved by the switch.
@@ -374,6 +392,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agend
         switches: Cell::new(0),
         parks: Cell::new(0),
         finished: Default::default(),
+        ticks: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     /// Unpublishes the worker however this frame is left.
@@ -385,6 +404,13 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: super::agend
     }
     let _unpublish = Unpublish;
     loop {
+        let ticks = worker.ticks.get() + 1;
+        if ticks >= MAINTAIN_EVERY {
+            worker.ticks.set(0);
+            worker.shared.maintain();
+        } else {
+            worker.ticks.set(ticks);
+        }
         if let Some(task) = worker.next_task() {
             worker.run_task(task);
             if worker.switches.get().is_multiple_of(64) {

@@ -37,6 +37,12 @@ pub(crate) use state::State;
 pub struct StrandId(NonZeroU64);
 
 impl StrandId {
+    /// The id with this number, if it can be one (not 0).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn from_u64(n: u64) -> Option<StrandId> {
+        NonZeroU64::new(n).map(StrandId)
+    }
+
     fn next() -> StrandId {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);

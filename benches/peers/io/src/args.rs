@@ -1,0 +1,31 @@
+//! Shared by the echo and http binaries; each uses part.
+#![allow(dead_code)]
+/// `--port N` (default 0) and `--workers N` (default 2; for tokio, 1 means
+/// the current-thread runtime).
+pub fn args() -> (u16, usize) {
+    let (mut port, mut workers) = (0, 2);
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let v = it.next().unwrap_or_default();
+        match a.as_str() {
+            "--port" => port = v.parse().expect("--port N"),
+            "--workers" => workers = v.parse().expect("--workers N"),
+            _ => panic!("usage: [--port N] [--workers N]"),
+        }
+    }
+    (port, workers)
+}
+
+pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: peer\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
+
+/// Counts the complete requests at the front of `buf` (same parsing as
+/// strands' `examples/http.rs`, minus the header checks); returns
+/// (requests, bytes consumed).
+pub fn requests(buf: &[u8]) -> (usize, usize) {
+    let (mut n, mut start) = (0, 0);
+    while let Some(end) = buf[start..].windows(4).position(|w| w == b"\r\n\r\n") {
+        n += 1;
+        start += end + 4;
+    }
+    (n, start)
+}

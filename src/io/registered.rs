@@ -1,0 +1,397 @@
+//! [`Registered`]: a file descriptor whose blocking calls park the strand.
+
+use crate::loom::OnceLock;
+use crate::runtime::driver::Registration;
+use crate::runtime::readiness::{self, Direction};
+use crate::strand::waiter;
+use std::fmt;
+use std::io::{self, IoSlice, IoSliceMut, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Instant;
+
+/// Which way an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Interest {
+    Read,
+    Write,
+}
+
+/// The driver registration of one fd, made the first time an operation on
+/// it would block (so an fd that never blocks -- a regular file -- is never
+/// registered, and a socket created on a plain thread and used in a strand
+/// registers with the strand's runtime).
+pub(crate) struct Readiness {
+    reg: OnceLock<Result<Registration, (io::ErrorKind, Option<i32>)>>,
+}
+
+impl Readiness {
+    pub(crate) fn new() -> Readiness {
+        Readiness {
+            reg: OnceLock::new(),
+        }
+    }
+
+    fn direction(reg: &Registration, interest: Interest) -> &Direction {
+        match interest {
+            Interest::Read => &reg.state.read,
+            Interest::Write => &reg.state.write,
+        }
+    }
+
+    /// Runs `op` until it does not answer `WouldBlock`, parking the caller
+    /// (a strand, or a plain thread) until the driver reports `fd` ready in
+    /// between. Gives up with `TimedOut` once `deadline` has passed.
+    /// `Interrupted` is retried.
+    pub(crate) fn run<R>(
+        &self,
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        deadline: Option<Instant>,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        loop {
+            let snapshot = match self.reg.get() {
+                Some(Ok(reg)) => Some(Self::direction(reg, interest).snapshot()),
+                _ => None,
+            };
+            match op() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+            let reg = self.registration(fd)?;
+            let Some(seq) = snapshot else {
+                continue; // registered just now: the add reports current readiness
+            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timed_out());
+            }
+            wait(Self::direction(reg, interest), seq, deadline);
+        }
+    }
+
+    /// Parks until the driver reports `fd` ready for `interest` (which may
+    /// be spurious: the caller's next operation finds out).
+    pub(crate) fn ready(
+        &self,
+        fd: BorrowedFd<'_>,
+        interest: Interest,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        let reg = self.registration(fd)?;
+        let dir = Self::direction(reg, interest);
+        let seq = dir.snapshot();
+        if poll_now(fd, interest)? {
+            return Ok(());
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(timed_out());
+        }
+        wait(dir, seq, deadline);
+        Ok(())
+    }
+
+    fn registration(&self, fd: BorrowedFd<'_>) -> io::Result<&Registration> {
+        let r = self
+            .reg
+            .get_or_init(|| Registration::new(fd).map_err(|e| (e.kind(), e.raw_os_error())));
+        match r {
+            Ok(reg) => Ok(reg),
+            Err((_, Some(code))) => Err(io::Error::from_raw_os_error(*code)),
+            Err((kind, None)) => Err(io::Error::new(
+                *kind,
+                "strands: the fd could not be registered with the I/O driver",
+            )),
+        }
+    }
+}
+
+/// Registers the caller with `dir` unless an event came after `seq`, then
+/// blocks (until `deadline`, if any); withdraws the registration however
+/// it leaves, a cancellation unwinding through the block included.
+fn wait(dir: &Direction, seq: u64, deadline: Option<Instant>) {
+    if let readiness::Registered::Wait(id) = dir.register(seq, waiter::Waiter::current()) {
+        struct Withdraw<'a>(&'a Direction, u64);
+        impl Drop for Withdraw<'_> {
+            fn drop(&mut self) {
+                self.0.withdraw(self.1);
+            }
+        }
+        let _withdraw = Withdraw(dir, id);
+        match deadline {
+            None => waiter::block(),
+            Some(d) => waiter::block_until(d),
+        }
+    }
+}
+
+/// Whether `fd` is ready now (a zero-timeout `poll(2)`).
+pub(crate) fn poll_now(fd: BorrowedFd<'_>, interest: Interest) -> io::Result<bool> {
+    let events = match interest {
+        Interest::Read => libc::POLLIN,
+        Interest::Write => libc::POLLOUT,
+    };
+    let mut p = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1, no timeout.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if p.revents & libc::POLLNVAL != 0 {
+        return Err(io::Error::from_raw_os_error(libc::EBADF));
+    }
+    Ok(n > 0)
+}
+
+pub(crate) fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "operation timed out")
+}
+
+/// Sets or clears `O_NONBLOCK`; returns whether it was set before.
+pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<bool> {
+    // SAFETY: fcntl on a borrowed, open fd.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let was = flags & libc::O_NONBLOCK != 0;
+    if was != on {
+        let new = if on {
+            flags | libc::O_NONBLOCK
+        } else {
+            flags & !libc::O_NONBLOCK
+        };
+        // SAFETY: as above.
+        if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, new) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(was)
+}
+
+/// A file descriptor owner whose reads and writes park the calling strand
+/// (or thread) instead of blocking its worker.
+///
+/// `Registered::new` puts the fd in non-blocking mode. Every operation
+/// first tries the system call; when it would block, the caller waits for
+/// the runtime's I/O driver to report the fd ready and tries again. A
+/// strand that waits costs no worker; a plain thread that waits is parked
+/// and woken by the driver.
+///
+/// The name says what it is: an fd registered with the driver (the
+/// registration is made the first time an operation would block, and
+/// removed when the `Registered` is dropped or
+/// [`into_inner`](Registered::into_inner) is called).
+///
+/// `Read`/`Write` are implemented for `Registered<T>` where `T` has them,
+/// and for `&Registered<T>` where `&T` has them (sockets, pipes), so two
+/// strands can read and write one fd at once.
+///
+/// Regular files are always "ready" for `poll`: reading one never waits on
+/// the driver, it blocks the worker for the disk as it would a thread.
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use std::os::unix::net::UnixStream;
+/// use strands::io::Registered;
+///
+/// strands::run(|| {
+///     let (a, b) = UnixStream::pair().unwrap();
+///     let (mut a, mut b) = (Registered::new(a).unwrap(), Registered::new(b).unwrap());
+///     let reader = strands::spawn(move || {
+///         let mut buf = [0u8; 5];
+///         b.read_exact(&mut buf).unwrap(); // parks this strand until data comes
+///         buf
+///     });
+///     a.write_all(b"hello").unwrap();
+///     assert_eq!(&reader.join().unwrap(), b"hello");
+/// });
+/// ```
+pub struct Registered<T: AsFd> {
+    // declared first: dropped (deregistered) before `io` closes the fd
+    readiness: Readiness,
+    io: T,
+    was_nonblocking: bool,
+}
+
+impl<T: AsFd> Registered<T> {
+    /// Wraps `io`, putting its fd in non-blocking mode.
+    ///
+    /// Fails with the OS error if the mode cannot be set (a closed fd:
+    /// `EBADF`).
+    pub fn new(io: T) -> io::Result<Registered<T>> {
+        let was_nonblocking = set_nonblocking(io.as_fd(), true)?;
+        Ok(Registered {
+            readiness: Readiness::new(),
+            io,
+            was_nonblocking,
+        })
+    }
+
+    /// Wraps `io` whose fd the caller has already put in non-blocking mode
+    /// (and which should go back to blocking in `into_inner`).
+    pub(crate) fn from_nonblocking(io: T) -> Registered<T> {
+        Registered {
+            readiness: Readiness::new(),
+            io,
+            was_nonblocking: false,
+        }
+    }
+
+    /// The wrapped value.
+    pub fn get_ref(&self) -> &T {
+        &self.io
+    }
+
+    /// The wrapped value, mutably. Don't change its blocking mode.
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.io
+    }
+
+    /// Deregisters the fd, restores the blocking mode it had before
+    /// [`new`](Registered::new), and returns the wrapped value.
+    pub fn into_inner(self) -> io::Result<T> {
+        let Registered {
+            readiness,
+            io,
+            was_nonblocking,
+        } = self;
+        drop(readiness);
+        set_nonblocking(io.as_fd(), was_nonblocking)?;
+        Ok(io)
+    }
+
+    /// Parks until the fd is readable (or has an error or hang-up to
+    /// report). May return when a read would still block; loop on the read.
+    pub fn readable(&self) -> io::Result<()> {
+        self.readiness.ready(self.io.as_fd(), Interest::Read, None)
+    }
+
+    /// Parks until the fd is writable (or has an error to report).
+    pub fn writable(&self) -> io::Result<()> {
+        self.readiness.ready(self.io.as_fd(), Interest::Write, None)
+    }
+
+    /// Runs `op` on the wrapped value until it does not answer
+    /// `WouldBlock`, parking in between until the fd is ready for reading.
+    /// For operations `Read` does not cover (`recv_from`, `accept`, …).
+    pub fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.readiness
+            .run(self.io.as_fd(), Interest::Read, None, || op(&self.io))
+    }
+
+    /// Like [`read_with`](Registered::read_with), waiting for writability.
+    pub fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
+        self.readiness
+            .run(self.io.as_fd(), Interest::Write, None, || op(&self.io))
+    }
+
+    /// `read_with` / `write_with` with a deadline (`TimedOut` once past).
+    pub(crate) fn io_until<R>(
+        &self,
+        interest: Interest,
+        deadline: Option<Instant>,
+        mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        self.readiness
+            .run(self.io.as_fd(), interest, deadline, || op(&self.io))
+    }
+
+    /// Waits for readiness until `deadline`.
+    pub(crate) fn ready_until(
+        &self,
+        interest: Interest,
+        deadline: Option<Instant>,
+    ) -> io::Result<()> {
+        self.readiness.ready(self.io.as_fd(), interest, deadline)
+    }
+
+    fn with_mut<R>(
+        &mut self,
+        interest: Interest,
+        mut op: impl FnMut(&mut T) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let Registered { readiness, io, .. } = self;
+        let fd = io.as_fd().as_raw_fd();
+        // SAFETY: `fd` belongs to `io`, which outlives this call; the
+        // borrow is split only so `op` can take `io` mutably.
+        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        readiness.run(fd, interest, None, || op(io))
+    }
+}
+
+impl<T: AsFd> AsFd for Registered<T> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.io.as_fd()
+    }
+}
+
+impl<T: AsFd> AsRawFd for Registered<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.io.as_fd().as_raw_fd()
+    }
+}
+
+impl<T: AsFd + fmt::Debug> fmt::Debug for Registered<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Registered").field("io", &self.io).finish()
+    }
+}
+
+impl<T: AsFd + Read> Read for Registered<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.with_mut(Interest::Read, |io| io.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.with_mut(Interest::Read, |io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd + Write> Write for Registered<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.with_mut(Interest::Write, |io| io.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.with_mut(Interest::Write, |io| io.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.with_mut(Interest::Write, |io| io.flush())
+    }
+}
+
+impl<T: AsFd> Read for &Registered<T>
+where
+    for<'a> &'a T: Read,
+{
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_with(|mut io| io.read(buf))
+    }
+
+    fn read_vectored(&mut self, bufs: &mut [IoSliceMut<'_>]) -> io::Result<usize> {
+        self.read_with(|mut io| io.read_vectored(bufs))
+    }
+}
+
+impl<T: AsFd> Write for &Registered<T>
+where
+    for<'a> &'a T: Write,
+{
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_with(|mut io| io.write(buf))
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_with(|mut io| io.write_vectored(bufs))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.write_with(|mut io| io.flush())
+    }
+}

@@ -1,0 +1,170 @@
+//! UDP: [`UdpSocket`].
+
+use super::{each_addr, Timeouts};
+use crate::io::{Interest, Registered};
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A UDP socket, like [`std::net::UdpSocket`], whose sends and receives
+/// park the strand while the socket is not ready.
+///
+/// ```
+/// use strands::net::UdpSocket;
+/// strands::run(|| {
+///     let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").unwrap();
+///     a.send_to(b"hi", b.local_addr().unwrap()).unwrap();
+///     let mut buf = [0; 8];
+///     let (n, from) = b.recv_from(&mut buf).unwrap();
+///     assert_eq!((&buf[..n], from), (&b"hi"[..], a.local_addr().unwrap()));
+/// });
+/// ```
+pub struct UdpSocket {
+    inner: Registered<std::net::UdpSocket>,
+    timeouts: Arc<Timeouts>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr` (the first of its addresses that works).
+    pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
+        UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
+    }
+
+    /// Wraps a std socket (putting it in non-blocking mode).
+    pub fn from_std(s: std::net::UdpSocket) -> io::Result<UdpSocket> {
+        s.set_nonblocking(true)?;
+        Ok(UdpSocket {
+            inner: Registered::from_nonblocking(s),
+            timeouts: Arc::default(),
+        })
+    }
+
+    /// Back to a std socket, in blocking mode.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        self.inner.into_inner()
+    }
+
+    /// Sets the default destination (and the only source `recv` accepts).
+    pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
+        each_addr(addr, |a| self.inner.get_ref().connect(a))
+    }
+
+    /// Sends to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let d = self.timeouts.deadline(true);
+        self.inner.io_until(Interest::Write, d, |s| s.send(buf))
+    }
+
+    /// Sends to `addr` (its first address).
+    pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
+        })?;
+        let d = self.timeouts.deadline(true);
+        self.inner
+            .io_until(Interest::Write, d, |s| s.send_to(buf, addr))
+    }
+
+    /// Receives from the connected peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let d = self.timeouts.deadline(false);
+        self.inner.io_until(Interest::Read, d, |s| s.recv(buf))
+    }
+
+    /// Receives a datagram and its source.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let d = self.timeouts.deadline(false);
+        self.inner.io_until(Interest::Read, d, |s| s.recv_from(buf))
+    }
+
+    /// Receives without removing the datagram from the queue.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let d = self.timeouts.deadline(false);
+        self.inner.io_until(Interest::Read, d, |s| s.peek_from(buf))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().local_addr()
+    }
+
+    /// The connected peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.inner.get_ref().peer_addr()
+    }
+
+    /// Sets `SO_BROADCAST`.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        self.inner.get_ref().set_broadcast(on)
+    }
+
+    /// `SO_BROADCAST`.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        self.inner.get_ref().broadcast()
+    }
+
+    /// Sets `IP_TTL`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.inner.get_ref().set_ttl(ttl)
+    }
+
+    /// `IP_TTL`.
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.inner.get_ref().ttl()
+    }
+
+    /// Takes the pending `SO_ERROR`.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        self.inner.get_ref().take_error()
+    }
+
+    /// Receives give up after `t` (`None`: never) with `TimedOut`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.timeouts.set(false, t)
+    }
+
+    /// Sends give up after `t` (`None`: never) with `TimedOut`.
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        self.timeouts.set(true, t)
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts.get(false))
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.timeouts.get(true))
+    }
+
+    /// A second handle to the same socket (sharing the timeouts).
+    pub fn try_clone(&self) -> io::Result<UdpSocket> {
+        Ok(UdpSocket {
+            inner: Registered::from_nonblocking(self.inner.get_ref().try_clone()?),
+            timeouts: Arc::clone(&self.timeouts),
+        })
+    }
+}
+
+impl fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.inner.get_ref(), f)
+    }
+}
+
+impl AsFd for UdpSocket {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+impl AsRawFd for UdpSocket {
+    fn as_raw_fd(&self) -> RawFd {
+        self.inner.as_raw_fd()
+    }
+}

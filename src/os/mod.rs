@@ -1,0 +1,3 @@
+//! OS-specific parts, like [`std::os`].
+
+pub mod unix;

@@ -1,0 +1,3 @@
+//! Unix-specific parts, like [`std::os::unix`].
+
+pub mod net;

@@ -1,0 +1,265 @@
+//! The I/O driver: one poller (epoll, `epoll.rs`) per runtime, and the registrations
+//! of the file descriptors strands wait on.
+//!
+//! Every registered fd is added once, edge-triggered, for both directions,
+//! under a key made of a slab index and a generation (so an event still in
+//! flight for an fd that was removed, and whose slot was reused, is
+//! ignored). Each slot holds an `Arc<IoState>`: the read and write
+//! [`Direction`]s, whose protocol (`readiness.rs`) makes a wait and an event
+//! meet without losing a wake-up.
+//!
+//! Nobody owns the poller for good. An idle worker tries to take the
+//! *poller role* (a `try_lock` on the event buffer); the one that gets it
+//! waits in `Poller::wait` with the next timer deadline as the timeout, the
+//! others park (see `Shared::sleep`). A worker that pushes work for a
+//! worker sitting in `wait` calls `Poller::notify`. Busy workers poll
+//! without blocking now and then (`Shared::maintain`), so I/O is not
+//! starved while every worker runs strands.
+//!
+//! A registration made on a thread that is not a worker of any runtime
+//! goes to a process-wide fallback driver with a thread of its own, so
+//! sockets work from plain threads too.
+
+use super::epoll::{Events, Poller};
+use super::readiness::Direction;
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, OnceLock, Ordering};
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
+
+/// Events taken from the kernel per `wait`.
+const EVENTS: usize = 1024;
+
+/// The read and write sides of one registered fd.
+pub(crate) struct IoState {
+    pub(crate) read: Direction,
+    pub(crate) write: Direction,
+}
+
+struct Slot {
+    generation: u32,
+    state: Option<Arc<IoState>>,
+}
+
+#[derive(Default)]
+struct Slab {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+}
+
+pub(crate) struct Driver {
+    poller: Poller,
+    /// The poller role: whoever holds this lock may `wait` (with this
+    /// buffer).
+    events: Mutex<Events>,
+    /// Whether the role is held (read without locking, by timers that must
+    /// notify a waiting poller of an earlier deadline, and by sleepers).
+    role: AtomicBool,
+    slab: Mutex<Slab>,
+    registered: AtomicUsize,
+}
+
+/// Holding the poller role; released on drop.
+pub(crate) struct Role<'a> {
+    driver: &'a Driver,
+    events: MutexGuard<'a, Events>,
+}
+
+impl Driver {
+    pub(crate) fn new() -> io::Result<Driver> {
+        Ok(Driver {
+            poller: Poller::new()?,
+            events: Mutex::new(Events::with_capacity(EVENTS)),
+            role: AtomicBool::new(false),
+            slab: Mutex::new(Slab::default()),
+            registered: AtomicUsize::new(0),
+        })
+    }
+
+    /// Adds `fd` to the poller (both directions, edge-triggered).
+    pub(crate) fn register(self: &Arc<Self>, fd: BorrowedFd<'_>) -> io::Result<Registration> {
+        let state = Arc::new(IoState {
+            read: Direction::new(),
+            write: Direction::new(),
+        });
+        let key = {
+            let mut slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
+            let index = match slab.free.pop() {
+                Some(i) => i,
+                None => {
+                    let i = u32::try_from(slab.slots.len())
+                        .map_err(|_| io::Error::other("too many registered fds"))?;
+                    slab.slots.push(Slot {
+                        generation: 0,
+                        state: None,
+                    });
+                    i
+                }
+            };
+            let slot = &mut slab.slots[index as usize];
+            slot.state = Some(Arc::clone(&state));
+            key_of(index, slot.generation)
+        };
+        // The fd stays open while it is registered: `Registration` is owned
+        // by the wrapper that owns the fd, and deletes it from the poller in
+        // its `Drop`, before the fd is closed.
+        if let Err(e) = self.poller.add(fd.as_raw_fd(), key) {
+            self.free(key);
+            return Err(e);
+        }
+        self.registered.fetch_add(1, Ordering::Relaxed);
+        Ok(Registration {
+            driver: Arc::clone(self),
+            key,
+            fd: fd.as_raw_fd(),
+            state,
+        })
+    }
+
+    fn free(&self, key: u64) {
+        let (index, generation) = split_key(key);
+        let mut slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = slab.slots.get_mut(index as usize) {
+            if slot.generation == generation {
+                slot.state = None;
+                slot.generation = (slot.generation + 1) & 0x7fff_ffff;
+                slab.free.push(index);
+            }
+        }
+    }
+
+    /// Takes the poller role if nobody holds it.
+    pub(crate) fn try_role(&self) -> Option<Role<'_>> {
+        let events = self.events.try_lock().ok()?;
+        self.role.store(true, Ordering::SeqCst);
+        Some(Role {
+            driver: self,
+            events,
+        })
+    }
+
+    /// Whether some thread holds the poller role.
+    pub(crate) fn role_taken(&self) -> bool {
+        self.role.load(Ordering::SeqCst)
+    }
+
+    /// Whether any fd is registered (busy workers skip polling if not).
+    pub(crate) fn has_registrations(&self) -> bool {
+        self.registered.load(Ordering::Relaxed) > 0
+    }
+
+    /// Wakes the thread waiting in the poller, or makes the next wait
+    /// return at once.
+    pub(crate) fn notify(&self) {
+        let _ = self.poller.notify(); // fails only if the eventfd is gone
+    }
+
+    /// Wakes the waiters of every event in `events`.
+    fn dispatch(&self, events: &Events) {
+        for ev in events.iter() {
+            let (index, generation) = split_key(ev.key);
+            let state = {
+                let slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
+                match slab.slots.get(index as usize) {
+                    Some(s) if s.generation == generation => s.state.clone(),
+                    _ => None, // removed (and maybe reused) since: stale
+                }
+            };
+            if let Some(state) = state {
+                // polling reports errors and hang-ups as both directions
+                if ev.readable {
+                    state.read.fire();
+                }
+                if ev.writable {
+                    state.write.fire();
+                }
+            }
+        }
+    }
+}
+
+impl Role<'_> {
+    /// Waits for events (at most `timeout`) and wakes their waiters.
+    /// Returns how many events there were.
+    pub(crate) fn poll(&mut self, timeout: Option<Duration>) -> usize {
+        match self.driver.poller.wait(&mut self.events, timeout) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return 0,
+            Err(e) => {
+                // Nothing a caller can do about it; keep serving rather
+                // than spin: the next poll tries again.
+                eprintln!("strands: poller wait failed: {e}");
+                std::thread::sleep(Duration::from_millis(1));
+                return 0;
+            }
+        }
+        self.driver.dispatch(&self.events);
+        self.events.len()
+    }
+}
+
+impl Drop for Role<'_> {
+    fn drop(&mut self) {
+        self.driver.role.store(false, Ordering::SeqCst);
+    }
+}
+
+fn key_of(index: u32, generation: u32) -> u64 {
+    ((generation as u64) << 32) | index as u64
+}
+
+fn split_key(key: u64) -> (u32, u32) {
+    (key as u32, (key >> 32) as u32)
+}
+
+/// An fd registered with a driver; removed from its poller on drop.
+pub(crate) struct Registration {
+    driver: Arc<Driver>,
+    key: u64,
+    fd: RawFd,
+    pub(crate) state: Arc<IoState>,
+}
+
+impl Registration {
+    /// The driver of the running strand's runtime, or the process-wide
+    /// fallback driver on any other thread.
+    pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Registration> {
+        let driver = super::worker::with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)));
+        match driver {
+            Some(d) => d.register(fd),
+            None => fallback()?.register(fd),
+        }
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // The owner of the registration still owns the fd (it drops the
+        // registration first), so `fd` is open and is the one that was
+        // added.
+        let _ = self.driver.poller.delete(self.fd); // fails only for a closed fd
+        self.driver.free(self.key);
+        self.driver.registered.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The driver for registrations made outside any runtime, polled by a
+/// thread of its own (started on first use).
+fn fallback() -> io::Result<&'static Arc<Driver>> {
+    static FALLBACK: OnceLock<Result<Arc<Driver>, io::ErrorKind>> = OnceLock::new();
+    let d = FALLBACK.get_or_init(|| {
+        let driver = Arc::new(Driver::new().map_err(|e| e.kind())?);
+        let d = Arc::clone(&driver);
+        crate::loom::thread::Builder::new()
+            .name("strands-io".to_string())
+            .spawn(move || loop {
+                if let Some(mut role) = d.try_role() {
+                    role.poll(None);
+                }
+            })
+            .map_err(|e| e.kind())?;
+        Ok(driver)
+    });
+    d.as_ref()
+        .map_err(|&k| io::Error::new(k, "strands: cannot start the fallback I/O driver"))
+}

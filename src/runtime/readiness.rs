@@ -1,0 +1,198 @@
+//! The readiness protocol of one direction (read or write) of one
+//! registered file descriptor: how a waiter and the I/O driver meet without
+//! losing a wake-up.
+//!
+//! The poller runs in edge-triggered mode, so an event is reported once per
+//! change to "ready", and it may arrive at any moment relative to a strand
+//! that is about to wait: between its failed system call and its
+//! registration, for instance. A sequence number closes that gap:
+//!
+//! - **Waiter.** Reads `seq` ([`Direction::snapshot`]), tries the system
+//!   call; on `WouldBlock` calls [`Direction::register`] with the snapshot,
+//!   which takes the lock and, if `seq` moved meanwhile, answers "retry now"
+//!   (an event came after the snapshot: the call may succeed now); else it
+//!   pushes the waiter under the lock, and the caller blocks.
+//! - **Driver.** On an event ([`Direction::fire`]): takes the lock, bumps
+//!   `seq`, takes every waiter, unlocks, wakes them.
+//!
+//! Either the event's bump is ordered before the waiter's check under the
+//! lock (the waiter sees the new `seq` and retries), or after it (the
+//! driver finds the waiter and wakes it). A woken waiter loops: it snapshots
+//! again and retries. A waiter that leaves without an event (a timeout, a
+//! cancellation unwinding through its block) withdraws its entry by id
+//! ([`Direction::withdraw`]).
+//!
+//! `seq` is also kept in an atomic, so the snapshot before every system call
+//! is one load, not a lock. The loom model below checks event-vs-register.
+
+use crate::loom::{AtomicU64, Mutex, Ordering};
+use crate::strand::waiter::Waiter;
+
+/// One direction's waiters and event count.
+pub(crate) struct Direction {
+    seq: AtomicU64,
+    inner: Mutex<Waiters>,
+}
+
+#[derive(Default)]
+struct Waiters {
+    next_id: u64,
+    /// Almost always at most one waiter: kept out of the `Vec` so that a
+    /// wait and its wake allocate nothing.
+    first: Option<(u64, Waiter)>,
+    rest: Vec<(u64, Waiter)>,
+}
+
+/// What [`Direction::register`] decided.
+pub(crate) enum Registered {
+    /// An event arrived after the snapshot: try the call again now.
+    Retry,
+    /// The waiter is registered under this id: block, then withdraw it.
+    Wait(u64),
+}
+
+impl Direction {
+    pub(crate) fn new() -> Direction {
+        Direction {
+            seq: AtomicU64::new(0),
+            inner: Mutex::new(Waiters::default()),
+        }
+    }
+
+    /// The event count, read before a system call.
+    #[inline]
+    pub(crate) fn snapshot(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
+    }
+
+    /// Registers `waiter` unless an event came after `seq` was read.
+    pub(crate) fn register(&self, seq: u64, waiter: Waiter) -> Registered {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if self.seq.load(Ordering::Relaxed) != seq {
+            return Registered::Retry; // `waiter` is dropped after the unlock
+        }
+        w.next_id += 1;
+        let id = w.next_id;
+        if w.first.is_none() {
+            w.first = Some((id, waiter));
+        } else {
+            w.rest.push((id, waiter));
+        }
+        Registered::Wait(id)
+    }
+
+    /// Removes the waiter registered as `id` if no event took it.
+    pub(crate) fn withdraw(&self, id: u64) {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let gone = if w.first.as_ref().is_some_and(|(i, _)| *i == id) {
+            w.first.take()
+        } else {
+            w.rest
+                .iter()
+                .position(|(i, _)| *i == id)
+                .map(|p| w.rest.swap_remove(p))
+        };
+        drop(w);
+        drop(gone); // outside the lock: dropping a strand handle may free it
+    }
+
+    /// An event: counts it and wakes every waiter.
+    pub(crate) fn fire(&self) {
+        let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        self.seq.fetch_add(1, Ordering::Release);
+        let first = w.first.take();
+        let rest = if w.rest.is_empty() {
+            Vec::new()
+        } else {
+            std::mem::take(&mut w.rest)
+        };
+        drop(w);
+        if let Some((_, waiter)) = first {
+            waiter.wake();
+        }
+        for (_, waiter) in rest {
+            waiter.wake();
+        }
+    }
+
+    /// Whether anyone waits (for the loom model).
+    #[cfg(all(test, loom))]
+    pub(crate) fn has_waiters(&self) -> bool {
+        let w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        w.first.is_some() || !w.rest.is_empty()
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::{Direction, Registered};
+    use crate::loom::{Arc, AtomicBool, Ordering};
+    use crate::strand::waiter::{self, Waiter};
+
+    /// A "socket" that becomes readable once (the kernel's side), a driver
+    /// thread that reports it, and a reader that waits for it the way
+    /// `io::Registered` does. A lost wake-up leaves the reader blocked
+    /// forever, which loom reports as a deadlock.
+    #[test]
+    fn loom_an_event_never_misses_a_registering_waiter() {
+        loom::model(|| {
+            let dir = Arc::new(Direction::new());
+            let ready = Arc::new(AtomicBool::new(false));
+            let driver = {
+                let (dir, ready) = (Arc::clone(&dir), Arc::clone(&ready));
+                loom::thread::spawn(move || {
+                    ready.store(true, Ordering::Release); // data arrives
+                    dir.fire(); // the poller reports it
+                })
+            };
+            loop {
+                let seq = dir.snapshot();
+                if ready.load(Ordering::Acquire) {
+                    break; // the "read" succeeded
+                }
+                match dir.register(seq, Waiter::current()) {
+                    Registered::Retry => continue,
+                    Registered::Wait(id) => {
+                        waiter::block();
+                        dir.withdraw(id);
+                    }
+                }
+            }
+            driver.join().unwrap();
+            assert!(!dir.has_waiters());
+        });
+    }
+
+    /// Two waiters on one direction, one event: both are woken.
+    #[test]
+    fn loom_an_event_wakes_every_waiter() {
+        loom::model(|| {
+            let dir = Arc::new(Direction::new());
+            let ready = Arc::new(AtomicBool::new(false));
+            let wait = |dir: Arc<Direction>, ready: Arc<AtomicBool>| loop {
+                let seq = dir.snapshot();
+                if ready.load(Ordering::Acquire) {
+                    break;
+                }
+                if let Registered::Wait(id) = dir.register(seq, Waiter::current()) {
+                    waiter::block();
+                    dir.withdraw(id);
+                }
+            };
+            let other = {
+                let (dir, ready) = (Arc::clone(&dir), Arc::clone(&ready));
+                loom::thread::spawn(move || wait(dir, ready))
+            };
+            let driver = {
+                let (dir, ready) = (Arc::clone(&dir), Arc::clone(&ready));
+                loom::thread::spawn(move || {
+                    ready.store(true, Ordering::Release);
+                    dir.fire();
+                })
+            };
+            wait(Arc::clone(&dir), Arc::clone(&ready));
+            other.join().unwrap();
+            driver.join().unwrap();
+        });
+    }
+}

@@ -1,0 +1,217 @@
+//! The stuck-worker watchdog: a monitor thread that notices a worker held
+//! by one strand (a loop that never yields, a blocking system call) and
+//! starts a spare worker so that the other strands are not held up.
+//!
+//! What a worker pays: on every switch into a strand it stores its switch
+//! count and the strand's id, and after the strand switches out it stores
+//! 0 (three relaxed stores to a cache line nobody else writes). The monitor
+//! wakes every quarter threshold and compares: a worker whose count has not
+//! moved while it runs a strand has been held since the monitor first saw
+//! that count. Past the threshold it reports once per episode, on stderr
+//! and to the hook, naming the strand and how long (at least) it has held
+//! its worker.
+//!
+//! **Spares.** With spares enabled, a report also starts a spare worker (up
+//! to the configured number, for the life of the runtime). A spare is an
+//! ordinary worker: it serves the injectors, steals fresh strands (the
+//! stuck worker's too) and takes the poller role when idle, so I/O and
+//! timers keep flowing. What it cannot take are the strands that already
+//! *started* on the stuck worker: they are pinned there (see the crate docs
+//! on migration) and wait until it comes back. Strands that start on a
+//! spare stay on it, so spares stay until the runtime shuts down.
+
+use super::{agenda::Deques, worker, Shared};
+use crate::loom::{thread, Arc, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, Weak};
+use crate::StrandId;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+/// A report of a strand that has held its worker past the threshold.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Stuck {
+    /// The worker's index.
+    pub worker: usize,
+    /// The strand.
+    pub strand: StrandId,
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// How long it had held the worker when reported (at least).
+    pub held_for: Duration,
+    /// Whether a spare worker was started for it.
+    pub spare_started: bool,
+}
+
+impl fmt::Display for Stuck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "strand '{}' (id {}) has held worker {} for {} ms without yielding \
+             (a hot loop or a blocking call?)",
+            self.name.as_deref().unwrap_or("<unnamed>"),
+            self.strand,
+            self.worker,
+            self.held_for.as_millis()
+        )?;
+        if self.spare_started {
+            write!(f, "; started a spare worker")?;
+        }
+        Ok(())
+    }
+}
+
+/// A function the watchdog calls with every report.
+pub type StuckHook = Arc<dyn Fn(&Stuck) + Send + Sync>;
+
+/// The runtime's side of the watchdog.
+pub(crate) struct Watchdog {
+    threshold: Option<Duration>,
+    hook: Option<StuckHook>,
+    thread_name: String,
+    /// Spare slots not started yet: (worker index, its deques).
+    spares: Mutex<Vec<(usize, Deques)>>,
+    pub(crate) spare_threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    pub(crate) spares_started: AtomicUsize,
+    pub(crate) reports: AtomicU64,
+    stop: (Mutex<bool>, Condvar),
+}
+
+impl Watchdog {
+    pub(crate) fn new(
+        threshold: Option<Duration>,
+        hook: Option<StuckHook>,
+        thread_name: String,
+        spares: Vec<(usize, Deques)>,
+    ) -> Watchdog {
+        Watchdog {
+            threshold,
+            hook,
+            thread_name,
+            spares: Mutex::new(spares),
+            spare_threads: Mutex::new(Vec::new()),
+            spares_started: AtomicUsize::new(0),
+            reports: AtomicU64::new(0),
+            stop: (Mutex::new(false), Condvar::new()),
+        }
+    }
+
+    /// Starts the monitor thread, if the watchdog is on.
+    pub(crate) fn start(shared: &Arc<Shared>) -> std::io::Result<Option<thread::JoinHandle<()>>> {
+        let Some(threshold) = shared.watchdog.threshold else {
+            return Ok(None);
+        };
+        let weak = Arc::downgrade(shared);
+        let name = format!("{}-watchdog", shared.watchdog.thread_name);
+        thread::Builder::new()
+            .name(name)
+            .spawn(move || monitor(weak, threshold))
+            .map(Some)
+    }
+
+    /// Stops the monitor thread (at shutdown).
+    pub(crate) fn stop(&self) {
+        *self.stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.stop.1.notify_all();
+    }
+
+    /// Sleeps `d` unless stopped; returns whether it was stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        let g = self.stop.0.lock().unwrap_or_else(|e| e.into_inner());
+        if *g {
+            return true;
+        }
+        let (g, _) = self
+            .stop
+            .1
+            .wait_timeout(g, d)
+            .unwrap_or_else(|e| e.into_inner());
+        *g
+    }
+}
+
+/// What the monitor remembers of one worker.
+#[derive(Clone, Copy)]
+struct Seen {
+    seq: u64,
+    since: Instant,
+    reported: bool,
+}
+
+fn monitor(weak: Weak<Shared>, threshold: Duration) {
+    let tick = (threshold / 4).max(Duration::from_millis(1));
+    let mut seen: Vec<Option<Seen>> = Vec::new();
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.watchdog.sleep(tick) || shared.is_finished() {
+            return;
+        }
+        let now = Instant::now();
+        seen.resize(shared.workers.len(), None);
+        for (i, w) in shared.workers.iter().enumerate() {
+            let (seq, current) = (
+                w.watch_seq.load(Ordering::Relaxed),
+                w.watch_current.load(Ordering::Relaxed),
+            );
+            let s = match seen[i] {
+                Some(s) if current != 0 && s.seq == seq => s,
+                _ => {
+                    seen[i] = Some(Seen {
+                        seq,
+                        since: now,
+                        reported: false,
+                    });
+                    continue;
+                }
+            };
+            let held = now.duration_since(s.since);
+            if !s.reported && held >= threshold {
+                seen[i] = Some(Seen {
+                    reported: true,
+                    ..s
+                });
+                report(&shared, i, current, held);
+            }
+        }
+    }
+}
+
+fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
+    let wd = &shared.watchdog;
+    wd.reports.fetch_add(1, Ordering::Relaxed);
+    let name = shared
+        .registry
+        .all()
+        .into_iter()
+        .find(|t| t.id.as_u64() == id)
+        .and_then(|t| t.name.as_deref().map(str::to_string));
+    let spare = wd.spares.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut spare_started = false;
+    if let Some((index, deques)) = spare {
+        let s = Arc::clone(shared);
+        let t = thread::Builder::new()
+            .name(format!("{}-spare-{index}", wd.thread_name))
+            .spawn(move || worker::run_worker(s, index, deques));
+        if let Ok(t) = t {
+            wd.spare_threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t);
+            wd.spares_started.fetch_add(1, Ordering::Relaxed);
+            spare_started = true;
+        }
+    }
+    let Some(strand) = crate::strand::StrandId::from_u64(id) else {
+        return;
+    };
+    let stuck = Stuck {
+        worker,
+        strand,
+        name,
+        held_for,
+        spare_started,
+    };
+    eprintln!("strands watchdog: {stuck}");
+    if let Some(hook) = &wd.hook {
+        hook(&stuck);
+    }
+}

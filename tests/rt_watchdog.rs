@@ -1,0 +1,82 @@
+//! The stuck-worker watchdog: reports a strand that holds its worker, and
+//! a spare worker keeps the other strands going.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
+    let stop = Arc::clone(stop);
+    move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::hint::spin_loop(); // never yields: holds the worker
+        }
+    }
+}
+
+#[test]
+fn a_stuck_strand_is_reported_and_a_spare_serves_the_rest() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let threshold = Duration::from_millis(50);
+    let rt = strands::Runtime::builder()
+        .workers(1)
+        .watchdog(Some(threshold))
+        .on_stuck(move |s| {
+            let _ = tx.lock().unwrap().send(s.clone());
+        })
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stuck = strands::Builder::new()
+        .name("spinner".to_string())
+        .spawn_on(rt.handle(), spinner(&stop))
+        .unwrap();
+    let report = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("no watchdog report");
+    assert_eq!(report.name.as_deref(), Some("spinner"));
+    assert_eq!(report.strand, stuck.strand().id());
+    assert_eq!(report.worker, 0);
+    assert!(report.held_for >= threshold);
+    assert!(report.spare_started);
+    // the only worker is held; the spare runs new strands, timers and I/O
+    let h = rt.spawn(|| {
+        strands::sleep(Duration::from_millis(5));
+        let (a, b) = strands::os::unix::net::UnixStream::pair().unwrap();
+        use std::io::{Read, Write};
+        (&a).write_all(b"x").unwrap();
+        let mut buf = [0u8; 1];
+        (&b).read_exact(&mut buf).unwrap();
+        buf[0]
+    });
+    assert_eq!(h.join().unwrap(), b'x');
+    assert!(!stuck.is_finished());
+    let m = rt.metrics();
+    assert_eq!((m.workers, m.spare_workers, m.stuck_reports), (2, 1, 1));
+    stop.store(true, Ordering::Relaxed);
+    stuck.join().unwrap();
+}
+
+#[test]
+fn with_no_spares_it_only_reports() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let rt = strands::Runtime::builder()
+        .workers(1)
+        .watchdog(Some(Duration::from_millis(20)))
+        .spare_workers(0)
+        .on_stuck(move |s| {
+            let _ = tx.lock().unwrap().send(s.clone());
+        })
+        .build()
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stuck = rt.spawn(spinner(&stop));
+    let report = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert!(!report.spare_started);
+    assert_eq!(report.name, None);
+    stop.store(true, Ordering::Relaxed);
+    stuck.join().unwrap();
+    assert_eq!(rt.metrics().spare_workers, 0);
+}
