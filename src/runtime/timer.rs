@@ -1,37 +1,37 @@
-//! Timers: one ordered map of deadlines per runtime, fired on the I/O
+//! Timers: one timing wheel of deadlines per runtime, fired on the I/O
 //! driver's path (there is no timer thread).
 //!
 //! A strand that sleeps registers `(deadline, waiter)` and parks; it costs
 //! no worker. The worker that holds the poller role waits in the poller
-//! with the earliest deadline as its timeout and fires what is due when it
-//! returns; an insert that makes a new earliest deadline notifies the
-//! poller, so it recomputes its timeout. Busy workers fire due timers too,
-//! every few picks (`Shared::maintain`): the earliest deadline is cached in
-//! an atomic, so that check is one load and one `Instant::now()`. A woken
-//! sleeper re-checks the clock, so it never returns early, whatever
-//! spurious wake it gets.
+//! with the next expiry as its timeout and fires what is due when it
+//! returns; an insert that makes a new earliest expiry notifies the poller,
+//! so it recomputes its timeout. Busy workers fire due timers too, every
+//! few picks (`Shared::maintain`): the next expiry is cached in an atomic,
+//! so that check is one load and one `Instant::now()`. A woken sleeper
+//! re-checks the clock, so it never returns early, whatever spurious wake
+//! it gets.
 //!
-//! The map is a `BTreeMap` keyed by `(deadline, sequence)`: inserting and
-//! cancelling (a join that finished before its timeout) are `O(log n)`, and
-//! firing takes entries in order.
+//! The structure is the hierarchical wheel of [`super::wheel`], chosen by
+//! `cargo bench --bench timers`: O(1) insert and cancel (most timers are
+//! timeouts cancelled before they fire), 1 ms resolution (a timer fires up
+//! to 1 ms late, never early).
 
+use super::wheel::{Wheel, WheelKey};
 use super::{worker, Shared};
 use crate::loom::{Arc, AtomicU64, Mutex, Ordering};
 use crate::strand::waiter::Waiter;
-use std::collections::BTreeMap;
 use std::time::Instant;
 
-pub(crate) type Key = (Instant, u64);
+pub(crate) type Key = WheelKey;
 
-/// No timer: the cached earliest deadline.
+/// No timer: the cached next expiry.
 const NONE: u64 = u64::MAX;
 
 pub(crate) struct Timers {
-    map: Mutex<BTreeMap<Key, Waiter>>,
-    seq: AtomicU64,
-    /// The earliest deadline, in nanoseconds since `base` (`NONE` if
+    wheel: Mutex<Wheel<Waiter>>,
+    /// The wheel's next expiry, in nanoseconds since `base` (`NONE` if
     /// none). Written under the lock; may be stale-early after a cancel,
-    /// which only costs one extra look at the map.
+    /// which only costs one extra look at the wheel.
     next: AtomicU64,
     base: Instant,
     pub(crate) fired: AtomicU64,
@@ -39,11 +39,11 @@ pub(crate) struct Timers {
 
 impl Timers {
     pub(crate) fn new() -> Timers {
+        let base = Instant::now();
         Timers {
-            map: Mutex::new(BTreeMap::new()),
-            seq: AtomicU64::new(0),
+            wheel: Mutex::new(Wheel::new(base)),
             next: AtomicU64::new(NONE),
-            base: Instant::now(),
+            base,
             fired: AtomicU64::new(0),
         }
     }
@@ -53,66 +53,63 @@ impl Timers {
         u64::try_from(n).unwrap_or(NONE - 1).min(NONE - 1)
     }
 
+    fn publish_next(&self, wheel: &Wheel<Waiter>) {
+        let next = wheel.next_expiry().map_or(NONE, |d| self.nanos(d));
+        self.next.store(next, Ordering::Release);
+    }
+
     /// Registers `waiter` to be woken at `deadline`. Returns the key and
-    /// whether it is the new earliest deadline (the caller then notifies a
+    /// whether it moved the next expiry earlier (the caller then notifies a
     /// waiting poller).
     pub(crate) fn insert(&self, deadline: Instant, waiter: Waiter) -> (Key, bool) {
-        let key = (deadline, self.seq.fetch_add(1, Ordering::Relaxed));
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let earliest = map.keys().next().is_none_or(|k| key < *k);
-        map.insert(key, waiter);
-        if earliest {
-            self.next.store(self.nanos(deadline), Ordering::Release);
-        }
-        drop(map);
-        (key, earliest)
+        let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
+        let key = wheel.insert(deadline, waiter);
+        let before = self.next.load(Ordering::Relaxed);
+        self.publish_next(&wheel);
+        let earlier = self.next.load(Ordering::Relaxed) < before;
+        drop(wheel);
+        (key, earlier)
     }
 
     /// Removes an entry that has not fired (a no-op if it has).
     pub(crate) fn cancel(&self, key: Key) {
         let w = self
-            .map
+            .wheel
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+            .cancel(key);
         drop(w); // outside the lock: dropping a strand handle may free it
     }
 
     /// Number of registered timers.
     pub(crate) fn len(&self) -> usize {
-        self.map.lock().unwrap_or_else(|e| e.into_inner()).len()
+        self.wheel.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Whether a timer may be due at `now` (one load: the cached earliest
-    /// deadline).
+    /// Whether a timer may be due at `now` (one load: the cached next
+    /// expiry).
     #[inline]
     pub(crate) fn maybe_due(&self, now: Instant) -> bool {
         let next = self.next.load(Ordering::Acquire);
         next != NONE && next <= self.nanos(now)
     }
 
-    /// The earliest deadline, if any.
+    /// When the wheel next has something to do, if anything.
     #[cfg_attr(loom, allow(dead_code))] // the driver is not built under loom
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        map.keys().next().map(|k| k.0)
+        let wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
+        wheel.next_expiry()
     }
 
-    /// Wakes the waiter of every timer due at `now`; returns the earliest
-    /// deadline left.
+    /// Wakes the waiter of every timer due at `now`; returns the next
+    /// expiry.
     pub(crate) fn fire_due(&self, now: Instant) -> Option<Instant> {
         let mut due = Vec::new();
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        while let Some(entry) = map.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            due.push(entry.remove());
-        }
-        let next = map.keys().next().map(|k| k.0);
-        self.next
-            .store(next.map_or(NONE, |d| self.nanos(d)), Ordering::Release);
-        drop(map);
+        let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
+        wheel.expire(now, |w| due.push(w));
+        self.publish_next(&wheel);
+        let next = wheel.next_expiry();
+        drop(wheel);
         if !due.is_empty() {
             self.fired.fetch_add(due.len() as u64, Ordering::Relaxed);
             for w in due {
@@ -125,11 +122,11 @@ impl Timers {
     /// Removes every timer and wakes its waiter now, due or not (shutdown:
     /// sleepers wake to find themselves cancelled).
     pub(crate) fn wake_all_now(&self) {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let all = std::mem::take(&mut *map);
+        let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
+        let all = wheel.drain();
         self.next.store(NONE, Ordering::Release);
-        drop(map);
-        for (_, w) in all {
+        drop(wheel);
+        for w in all {
             w.wake();
         }
     }
