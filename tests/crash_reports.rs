@@ -8,8 +8,10 @@
 //! `harness = false`: so that the "main thread" scenario really runs on the
 //! process's main thread. Ends with a `N passed, M failed` line.
 
+mod common;
+
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, Output};
+use std::process::Output;
 use strands::{Builder, Runtime, StackGuard};
 
 const SIZE: usize = 64 * 1024;
@@ -167,18 +169,7 @@ fn child(scenario: &str) {
 }
 
 fn run_child(scenario: &str, backtrace: bool) -> Output {
-    // Cross-testing under an emulator (qemu-user) re-runs the child through
-    // the same runner: `STRANDS_TEST_RUNNER="qemu-aarch64-static -L ..."`.
-    let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    let mut cmd = match words.next() {
-        Some(prog) => {
-            let mut c = Command::new(prog);
-            c.args(words).arg(std::env::current_exe().unwrap());
-            c
-        }
-        None => Command::new(std::env::current_exe().unwrap()),
-    };
+    let mut cmd = common::this_binary();
     cmd.args(["child", scenario])
         .env("RUST_BACKTRACE", if backtrace { "1" } else { "0" })
         .output()

@@ -1,6 +1,8 @@
 //! `io::Registered` on pipes and other fds: strands and plain threads,
 //! cancellation, bad fds, EMFILE.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::time::Duration;
@@ -107,7 +109,7 @@ fn a_regular_file_reads_without_the_driver() {
 fn emfile_on_accept_is_an_error_and_the_driver_keeps_serving() {
     // own process: the fd limit is process-wide
     if std::env::var("STRANDS_TEST_EMFILE").is_err() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = common::this_binary()
             .args([
                 "--exact",
                 "emfile_on_accept_is_an_error_and_the_driver_keeps_serving",

@@ -1,6 +1,8 @@
 //! TCP through the I/O driver: many connections, bulk data, timeouts,
 //! resets, half-close, and I/O while every worker is busy.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -52,7 +54,7 @@ fn ten_thousand_concurrent_connections() {
     let rt = rt(2);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = common::this_binary()
         .args([
             "--exact",
             "ten_thousand_clients",
