@@ -29,6 +29,8 @@ pub(crate) struct Event {
     pub(crate) key: u64,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// A hang-up (either side) or an error.
+    pub(crate) closed: bool,
 }
 
 /// A buffer for [`Poller::wait`].
@@ -53,6 +55,7 @@ impl Events {
                 let ev = e.events as i32;
                 let err = ev & (libc::EPOLLERR | libc::EPOLLHUP) != 0;
                 Event {
+                    closed: err || ev & libc::EPOLLRDHUP != 0,
                     key: e.u64,
                     readable: err || ev & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) != 0,
                     writable: err || ev & libc::EPOLLOUT != 0,
