@@ -23,7 +23,9 @@
 //! ([`Direction::withdraw`]).
 //!
 //! `seq` is also kept in an atomic, so the snapshot before every system call
-//! is one load, not a lock. The loom model below checks event-vs-register.
+//! is one load, not a lock. The loom models below check event-vs-register
+//! and one event waking two waiters; with the `seq` check in `register`
+//! removed, both report a deadlock (the lost wake-up).
 
 use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::strand::waiter::Waiter;
