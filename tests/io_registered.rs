@@ -107,7 +107,7 @@ fn a_regular_file_reads_without_the_driver() {
 fn emfile_on_accept_is_an_error_and_the_driver_keeps_serving() {
     // own process: the fd limit is process-wide
     if std::env::var("STRANDS_TEST_EMFILE").is_err() {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
+        let out = self_command()
             .args([
                 "--exact",
                 "emfile_on_accept_is_an_error_and_the_driver_keeps_serving",
@@ -167,4 +167,20 @@ fn emfile_on_accept_is_an_error_and_the_driver_keeps_serving() {
         // SAFETY: restoring our own soft limit.
         unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &l) };
     });
+}
+
+/// This test binary as a command (under `STRANDS_TEST_RUNNER`, e.g.
+/// `qemu-aarch64-static -L ...`, when CI runs the tests for another
+/// architecture).
+fn self_command() -> std::process::Command {
+    let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(prog) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(words).arg(std::env::current_exe().unwrap());
+            c
+        }
+        None => std::process::Command::new(std::env::current_exe().unwrap()),
+    }
 }

@@ -1,7 +1,7 @@
 //! `strands::io::stdin()` parks the reading strand, not its worker.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const CHILD_ENV: &str = "STRANDS_TEST_STDIN_CHILD";
 
@@ -40,7 +40,7 @@ fn stdin_child() {
 
 #[test]
 fn read_line_parks_only_the_strand() {
-    let mut child = Command::new(std::env::current_exe().unwrap())
+    let mut child = self_command()
         .args(["--exact", "stdin_child", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, "1")
         .stdin(Stdio::piped())
@@ -68,4 +68,20 @@ fn read_line_parks_only_the_strand() {
     assert!(child.wait().unwrap().success());
     assert!(rest.contains("got 14 hello strands"), "{rest}");
     assert!(rest.contains("eof"), "{rest}");
+}
+
+/// This test binary as a command (under `STRANDS_TEST_RUNNER`, e.g.
+/// `qemu-aarch64-static -L ...`, when CI runs the tests for another
+/// architecture).
+fn self_command() -> std::process::Command {
+    let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(prog) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(words).arg(std::env::current_exe().unwrap());
+            c
+        }
+        None => std::process::Command::new(std::env::current_exe().unwrap()),
+    }
 }

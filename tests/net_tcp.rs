@@ -52,7 +52,7 @@ fn ten_thousand_concurrent_connections() {
     let rt = rt(2);
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+    let mut child = self_command()
         .args([
             "--exact",
             "ten_thousand_clients",
@@ -480,4 +480,20 @@ fn incoming_and_a_cancelled_accept() {
     let again = rt.spawn(move || l.accept().map(|(_, a)| a));
     let c = std::net::TcpStream::connect(addr).unwrap();
     assert_eq!(again.join().unwrap().unwrap(), c.local_addr().unwrap());
+}
+
+/// This test binary as a command (under `STRANDS_TEST_RUNNER`, e.g.
+/// `qemu-aarch64-static -L ...`, when CI runs the tests for another
+/// architecture).
+fn self_command() -> std::process::Command {
+    let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
+    let mut words = runner.split_whitespace();
+    match words.next() {
+        Some(prog) => {
+            let mut c = std::process::Command::new(prog);
+            c.args(words).arg(std::env::current_exe().unwrap());
+            c
+        }
+        None => std::process::Command::new(std::env::current_exe().unwrap()),
+    }
 }
