@@ -34,5 +34,7 @@ pub(crate) use loom::thread;
 
 /// Process-wide atomics for `static`s: always std.
 pub(crate) mod process {
+    #[cfg(not(loom))]
+    pub(crate) use std::sync::atomic::AtomicBool;
     pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
 }

@@ -70,6 +70,58 @@ impl Readiness {
         }
     }
 
+    /// [`Readiness::run`] for reads from a *stream* (TCP, Unix stream,
+    /// pipe) into a buffer of `len` bytes: a short read means the stream
+    /// was drained, so the next read skips the system call that would
+    /// answer `WouldBlock` and waits for the driver's event at once (one
+    /// system call less per request/response exchange).
+    pub(crate) fn run_stream_read(
+        &self,
+        fd: BorrowedFd<'_>,
+        deadline: Option<Instant>,
+        len: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        loop {
+            let (dir, seq) = match self.reg.get() {
+                Some(Ok(reg)) => {
+                    let dir = &reg.state.read;
+                    (Some(dir), dir.snapshot())
+                }
+                _ => (None, 0),
+            };
+            if let Some(dir) = dir.filter(|d| d.is_drained(seq)) {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    return Err(timed_out());
+                }
+                wait(dir, seq, deadline);
+                continue;
+            }
+            match op() {
+                Ok(n) => {
+                    if let Some(dir) = dir {
+                        if n < len && n > 0 {
+                            dir.mark_drained(seq);
+                        }
+                    }
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            let reg = self.registration(fd)?;
+            let Some(dir) = dir else {
+                continue; // registered just now: the add reports current readiness
+            };
+            debug_assert!(std::ptr::eq(dir, &reg.state.read));
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timed_out());
+            }
+            wait(dir, seq, deadline);
+        }
+    }
+
     /// Parks until the driver reports `fd` ready for `interest` (which may
     /// be spurious: the caller's next operation finds out).
     pub(crate) fn ready(
@@ -299,6 +351,18 @@ impl<T: AsFd> Registered<T> {
     ) -> io::Result<R> {
         self.readiness
             .run(self.io.as_fd(), interest, deadline, || op(&self.io))
+    }
+
+    /// A read from a stream into a buffer of `len` bytes, with a deadline
+    /// (see `Readiness::run_stream_read`).
+    pub(crate) fn stream_read_until(
+        &self,
+        deadline: Option<Instant>,
+        len: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        self.readiness
+            .run_stream_read(self.io.as_fd(), deadline, len, || op(&self.io))
     }
 
     /// Waits for readiness until `deadline`.

@@ -103,8 +103,8 @@ macro_rules! stream_io {
             impl ::std::io::Read for &$t {
                 fn read(&mut self, buf: &mut [u8]) -> ::std::io::Result<usize> {
                     let d = self.timeouts.deadline(false);
-                    self.inner
-                        .io_until($crate::io::Interest::Read, d, |mut s| s.read(buf))
+                    let len = buf.len();
+                    self.inner.stream_read_until(d, len, |mut s| s.read(buf))
                 }
                 fn read_vectored(
                     &mut self,

@@ -168,10 +168,10 @@ impl Driver {
             if let Some(state) = state {
                 // polling reports errors and hang-ups as both directions
                 if ev.readable {
-                    state.read.fire();
+                    state.read.fire(ev.closed);
                 }
                 if ev.writable {
-                    state.write.fire();
+                    state.write.fire(ev.closed);
                 }
             }
         }

@@ -10,13 +10,19 @@
 //! `epoll_ctl` (the registrations) after; the round-trip rate did not
 //! change beyond the noise of this shared 2-core machine.
 //!
-//! The timeout is rounded *up* to whole milliseconds, so a poller never
-//! wakes before a timer is due (sleepers recheck the clock anyway).
+//! Timeouts have nanosecond precision through `epoll_pwait2` (Linux
+//! 5.11+), so timers keep the accuracy they had with a timer thread; where
+//! the kernel (or qemu-user) lacks it, they are rounded *up* to whole
+//! milliseconds for `epoll_wait`, so a poller never wakes before a timer is
+//! due (sleepers recheck the clock anyway).
 
-use crate::loom::{AtomicBool, Ordering};
+use crate::loom::{process, AtomicBool, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
+
+/// Whether `epoll_pwait2` works here (cleared on the first `ENOSYS`).
+static PWAIT2: process::AtomicBool = process::AtomicBool::new(true);
 
 /// The key the eventfd is registered under (never a slab key: those have
 /// a generation below 2^31 in the high half).
@@ -29,6 +35,8 @@ pub(crate) struct Event {
     pub(crate) key: u64,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
+    /// A hang-up (either side) or an error.
+    pub(crate) closed: bool,
 }
 
 /// A buffer for [`Poller::wait`].
@@ -53,6 +61,7 @@ impl Events {
                 let ev = e.events as i32;
                 let err = ev & (libc::EPOLLERR | libc::EPOLLHUP) != 0;
                 Event {
+                    closed: err || ev & libc::EPOLLRDHUP != 0,
                     key: e.u64,
                     readable: err || ev & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLPRI) != 0,
                     writable: err || ev & libc::EPOLLOUT != 0,
@@ -121,22 +130,34 @@ impl Poller {
     /// Waits for events, at most `timeout` (rounded up to milliseconds;
     /// `None`: no limit). Returns early after [`Poller::notify`].
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<usize> {
-        let ms = match timeout {
-            None => -1,
-            Some(t) => {
-                let ms = t.as_nanos().div_ceil(1_000_000);
-                i32::try_from(ms).unwrap_or(i32::MAX)
-            }
-        };
         events.len = 0;
-        // SAFETY: the buffer holds `buf.len()` events.
-        let n = unsafe {
-            libc::epoll_wait(
-                self.epoll.as_raw_fd(),
-                events.buf.as_mut_ptr(),
-                events.buf.len() as libc::c_int,
-                ms,
-            )
+        let n = match timeout {
+            Some(t) if !t.is_zero() && PWAIT2.load(Ordering::Relaxed) => {
+                let ts = libc::timespec {
+                    tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+                    tv_nsec: t.subsec_nanos() as _,
+                };
+                // SAFETY: the buffer holds `buf.len()` events; `ts` is a
+                // valid timespec; no signal mask.
+                let n = unsafe {
+                    libc::syscall(
+                        libc::SYS_epoll_pwait2,
+                        self.epoll.as_raw_fd(),
+                        events.buf.as_mut_ptr(),
+                        events.buf.len() as libc::c_int,
+                        &ts as *const libc::timespec,
+                        std::ptr::null::<libc::sigset_t>(),
+                        std::mem::size_of::<libc::sigset_t>(),
+                    )
+                };
+                if n < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+                    PWAIT2.store(false, Ordering::Relaxed);
+                    self.wait_ms(events, timeout)
+                } else {
+                    n as libc::c_int
+                }
+            }
+            _ => self.wait_ms(events, timeout),
         };
         // a notify from here on writes to the eventfd again (one between
         // the wait's return and this store is not needed: the caller looks
@@ -151,6 +172,23 @@ impl Poller {
             unsafe { libc::read(self.eventfd.as_raw_fd(), buf.as_mut_ptr().cast(), 8) };
         }
         Ok(n)
+    }
+
+    /// `epoll_wait` with the timeout rounded up to milliseconds.
+    fn wait_ms(&self, events: &mut Events, timeout: Option<Duration>) -> libc::c_int {
+        let ms = match timeout {
+            None => -1,
+            Some(t) => i32::try_from(t.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX),
+        };
+        // SAFETY: the buffer holds `buf.len()` events.
+        unsafe {
+            libc::epoll_wait(
+                self.epoll.as_raw_fd(),
+                events.buf.as_mut_ptr(),
+                events.buf.len() as libc::c_int,
+                ms,
+            )
+        }
     }
 
     /// Interrupts the current `wait`, or makes the next one return at once.

@@ -686,6 +686,11 @@ impl Handle {
     }
 }
 
+/// Zero-timeout polls an idle worker makes (yielding its thread in
+/// between) before it sleeps in the poller.
+#[cfg(not(loom))]
+const SPINS: usize = 3;
+
 /// State shared by a runtime's handles, workers and strands.
 pub(crate) struct Shared {
     pub(crate) workers: Box<[WorkerShared]>,
@@ -785,6 +790,18 @@ impl Shared {
         #[cfg(not(loom))]
         {
             if let Some(mut role) = self.driver.try_role() {
+                // Before sleeping in the kernel, look again a few times,
+                // letting other threads run in between: under a stream
+                // of request/response exchanges the next event is often
+                // microseconds away, and a worker that sleeps costs a
+                // context switch plus a wake-up on the sender's side.
+                for _ in 0..SPINS {
+                    if has_work() || role.poll(Some(Duration::ZERO)) > 0 {
+                        self.timers.fire_due(Instant::now());
+                        return;
+                    }
+                    crate::loom::thread::yield_now();
+                }
                 sleeper.sleep_polling(
                     || has_work() || self.is_finished(),
                     || {

@@ -23,14 +23,26 @@
 //! ([`Direction::withdraw`]).
 //!
 //! `seq` is also kept in an atomic, so the snapshot before every system call
-//! is one load, not a lock. The loom model below checks event-vs-register.
+//! is one load, not a lock. The loom models below check event-vs-register
+//! and one event waking two waiters; with the `seq` check in `register`
+//! removed, both report a deadlock (the lost wake-up).
 
-use crate::loom::{AtomicU64, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering};
 use crate::strand::waiter::Waiter;
 
 /// One direction's waiters and event count.
 pub(crate) struct Direction {
     seq: AtomicU64,
+    /// The `seq` snapshot taken before a read that drained a stream (a
+    /// short read): while `seq` still equals it, the next read would
+    /// answer `WouldBlock`, so the reader skips that system call and waits
+    /// for the event. A hint: any event moves `seq` past it.
+    drained: AtomicU64,
+    /// The peer closed its side or an error is pending (`EPOLLRDHUP`,
+    /// `EPOLLHUP`, `EPOLLERR` seen): a read after a short one may answer
+    /// end-of-file or the error at once, with no further event, so the
+    /// `drained` hint is off for good.
+    closed: AtomicBool,
     inner: Mutex<Waiters>,
 }
 
@@ -55,6 +67,8 @@ impl Direction {
     pub(crate) fn new() -> Direction {
         Direction {
             seq: AtomicU64::new(0),
+            drained: AtomicU64::new(u64::MAX),
+            closed: AtomicBool::new(false),
             inner: Mutex::new(Waiters::default()),
         }
     }
@@ -63,6 +77,19 @@ impl Direction {
     #[inline]
     pub(crate) fn snapshot(&self) -> u64 {
         self.seq.load(Ordering::Acquire)
+    }
+
+    /// Notes that the read made after snapshot `seq` drained the stream.
+    #[inline]
+    pub(crate) fn mark_drained(&self, seq: u64) {
+        self.drained.store(seq, Ordering::Relaxed);
+    }
+
+    /// Whether no event came since a read drained the stream (`seq` is the
+    /// current snapshot): the next read would answer `WouldBlock`.
+    #[inline]
+    pub(crate) fn is_drained(&self, seq: u64) -> bool {
+        self.drained.load(Ordering::Relaxed) == seq && !self.closed.load(Ordering::Acquire)
     }
 
     /// Registers `waiter` unless an event came after `seq` was read.
@@ -96,8 +123,12 @@ impl Direction {
         drop(gone); // outside the lock: dropping a strand handle may free it
     }
 
-    /// An event: counts it and wakes every waiter.
-    pub(crate) fn fire(&self) {
+    /// An event: counts it and wakes every waiter. `closed`: the event
+    /// reports a hang-up or an error.
+    pub(crate) fn fire(&self, closed: bool) {
+        if closed {
+            self.closed.store(true, Ordering::Release);
+        }
         let mut w = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         self.seq.fetch_add(1, Ordering::Release);
         let first = w.first.take();
@@ -142,7 +173,7 @@ mod loom_tests {
                 let (dir, ready) = (Arc::clone(&dir), Arc::clone(&ready));
                 loom::thread::spawn(move || {
                     ready.store(true, Ordering::Release); // data arrives
-                    dir.fire(); // the poller reports it
+                    dir.fire(false); // the poller reports it
                 })
             };
             loop {
@@ -187,7 +218,7 @@ mod loom_tests {
                 let (dir, ready) = (Arc::clone(&dir), Arc::clone(&ready));
                 loom::thread::spawn(move || {
                     ready.store(true, Ordering::Release);
-                    dir.fire();
+                    dir.fire(false);
                 })
             };
             wait(Arc::clone(&dir), Arc::clone(&ready));
