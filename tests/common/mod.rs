@@ -1,4 +1,6 @@
-//! Shared by tests that re-run their own binary in a child process.
+//! Shared by tests that run a binary of this crate in a child process.
+
+#![allow(dead_code)] // each test file uses only some of these
 
 use std::process::Command;
 
@@ -7,7 +9,12 @@ use std::process::Command;
 /// `STRANDS_TEST_RUNNER` (for example `qemu-aarch64-static -L
 /// /usr/aarch64-linux-gnu`; `.ci/run` sets it).
 pub fn this_binary() -> Command {
-    let exe = std::env::current_exe().expect("the test binary's path");
+    command_for(&std::env::current_exe().expect("the test binary's path"))
+}
+
+/// A command that runs the program at `exe` (built for the target, so
+/// through `STRANDS_TEST_RUNNER` when there is one).
+pub fn command_for(exe: &std::path::Path) -> Command {
     let runner = std::env::var("STRANDS_TEST_RUNNER").unwrap_or_default();
     let mut words = runner.split_whitespace();
     match words.next() {
