@@ -1,37 +1,15 @@
 //! Channels and cancellation: values are never lost or duplicated (drop
 //! counters), blocked senders and receivers unwind cleanly.
 
+mod common;
+use common::{rt, spawn_parked_on_channel as spawn_parked};
+
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc::TryRecvError;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 use strands::channel;
-use strands::{JoinHandle, Runtime};
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
-
-/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked
-/// (queued on its channel).
-fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    let started = Arc::new(AtomicBool::new(false));
-    let s = Arc::clone(&started);
-    let h = strands::spawn(move || {
-        s.store(true, SeqCst);
-        f()
-    });
-    while !started.load(SeqCst) {
-        strands::yield_now();
-    }
-    // A blocking channel operation yields once before it parks: give the
-    // strand (and every other one queued here) a few more turns.
-    for _ in 0..3 {
-        strands::yield_now();
-    }
-    h
-}
 
 /// A value that counts its drops.
 struct Counted(u64, Arc<AtomicUsize>);

@@ -1,36 +1,12 @@
 //! `channel::Select`: the first ready operation completes, exactly one,
 //! with timeouts, disconnection, cancellation.
 
-use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+mod common;
+use common::{rt, spawn_parked_on_channel as spawn_parked};
+
 use std::sync::mpsc::TrySendError;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strands::channel::{self, Select, SelectTimeoutError};
-use strands::{JoinHandle, Runtime};
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
-
-/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked
-/// (queued on its channel).
-fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    let started = Arc::new(AtomicBool::new(false));
-    let s = Arc::clone(&started);
-    let h = strands::spawn(move || {
-        s.store(true, SeqCst);
-        f()
-    });
-    while !started.load(SeqCst) {
-        strands::yield_now();
-    }
-    // A blocking channel operation yields once before it parks: give the
-    // strand (and every other one queued here) a few more turns.
-    for _ in 0..3 {
-        strands::yield_now();
-    }
-    h
-}
 
 #[derive(Debug, PartialEq)]
 enum Got {

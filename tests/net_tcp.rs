@@ -2,6 +2,7 @@
 //! resets, half-close, and I/O while every worker is busy.
 
 mod common;
+use common::rt;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::Shutdown;
@@ -9,13 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strands::net::{TcpListener, TcpStream};
-
-fn rt(workers: usize) -> strands::Runtime {
-    strands::Runtime::builder()
-        .workers(workers)
-        .build()
-        .unwrap()
-}
 
 /// Raises the soft fd limit to the hard one; returns the new soft limit.
 fn raise_fd_limit() -> u64 {

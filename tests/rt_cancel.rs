@@ -1,6 +1,9 @@
 //! Cancellation and shutdown: strands unwind at blocking points, `Drop`s run,
 //! nothing is left behind.
 
+mod common;
+use common::rt;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +14,6 @@ impl Drop for CountDrop {
     fn drop(&mut self) {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
-}
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
 }
 
 #[test]

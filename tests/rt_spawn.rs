@@ -1,15 +1,11 @@
 //! Spawning, yielding, joining, naming, panics, and bad input.
 
+mod common;
+use common::rt;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strands::{Builder, Runtime, SpawnError};
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder()
-        .workers(workers)
-        .build()
-        .expect("runtime")
-}
 
 #[test]
 fn spawn_and_join_return_values() {

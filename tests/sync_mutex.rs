@@ -1,31 +1,13 @@
 //! `sync::Mutex` and `sync::Condvar`: exclusion, FIFO hand-off, poisoning,
 //! cancellation of waiters, mixed strands and threads.
 
+mod common;
+use common::{rt, spawn_parked};
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, TryLockError};
 use std::time::{Duration, Instant};
 use strands::sync::{Condvar, Mutex};
-use strands::{JoinHandle, Runtime};
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
-
-/// On a one-worker runtime: spawns `f` and returns once it has run up to its
-/// first blocking point (a strand runs until it parks, so once it has
-/// started and we run again, it is parked).
-fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    let started = Arc::new(AtomicBool::new(false));
-    let s = Arc::clone(&started);
-    let h = strands::spawn(move || {
-        s.store(true, SeqCst);
-        f()
-    });
-    while !started.load(SeqCst) {
-        strands::yield_now();
-    }
-    h
-}
 
 const HANG: Duration = Duration::from_secs(30);
 

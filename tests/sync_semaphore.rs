@@ -1,28 +1,12 @@
 //! `sync::Semaphore`: bounds, FIFO grants, zero permits, cancellation.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
+mod common;
+use common::{rt, spawn_parked};
+
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 use strands::sync::Semaphore;
-use strands::{JoinHandle, Runtime};
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
-
-/// See `tests/sync_mutex.rs`: on one worker, returns once `f` has parked.
-fn spawn_parked<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
-    let started = Arc::new(AtomicBool::new(false));
-    let s = Arc::clone(&started);
-    let h = strands::spawn(move || {
-        s.store(true, SeqCst);
-        f()
-    });
-    while !started.load(SeqCst) {
-        strands::yield_now();
-    }
-    h
-}
 
 #[test]
 fn at_most_n_hold_a_permit() {

@@ -1,13 +1,11 @@
 //! Sleeping and join timeouts.
 
+mod common;
+use common::rt;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strands::Runtime;
-
-fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
-}
 
 #[test]
 fn sleep_never_returns_early() {
