@@ -571,6 +571,22 @@ impl Handle {
         body: Body,
         exit: Arc<dyn Exit>,
     ) -> Result<Task, SpawnError> {
+        // This thread's worker, if it is one of this runtime's: looked up
+        // once for the stack cache, the registry shard and the queue.
+        worker::with_worker(|w| {
+            let here = w.filter(|w| Arc::ptr_eq(&w.shared, &self.shared));
+            self.spawn_body_here(here, spec, stack_size, body, exit)
+        })
+    }
+
+    fn spawn_body_here(
+        &self,
+        here: Option<&worker::Worker>,
+        spec: crate::strand::Spec,
+        stack_size: Option<usize>,
+        body: Body,
+        exit: Arc<dyn Exit>,
+    ) -> Result<Task, SpawnError> {
         let shared = &self.shared;
         // During shutdown, spawns from outside are refused. A strand of
         // this runtime that spawns while it unwinds from the shutdown's
@@ -585,14 +601,9 @@ impl Handle {
             return Err(SpawnError::Saturated);
         }
         let size = stack_size.unwrap_or(shared.stack_size);
-        let cached = if size == shared.stack_size {
-            worker::with_worker(|w| match w {
-                Some(w) if Arc::ptr_eq(&w.shared, shared) => w.cached_stack(),
-                _ => None,
-            })
-        } else {
-            None
-        };
+        let cached = here
+            .filter(|_| size == shared.stack_size)
+            .and_then(|w| w.cached_stack());
         let stack = match cached.map_or_else(|| shared.pool.get(size), Ok) {
             Ok(s) => s,
             Err(e) => {
@@ -604,10 +615,7 @@ impl Handle {
         let task = Header::new(spec, stack, body, exit, sched);
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
-        let hint = worker::with_worker(|w| match w {
-            Some(w) if Arc::ptr_eq(&w.shared, shared) => w.index,
-            _ => task.id.as_u64() as usize,
-        });
+        let hint = here.map_or(task.id.as_u64() as usize, |w| w.index);
         shared.registry.insert(&task, hint);
         if shared.gate.closed_after_register() {
             if !own() {
@@ -619,7 +627,7 @@ impl Handle {
             task.cancelled.store(true, Ordering::Release);
         }
         shared.spawned[task.priority.index()].fetch_add(1, Ordering::Relaxed);
-        shared.submit(Arc::clone(&task));
+        shared.submit(Arc::clone(&task), here);
         Ok(task)
     }
 
@@ -740,27 +748,20 @@ pub(crate) struct WorkerShared {
 impl Shared {
     /// Queues a fresh strand: on this worker if we are one of ours, else
     /// on the injector for any worker.
-    fn submit(self: &Arc<Self>, task: Task) {
-        let mut task = Some(task);
-        worker::with_worker(|w| match w {
-            Some(w) if Arc::ptr_eq(&w.shared, self) => w.push_fresh(task.take().expect("once")),
-            _ => {}
-        });
-        match task {
+    fn submit(self: &Arc<Self>, task: Task, here: Option<&worker::Worker>) {
+        if let Some(w) = here {
+            w.push_fresh(task);
+        } else if task.deadline.is_some() {
             // A worker orders deadlines among the strands it holds: hand
-            // the strand to one (by id, to spread them) instead of the
-            // injectors, which serve in arrival order.
-            Some(task) if task.deadline.is_some() => {
-                // not to a spare: it may never start
-                let w = &self.workers[task.id.as_u64() as usize % self.base_workers];
-                w.remote.push(task);
-                w.sleeper.unpark(|| self.notify_poller());
-            }
-            Some(task) => {
-                self.injectors[task.priority.index()].push(task);
-                self.wake_sleeper();
-            }
-            None => {}
+            // the strand to one (by id, to spread them; not to a spare,
+            // which may never start) instead of the injectors, which serve
+            // in arrival order.
+            let w = &self.workers[task.id.as_u64() as usize % self.base_workers];
+            w.remote.push(task);
+            w.sleeper.unpark(|| self.notify_poller());
+        } else {
+            self.injectors[task.priority.index()].push(task);
+            self.wake_sleeper();
         }
     }
 
