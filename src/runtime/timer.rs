@@ -53,9 +53,12 @@ impl Timers {
         u64::try_from(n).unwrap_or(NONE - 1).min(NONE - 1)
     }
 
-    fn publish_next(&self, wheel: &Wheel<Waiter>) {
-        let next = wheel.next_expiry().map_or(NONE, |d| self.nanos(d));
-        self.next.store(next, Ordering::Release);
+    /// Caches the wheel's next expiry in `next`; returns it.
+    fn publish_next(&self, wheel: &Wheel<Waiter>) -> Option<Instant> {
+        let next = wheel.next_expiry();
+        let nanos = next.map_or(NONE, |d| self.nanos(d));
+        self.next.store(nanos, Ordering::Release);
+        next
     }
 
     /// Registers `waiter` to be woken at `deadline`. Returns the key and
@@ -65,10 +68,9 @@ impl Timers {
         let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
         let key = wheel.insert(deadline, waiter);
         let before = self.next.load(Ordering::Relaxed);
-        self.publish_next(&wheel);
-        let earlier = self.next.load(Ordering::Relaxed) < before;
+        let next = self.publish_next(&wheel);
         drop(wheel);
-        (key, earlier)
+        (key, next.is_some_and(|d| self.nanos(d) < before))
     }
 
     /// Removes an entry that has not fired (a no-op if it has).
@@ -94,7 +96,11 @@ impl Timers {
         next != NONE && next <= self.nanos(now)
     }
 
-    /// When the wheel next has something to do, if anything.
+    /// When the wheel next has something to do, if anything. Read under
+    /// the lock on purpose: an insert that moves the next expiry earlier
+    /// notifies a poller that is waiting, and the lock orders this read
+    /// against that insert (a lock-free read of the cached value could miss
+    /// both the new expiry and the notification).
     #[cfg_attr(loom, allow(dead_code))] // the driver is not built under loom
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
@@ -107,8 +113,7 @@ impl Timers {
         let mut due = Vec::new();
         let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
         wheel.expire(now, |w| due.push(w));
-        self.publish_next(&wheel);
-        let next = wheel.next_expiry();
+        let next = self.publish_next(&wheel);
         drop(wheel);
         if !due.is_empty() {
             self.fired.fetch_add(due.len() as u64, Ordering::Relaxed);
