@@ -16,6 +16,28 @@ pub fn args() -> (u16, usize) {
     (port, workers)
 }
 
+/// Prints `LISTENING <port>` for the runner, at once.
+pub fn announce(port: u16) {
+    use std::io::Write;
+    println!("LISTENING {port}");
+    std::io::stdout().flush().unwrap();
+}
+
+/// A tokio runtime with `workers` threads (1: the current-thread runtime).
+pub fn tokio_runtime(workers: usize) -> tokio::runtime::Runtime {
+    if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_io()
+            .build()
+    }
+    .unwrap()
+}
+
 pub const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nServer: peer\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!";
 
 /// Counts the complete requests at the front of `buf` (same parsing as

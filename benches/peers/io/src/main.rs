@@ -61,14 +61,33 @@ fn main() {
     let strands_ex = format!("{here}/../../../target/release/examples");
     let own = format!("{here}/target/release");
     let echo = [
-        Server { name: "strands 2 workers", exe: format!("{strands_ex}/echo"), args: vec!["--workers", "2"] },
-        Server { name: "tokio 2 workers", exe: format!("{own}/tokio_echo"), args: vec!["--workers", "2"] },
-        Server { name: "tokio current-thread", exe: format!("{own}/tokio_echo"), args: vec!["--workers", "1"] },
-        Server { name: "may 2 workers", exe: format!("{own}/may_echo"), args: vec!["--workers", "2"] },
+        Server {
+            name: "strands 2 workers",
+            exe: format!("{strands_ex}/echo"),
+            args: vec!["--workers", "2"],
+        },
+        Server {
+            name: "tokio 2 workers",
+            exe: format!("{own}/tokio_echo"),
+            args: vec!["--workers", "2"],
+        },
+        Server {
+            name: "tokio current-thread",
+            exe: format!("{own}/tokio_echo"),
+            args: vec!["--workers", "1"],
+        },
+        Server {
+            name: "may 2 workers",
+            exe: format!("{own}/may_echo"),
+            args: vec!["--workers", "2"],
+        },
     ];
     let load = format!("{strands_ex}/echo_load");
     println!("echo: 64-byte round trips, load generator examples/echo_load (2 workers), {runs} runs each, interleaved");
-    println!("{:<22} {:>6} {:>12} {:>9} {:>9}", "server", "conns", "rt/s", "p50 us", "p99 us");
+    println!(
+        "{:<22} {:>6} {:>12} {:>9} {:>9}",
+        "server", "conns", "rt/s", "p50 us", "p99 us"
+    );
     for &c in &conns {
         for run in 0..runs {
             for s in &echo {
@@ -98,10 +117,26 @@ fn main() {
         return;
     }
     let http = [
-        Server { name: "strands 2 workers", exe: format!("{strands_ex}/http"), args: vec!["--workers", "2"] },
-        Server { name: "tokio 2 workers", exe: format!("{own}/tokio_http"), args: vec!["--workers", "2"] },
-        Server { name: "tokio current-thread", exe: format!("{own}/tokio_http"), args: vec!["--workers", "1"] },
-        Server { name: "may 2 workers", exe: format!("{own}/may_http"), args: vec!["--workers", "2"] },
+        Server {
+            name: "strands 2 workers",
+            exe: format!("{strands_ex}/http"),
+            args: vec!["--workers", "2"],
+        },
+        Server {
+            name: "tokio 2 workers",
+            exe: format!("{own}/tokio_http"),
+            args: vec!["--workers", "2"],
+        },
+        Server {
+            name: "tokio current-thread",
+            exe: format!("{own}/tokio_http"),
+            args: vec!["--workers", "1"],
+        },
+        Server {
+            name: "may 2 workers",
+            exe: format!("{own}/may_http"),
+            args: vec!["--workers", "2"],
+        },
     ];
     println!("\nhttp hello: wrk -t2 -c100 -d{wrk_secs}s, {runs} runs each, interleaved");
     println!("{:<22} {:>12} {:>12}", "server", "req/s", "p99 latency");

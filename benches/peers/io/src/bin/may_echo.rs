@@ -7,8 +7,7 @@ fn main() {
     let (port, workers) = args::args();
     may::config().set_workers(workers);
     let l = may::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
-    println!("LISTENING {}", l.local_addr().unwrap().port());
-    std::io::stdout().flush().unwrap();
+    args::announce(l.local_addr().unwrap().port());
     for s in l.incoming() {
         let Ok(mut s) = s else { continue };
         let _ = s.set_nodelay(true);
