@@ -86,7 +86,8 @@ impl State {
         {
             Ok(_) => true,
             Err(now) => {
-                debug_assert_eq!(now, ACTIVE | NOTIFIED);
+                // the cold path (a requeue): checked in every build
+                assert_eq!(now, ACTIVE | NOTIFIED, "a strand parked twice");
                 self.0.store(ACTIVE, Ordering::Release);
                 false
             }
