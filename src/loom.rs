@@ -4,6 +4,12 @@
 //! and join protocols are built on come from loom instead, so those protocols
 //! can be model-checked (`RUSTFLAGS="--cfg loom" cargo test --lib loom`).
 //!
+//! [`cell::UnsafeCell`] is the cell for data that threads hand each other
+//! (a join packet's result, a wait's waiter slot, a strand header's
+//! fields): under loom every access goes through `with` / `with_mut`, so the
+//! model checker sees a read racing a write as the bug it is, instead of
+//! trusting the atomics around it.
+//!
 //! Two things stay std under loom, on purpose:
 //!
 //! - [`Arc`]: loom's `Arc` cannot coerce to `Arc<dyn Trait>`, and reference
@@ -37,4 +43,50 @@ pub(crate) mod process {
     #[cfg(not(loom))]
     pub(crate) use std::sync::atomic::AtomicBool;
     pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+}
+
+/// `UnsafeCell` with loom's interface (`with` / `with_mut`), so that loom
+/// tracks every access to the cells threads hand each other.
+pub(crate) mod cell {
+    #[cfg(loom)]
+    pub(crate) use loom::cell::UnsafeCell;
+
+    /// `std::cell::UnsafeCell` behind loom's interface: each access names
+    /// whether it reads or writes, and costs nothing more.
+    #[cfg(not(loom))]
+    #[derive(Debug, Default)]
+    #[repr(transparent)]
+    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
+
+    #[cfg(not(loom))]
+    impl<T> UnsafeCell<T> {
+        #[inline]
+        pub(crate) const fn new(value: T) -> UnsafeCell<T> {
+            UnsafeCell(std::cell::UnsafeCell::new(value))
+        }
+
+        #[inline]
+        #[allow(dead_code)] // used by some cells only
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner()
+        }
+    }
+
+    #[cfg(not(loom))]
+    impl<T: ?Sized> UnsafeCell<T> {
+        /// Runs `f` with a pointer to read through (loom checks that no
+        /// write can race the read).
+        #[inline]
+        #[allow(dead_code)] // the cells here are written or taken, not read in place
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a pointer to write through (loom checks that no
+        /// other access can race it).
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
 }

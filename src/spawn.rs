@@ -1,12 +1,12 @@
 //! Spawning strands and joining them: [`Builder`], [`spawn`],
 //! [`JoinHandle`], [`JoinError`], [`SpawnError`].
 
+use crate::loom::cell::UnsafeCell;
 use crate::loom::{Arc, AtomicU8, Ordering};
 use crate::runtime::{worker, Handle};
 use crate::strand::waiter::{self, Waiter};
 use crate::strand::{Exit, Strand, Task};
 use std::any::Any;
-use std::cell::UnsafeCell;
 use std::fmt;
 use std::io;
 use std::marker::PhantomData;
@@ -363,7 +363,8 @@ impl<T> Drop for Packet<T> {
         let Some(scope) = self.scope.take() else {
             return;
         };
-        let result = self.result.get_mut().take();
+        // SAFETY: `&mut self`: nobody else holds the packet.
+        let result = self.result.with_mut(|r| unsafe { (*r).take() });
         let unhandled_panic = matches!(&result, Some(Err(e)) if e.is_panic());
         // The result may borrow from the scope: drop it before the scope can
         // end.
@@ -392,7 +393,7 @@ impl<T: Send> Exit for Packet<T> {
     fn publish(&self) {
         if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
             // SAFETY: WAITING was published after the joiner wrote `waiter`.
-            if let Some(w) = unsafe { (*self.waiter.get()).take() } {
+            if let Some(w) = self.waiter.with_mut(|w| unsafe { (*w).take() }) {
                 w.wake();
             }
         }
@@ -414,7 +415,7 @@ impl<T> Packet<T> {
             return;
         }
         // SAFETY: only the strand writes `result`, once, before DONE.
-        unsafe { *self.result.get() = Some(r) };
+        self.result.with_mut(|p| unsafe { *p = Some(r) });
     }
 
     /// The handle is being dropped without joining.
@@ -441,7 +442,8 @@ impl<T> Packet<T> {
         }
         // SAFETY: the joiner (us) is the only writer of `waiter`, and the
         // strand reads it only after we publish WAITING below.
-        unsafe { *self.waiter.get() = Some(Waiter::current()) };
+        self.waiter
+            .with_mut(|w| unsafe { *w = Some(Waiter::current()) });
         if self
             .state
             .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)
@@ -463,7 +465,7 @@ impl<T> Packet<T> {
                 {
                     // SAFETY: back in EMPTY, the strand will not touch the
                     // waiter; we are its only user again.
-                    drop(unsafe { (*p.waiter.get()).take() });
+                    drop(p.waiter.with_mut(|w| unsafe { (*w).take() }));
                 }
             }
         }
@@ -482,7 +484,9 @@ impl<T> Packet<T> {
 
     fn take(&self) -> Result<T, JoinError> {
         // SAFETY: called by the single joiner after observing DONE.
-        unsafe { (*self.result.get()).take() }.expect("a strand's result is taken once")
+        self.result
+            .with_mut(|r| unsafe { (*r).take() })
+            .expect("a strand's result is taken once")
     }
 }
 

@@ -15,10 +15,11 @@
 //! a value accepted by a send is received or dropped with the channel, never
 //! lost or duplicated.
 
+use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::runtime::worker;
 use crate::sync::spin::{RawGuard, RawMutex};
-use crate::sync::waitlist::{self, Context, Queue, WaitSpec, Wakes};
+use crate::sync::waitlist::{self, Queue, Ticket, WaitSpec, Wakes};
 use std::collections::VecDeque;
 use std::ptr;
 use std::time::Instant;
@@ -60,15 +61,54 @@ pub(crate) enum RecvFail {
     Disconnected,
 }
 
+/// Where a waiting sender keeps its value, or a waiting receiver gets
+/// one: a cell in the waiter's own frame, reached by a claimant through the
+/// node's data pointer. A loom cell, so the models check that the claim's
+/// and the token's orderings make each hand-over visible.
+pub(crate) struct Slot<T>(UnsafeCell<Option<T>>);
+
+impl<T> Slot<T> {
+    pub(crate) fn new(v: Option<T>) -> Slot<T> {
+        Slot(UnsafeCell::new(v))
+    }
+
+    /// The pointer a node carries (see [`put`] and [`take`]).
+    pub(crate) fn as_data(&self) -> *mut () {
+        (self as *const Slot<T>).cast_mut().cast()
+    }
+
+    /// The owner's access: takes the value.
+    ///
+    /// # Safety
+    ///
+    /// No claimant can touch the slot now: it is not linked, or its wait
+    /// has ended (a token was seen, or the withdrawal won).
+    pub(crate) unsafe fn take(&self) -> Option<T> {
+        // SAFETY: by the contract, this is the only access.
+        self.0.with_mut(|p| unsafe { (*p).take() })
+    }
+
+    /// The owner's access: puts a value back.
+    ///
+    /// # Safety
+    ///
+    /// As for [`take`](Slot::take).
+    pub(crate) unsafe fn put(&self, v: T) {
+        // SAFETY: by the contract, this is the only access.
+        self.0.with_mut(|p| unsafe { *p = Some(v) });
+    }
+}
+
 /// Writes `v` into the slot of a claimed receiver.
 ///
 /// # Safety
 ///
-/// `slot` is the data pointer of a claimed receiver node: an
-/// `Option<T>` the claim keeps alive.
-unsafe fn put<T>(slot: *mut (), v: T) {
+/// `data` is the data pointer of a claimed receiver node: a [`Slot<T>`]
+/// the claim keeps alive, which its owner does not touch until the claim
+/// completes.
+unsafe fn put<T>(data: *mut (), v: T) {
     // SAFETY: by the contract.
-    unsafe { *slot.cast::<Option<T>>() = Some(v) };
+    unsafe { (*data.cast::<Slot<T>>()).put(v) };
 }
 
 /// Takes the value from the slot of a claimed sender.
@@ -76,19 +116,19 @@ unsafe fn put<T>(slot: *mut (), v: T) {
 /// # Safety
 ///
 /// As for [`put`], for a sender node (whose slot holds its value).
-unsafe fn take<T>(slot: *mut ()) -> T {
+unsafe fn take<T>(data: *mut ()) -> T {
     // SAFETY: by the contract.
-    unsafe { (*slot.cast::<Option<T>>()).take() }.expect("a waiting sender holds its value")
+    unsafe { (*data.cast::<Slot<T>>()).take() }.expect("a waiting sender holds its value")
 }
 
 impl<T> State<T> {
-    /// Sends without waiting; `skip` is the caller's own context in a
+    /// Sends without waiting; `skip` is the caller's own ticket in a
     /// `select` (never served by itself).
     pub(crate) fn try_send(
         &mut self,
         v: T,
         cap: usize,
-        skip: *const Context,
+        skip: *const Ticket,
     ) -> Result<Wakes, SendFail<T>> {
         if self.receivers == 0 {
             return Err(SendFail::Disconnected(v));
@@ -109,7 +149,7 @@ impl<T> State<T> {
     pub(crate) fn try_recv(
         &mut self,
         cap: usize,
-        skip: *const Context,
+        skip: *const Ticket,
     ) -> Result<(T, Wakes), RecvFail> {
         if let Some(v) = self.buf.pop_front() {
             let mut wakes = Wakes::none();
@@ -222,14 +262,14 @@ impl<T> Chan<T> {
             yielded = true;
             worker::yield_current(); // see `recv`
         };
-        let mut slot = Some(v);
+        let slot = Slot::new(Some(v));
         let token = waitlist::wait(
             st,
             WaitSpec {
                 lock: &self.state,
                 queue: |s: &mut State<T>| &mut s.sendq,
                 tag: 0,
-                data: (&mut slot as *mut Option<T>).cast(),
+                data: slot.as_data(),
                 deadline,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
@@ -238,10 +278,14 @@ impl<T> Chan<T> {
                 abandoned: |_| {},
             },
         );
+        if token == Some(TAKEN) {
+            return Ok(());
+        }
+        // SAFETY: the wait has ended, so no claimant holds the slot.
+        let v = unsafe { slot.take() }.expect("returned");
         match token {
-            Some(TAKEN) => Ok(()),
-            Some(_) => Err(SendFail::Disconnected(slot.take().expect("returned"))),
-            None => Err(SendFail::Full(slot.take().expect("returned"))),
+            Some(_) => Err(SendFail::Disconnected(v)),
+            None => Err(SendFail::Full(v)),
         }
     }
 
@@ -274,15 +318,14 @@ impl<T> Chan<T> {
             yielded = true;
             worker::yield_current();
         };
-        let mut slot: Option<T> = None;
-        let p = &mut slot as *mut Option<T>;
+        let slot = Slot::new(None);
         let token = waitlist::wait(
             st,
             WaitSpec {
                 lock: &self.state,
                 queue: |s: &mut State<T>| &mut s.recvq,
                 tag: 0,
-                data: p.cast(),
+                data: slot.as_data(),
                 deadline,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
@@ -290,7 +333,7 @@ impl<T> Chan<T> {
                     if token == DELIVERED {
                         // SAFETY: the claim that delivered is complete; the
                         // slot is ours again.
-                        if let Some(v) = unsafe { (*p).take() } {
+                        if let Some(v) = unsafe { slot.take() } {
                             self.give_back(v);
                         }
                     }
@@ -298,7 +341,8 @@ impl<T> Chan<T> {
             },
         );
         match token {
-            Some(DELIVERED) => Ok(slot.take().expect("a delivered value")),
+            // SAFETY: the token was seen: the delivering claim is complete.
+            Some(DELIVERED) => Ok(unsafe { slot.take() }.expect("a delivered value")),
             Some(_) => Err(RecvFail::Disconnected),
             None => Err(RecvFail::Empty),
         }

@@ -5,23 +5,23 @@
 //! 1. Try every operation without waiting (from a rotating start, so no
 //!    operation is always preferred); the first that can complete does, and
 //!    its handler runs.
-//! 2. Otherwise make one [`Context`] and, channel by channel under each
+//! 2. Otherwise make one [`Ticket`] and, channel by channel under each
 //!    channel's lock, check again whether the operation could complete (a
 //!    hint that does not change the channel); if not, queue a node of the
-//!    context (tagged with the operation's index). If one could, withdraw
-//!    the context and go back to 1 (or, if a claim won the context
+//!    ticket (tagged with the operation's index). If one could, withdraw
+//!    the ticket and go back to 1 (or, if a claim won the ticket
 //!    meanwhile, finish that operation).
-//! 3. Park. The first channel to claim the context completes that
+//! 3. Park. The first channel to claim the ticket completes that
 //!    operation (hands a value into its slot, or takes its value); the
 //!    other nodes are then skipped by their channels and unlinked by us.
 //!
-//! A deadline or a cancellation withdraws the context; one claimed in the
+//! A deadline or a cancellation withdraws the ticket; one claimed in the
 //! meantime is finished (deadline) or passed on (cancellation: a received
 //! value goes back to its channel).
 
-use super::chan::{Chan, RecvFail, SendFail, State, DISCONNECTED};
+use super::chan::{Chan, RecvFail, SendFail, Slot, State, DISCONNECTED};
 use super::{Receiver, RecvError, SendError, Sender};
-use crate::sync::waitlist::{Context, Node};
+use crate::sync::waitlist::{Node, Ticket};
 use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -97,8 +97,8 @@ trait Op<R> {
     /// Completes now if it can (phase 1), running the handler.
     fn attempt(&mut self) -> Option<R>;
     /// Under the channel's lock: `true` if it could complete now (nothing
-    /// registered), else queues a node of `ctx`.
-    fn register(&mut self, ctx: &Context, index: usize) -> bool;
+    /// registered), else queues a node of `ticket`.
+    fn register(&mut self, ticket: &Ticket, index: usize) -> bool;
     /// Unlinks the node, if queued.
     fn unregister(&mut self);
     /// The node was served with `token`: finish and run the handler.
@@ -110,14 +110,14 @@ trait Op<R> {
 struct RecvOp<'a, T, F> {
     chan: &'a Chan<T>,
     handler: Option<F>,
-    slot: Option<T>,
+    slot: Slot<T>,
     node: Option<Node>,
 }
 
 struct SendOp<'a, T, F> {
     chan: &'a Chan<T>,
     handler: Option<F>,
-    slot: Option<T>,
+    slot: Slot<T>,
     node: Option<Node>,
 }
 
@@ -136,13 +136,13 @@ impl<'a, T, R, F: FnOnce(Result<T, RecvError>) -> R> Op<R> for RecvOp<'a, T, F> 
         }
     }
 
-    fn register(&mut self, ctx: &Context, index: usize) -> bool {
+    fn register(&mut self, ticket: &Ticket, index: usize) -> bool {
         let mut st = self.chan.lock();
-        if !st.buf.is_empty() || st.senders == 0 || st.sendq.has_waiter_except(ctx) {
+        if !st.buf.is_empty() || st.senders == 0 || st.sendq.has_waiter_except(ticket) {
             return true;
         }
-        let data = (&mut self.slot as *mut Option<T>).cast();
-        let node = self.node.insert(Node::with_index(ctx, 0, data, index));
+        let data = self.slot.as_data();
+        let node = self.node.insert(Node::with_index(ticket, 0, data, index));
         // SAFETY: the node lives in this boxed op, which the `Select` keeps
         // until `unregister` has run (on every path, see `Unregister`).
         unsafe { st.recvq.push_back(node) };
@@ -151,7 +151,8 @@ impl<'a, T, R, F: FnOnce(Result<T, RecvError>) -> R> Op<R> for RecvOp<'a, T, F> 
 
     fn unregister(&mut self) {
         if let Some(node) = &self.node {
-            self.chan.lock().recvq.remove(node);
+            // SAFETY: `register` pushed the node onto this channel's `recvq`.
+            unsafe { self.chan.lock().recvq.remove(node) };
         }
     }
 
@@ -159,14 +160,16 @@ impl<'a, T, R, F: FnOnce(Result<T, RecvError>) -> R> Op<R> for RecvOp<'a, T, F> 
         if token == DISCONNECTED {
             self.run(Err(RecvError))
         } else {
-            let v = self.slot.take().expect("a delivered value");
+            // SAFETY: the token was seen: the delivering claim is complete.
+            let v = unsafe { self.slot.take() }.expect("a delivered value");
             self.run(Ok(v))
         }
     }
 
     fn abandon(&mut self, token: usize) {
         if token != DISCONNECTED {
-            if let Some(v) = self.slot.take() {
+            // SAFETY: the claim that delivered is complete.
+            if let Some(v) = unsafe { self.slot.take() } {
                 self.chan.give_back(v);
             }
         }
@@ -181,24 +184,27 @@ impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> SendOp<'a, T, F> {
 
 impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> Op<R> for SendOp<'a, T, F> {
     fn attempt(&mut self) -> Option<R> {
-        let v = self.slot.take().expect("the value to send");
+        // SAFETY: not registered (an attempt comes before `register`, or
+        // after `unregister`): no claimant can reach the slot.
+        let v = unsafe { self.slot.take() }.expect("the value to send");
         match self.chan.try_send(v) {
             Ok(()) => Some(self.run(Ok(()))),
             Err(SendFail::Disconnected(v)) => Some(self.run(Err(SendError(v)))),
             Err(SendFail::Full(v)) => {
-                self.slot = Some(v);
+                // SAFETY: as above.
+                unsafe { self.slot.put(v) };
                 None
             }
         }
     }
 
-    fn register(&mut self, ctx: &Context, index: usize) -> bool {
+    fn register(&mut self, ticket: &Ticket, index: usize) -> bool {
         let mut st = self.chan.lock();
-        if send_ready(&st, self.chan.cap, ctx) {
+        if send_ready(&st, self.chan.cap, ticket) {
             return true;
         }
-        let data = (&mut self.slot as *mut Option<T>).cast();
-        let node = self.node.insert(Node::with_index(ctx, 0, data, index));
+        let data = self.slot.as_data();
+        let node = self.node.insert(Node::with_index(ticket, 0, data, index));
         // SAFETY: as for `RecvOp::register`.
         unsafe { st.sendq.push_back(node) };
         false
@@ -206,13 +212,15 @@ impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> Op<R> for SendOp<'a, T,
 
     fn unregister(&mut self) {
         if let Some(node) = &self.node {
-            self.chan.lock().sendq.remove(node);
+            // SAFETY: `register` pushed the node onto this channel's `sendq`.
+            unsafe { self.chan.lock().sendq.remove(node) };
         }
     }
 
     fn finish(&mut self, token: usize) -> R {
         if token == DISCONNECTED {
-            let v = self.slot.take().expect("an unsent value");
+            // SAFETY: the token was seen: no claim holds the slot.
+            let v = unsafe { self.slot.take() }.expect("an unsent value");
             self.run(Err(SendError(v)))
         } else {
             self.run(Ok(()))
@@ -224,8 +232,8 @@ impl<'a, T, R, F: FnOnce(Result<(), SendError<T>>) -> R> Op<R> for SendOp<'a, T,
     }
 }
 
-fn send_ready<T>(st: &State<T>, cap: usize, ctx: &Context) -> bool {
-    st.receivers == 0 || st.buf.len() < cap || st.recvq.has_waiter_except(ctx)
+fn send_ready<T>(st: &State<T>, cap: usize, ticket: &Ticket) -> bool {
+    st.receivers == 0 || st.buf.len() < cap || st.recvq.has_waiter_except(ticket)
 }
 
 thread_local! {
@@ -250,7 +258,7 @@ fn start(n: usize) -> usize {
 /// after a claim, passes the claimed operation's hand-off on.
 struct Unregister<'s, 'a, R> {
     ops: &'s mut [Box<dyn Op<R> + 'a>],
-    ctx: &'s Context,
+    ticket: &'s Ticket,
     armed: bool,
 }
 
@@ -267,10 +275,10 @@ impl<R> Drop for Unregister<'_, '_, R> {
         if !self.armed {
             return;
         }
-        let claimed = self.ctx.abort();
+        let claimed = self.ticket.abort();
         self.all();
         if let Err(token) = claimed {
-            self.ops[self.ctx.selected()].abandon(token);
+            self.ops[self.ticket.selected()].abandon(token);
         }
     }
 }
@@ -291,7 +299,7 @@ impl<'a, R> Select<'a, R> {
         self.ops.push(Box::new(RecvOp {
             chan: &*rx.chan,
             handler: Some(f),
-            slot: None,
+            slot: Slot::new(None),
             node: None,
         }));
         self
@@ -308,7 +316,7 @@ impl<'a, R> Select<'a, R> {
         self.ops.push(Box::new(SendOp {
             chan: &*tx.chan,
             handler: Some(f),
-            slot: Some(v),
+            slot: Slot::new(Some(v)),
             node: None,
         }));
         self
@@ -373,28 +381,28 @@ impl<'a, R> Select<'a, R> {
             if self.ops.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(SelectTimeoutError);
             }
-            let ctx = Context::current();
+            let ticket = Ticket::current();
             let mut guard = Unregister {
                 ops: &mut self.ops,
-                ctx: &ctx,
+                ticket: &ticket,
                 armed: true,
             };
-            let ready = (0..guard.ops.len()).any(|i| guard.ops[i].register(&ctx, i));
+            let ready = (0..guard.ops.len()).any(|i| guard.ops[i].register(&ticket, i));
             let token = if ready {
                 None // something became ready: withdraw and attempt again
             } else {
-                ctx.park(deadline)
+                ticket.park(deadline)
             };
             guard.armed = false;
             // `Err(token)`: an operation was served (maybe while we
             // withdrew); `Ok`: withdrawn, nothing was.
             let served = match token {
                 Some(t) => Err(t),
-                None => ctx.abort(),
+                None => ticket.abort(),
             };
             guard.all();
             match served {
-                Err(t) => return Ok(guard.ops[ctx.selected()].finish(t)),
+                Err(t) => return Ok(guard.ops[ticket.selected()].finish(t)),
                 Ok(()) if ready => continue,
                 Ok(()) => return Err(SelectTimeoutError),
             }

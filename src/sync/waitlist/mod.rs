@@ -10,9 +10,9 @@
 //! releasing the lock. So waiters are served in FIFO order and what is handed
 //! over is never up for grabs in between (no barging).
 //!
-//! # The context: one status word per wait
+//! # The ticket: one status word per wait
 //!
-//! Each wait has a [`Context`] with a status word:
+//! Each wait has a [`Ticket`] with a status word:
 //!
 //! | status        | meaning                                            |
 //! |---------------|----------------------------------------------------|
@@ -26,16 +26,16 @@
 //! hand-off and a withdrawal never both happen. A claimant takes the waiter's
 //! [`Waiter`] while `CLAIMING`, stores the final token (release), and only
 //! then wakes the waiter: the waiter may return (and free its stack frame,
-//! node and context) as soon as it sees the token, so the claimant touches
+//! node and ticket) as soon as it sees the token, so the claimant touches
 //! nothing of it afterwards. A `select` registers several nodes, in several
-//! queues, that share one context: the first claim wins and the others find
-//! the context no longer `WAITING` and skip the node.
+//! queues, that share one ticket: the first claim wins and the others find
+//! the ticket no longer `WAITING` and skip the node.
 //!
 //! # Leaving early
 //!
 //! A wait ends in one of three ways: a token (handed over), a deadline, or a
 //! cancellation unwinding out of the park. The last two run the same code
-//! ([`Leave`]): abort the context; if that wins, unlink the node under the
+//! ([`Leave`]): abort the ticket; if that wins, unlink the node under the
 //! lock and let the primitive fix its state; if it loses, something was
 //! already handed over, and the caller either takes it (deadline) or passes
 //! it on (cancellation: the next waiter gets the lock, the permit is given
@@ -54,9 +54,10 @@ mod wait;
 pub(crate) use wait::{wait, WaitSpec};
 
 use super::spin::{RawGuard, RawMutex};
+use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::strand::waiter::{self, Waiter};
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ptr;
 use std::time::Instant;
 
@@ -72,7 +73,7 @@ pub(crate) fn lock<S>(m: &RawMutex<S>) -> RawGuard<'_, S> {
 }
 
 /// One blocking wait: who waits, and how it ended.
-pub(crate) struct Context {
+pub(crate) struct Ticket {
     status: AtomicUsize,
     /// The index of the node a claimant served (a `select`'s operation),
     /// written before the final status.
@@ -81,10 +82,10 @@ pub(crate) struct Context {
     waiter: UnsafeCell<Option<Waiter>>,
 }
 
-impl Context {
-    /// A context for the code running now (a strand, or a thread).
-    pub(crate) fn current() -> Context {
-        Context {
+impl Ticket {
+    /// A ticket for the code running now (a strand, or a thread).
+    pub(crate) fn current() -> Ticket {
+        Ticket {
             status: AtomicUsize::new(WAITING),
             selected: AtomicUsize::new(0),
             waiter: UnsafeCell::new(Some(Waiter::current())),
@@ -105,8 +106,8 @@ impl Context {
     }
 
     /// Parks until a token arrives (`Some`), or until `deadline` has passed
-    /// (`None`; the context is still `WAITING`, or was claimed meanwhile,
-    /// which [`abort`](Context::abort) then tells). A cancellation unwinds
+    /// (`None`; the ticket is still `WAITING`, or was claimed meanwhile,
+    /// which [`abort`](Ticket::abort) then tells). A cancellation unwinds
     /// from here.
     pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<usize> {
         loop {
@@ -144,14 +145,14 @@ impl Context {
 
 /// A waiter's entry in a [`Queue`]; lives on the waiter's stack.
 pub(crate) struct Node {
-    ctx: *const Context,
+    ticket: *const Ticket,
     /// What the waiter asks for (permits, reader or writer, an operation
     /// index): read by claimants.
     pub(crate) tag: usize,
     /// Where a value goes to or comes from (a channel slot in the waiter's
     /// frame); valid while the node is linked.
     pub(crate) data: *mut (),
-    /// Which of its context's nodes this is (a `select`'s operation index).
+    /// Which of its ticket's nodes this is (a `select`'s operation index).
     index: usize,
     prev: Cell<*const Node>,
     next: Cell<*const Node>,
@@ -159,14 +160,14 @@ pub(crate) struct Node {
 }
 
 impl Node {
-    pub(crate) fn new(ctx: &Context, tag: usize, data: *mut ()) -> Node {
-        Node::with_index(ctx, tag, data, 0)
+    pub(crate) fn new(ticket: &Ticket, tag: usize, data: *mut ()) -> Node {
+        Node::with_index(ticket, tag, data, 0)
     }
 
-    /// A node that tells its context which one it is when served.
-    pub(crate) fn with_index(ctx: &Context, tag: usize, data: *mut (), index: usize) -> Node {
+    /// A node that tells its ticket which one it is when served.
+    pub(crate) fn with_index(ticket: &Ticket, tag: usize, data: *mut (), index: usize) -> Node {
         Node {
-            ctx,
+            ticket,
             tag,
             data,
             index,
@@ -185,7 +186,7 @@ pub(crate) struct Queue {
 }
 
 // SAFETY: the nodes a queue points to are only touched with the lock that
-// owns the queue held, from whichever thread holds it; the contexts they
+// owns the queue held, from whichever thread holds it; the tickets they
 // point to are synchronised by their atomic status.
 unsafe impl Send for Queue {}
 
@@ -214,7 +215,7 @@ impl Queue {
     /// # Safety
     ///
     /// `node` stays where it is until it is unlinked (by
-    /// [`remove`](Queue::remove) or a claim), and its context outlives it.
+    /// [`remove`](Queue::remove) or a claim), and its ticket outlives it.
     pub(crate) unsafe fn push_back(&mut self, node: &Node) {
         debug_assert!(!node.linked.get());
         node.prev.set(self.tail);
@@ -229,8 +230,15 @@ impl Queue {
         node.linked.set(true);
     }
 
-    /// Unlinks `node` if it is linked here; returns whether it was.
-    pub(crate) fn remove(&mut self, node: &Node) -> bool {
+    /// Unlinks `node` if it is linked; returns whether it was.
+    ///
+    /// # Safety
+    ///
+    /// If `node` is linked, it is linked in *this* queue (unlinking it from
+    /// another would rewrite this queue's ends with that queue's nodes).
+    /// Callers pass the queue they pushed the node onto, under the lock that
+    /// owns it.
+    pub(crate) unsafe fn remove(&mut self, node: &Node) -> bool {
         if !node.linked.get() {
             return false;
         }
@@ -258,7 +266,7 @@ impl Queue {
     /// it).
     pub(crate) fn claim_first_if(
         &mut self,
-        skip: *const Context,
+        skip: *const Ticket,
         accept: impl Fn(&Node) -> bool,
     ) -> Option<Claim> {
         let mut cur = self.head;
@@ -266,30 +274,32 @@ impl Queue {
             // SAFETY: linked nodes are alive.
             let node = unsafe { &*cur };
             cur = node.next.get();
-            if node.ctx == skip {
+            if node.ticket == skip {
                 continue;
             }
-            // SAFETY: a linked node's context outlives it.
-            let ctx = unsafe { &*node.ctx };
-            if ctx.status.load(Ordering::Acquire) != WAITING {
-                self.remove(node); // withdrawn, or served through another node
+            // SAFETY: a linked node's ticket outlives it.
+            let ticket = unsafe { &*node.ticket };
+            if ticket.status.load(Ordering::Acquire) != WAITING {
+                // SAFETY: `node` was reached through this queue's links.
+                unsafe { self.remove(node) }; // withdrawn, or served through another node
                 continue;
             }
             if !accept(node) {
                 return None;
             }
-            self.remove(node);
-            if ctx
+            // SAFETY: as above.
+            unsafe { self.remove(node) };
+            if ticket
                 .status
                 .compare_exchange(WAITING, CLAIMING, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
             {
                 // SAFETY: `CLAIMING` gives us the waiter; the owner does not
                 // touch it, and cannot return, until the token is stored.
-                let waiter = unsafe { (*ctx.waiter.get()).take() };
+                let waiter = ticket.waiter.with_mut(|w| unsafe { (*w).take() });
                 return Some(Claim {
                     node,
-                    waiter: waiter.expect("a context is claimed once"),
+                    waiter: waiter.expect("a ticket is claimed once"),
                 });
             }
         }
@@ -298,13 +308,14 @@ impl Queue {
 
     /// Whether a node not of `skip` is still waiting (a hint: it may
     /// withdraw at any time).
-    pub(crate) fn has_waiter_except(&self, skip: *const Context) -> bool {
+    pub(crate) fn has_waiter_except(&self, skip: *const Ticket) -> bool {
         let mut cur = self.head;
         while !cur.is_null() {
             // SAFETY: linked nodes are alive.
             let node = unsafe { &*cur };
-            // SAFETY: a linked node's context outlives it.
-            if node.ctx != skip && unsafe { (*node.ctx).status.load(Ordering::Acquire) } == WAITING
+            if node.ticket != skip
+                // SAFETY: a linked node's ticket outlives it.
+                && unsafe { (*node.ticket).status.load(Ordering::Acquire) } == WAITING
             {
                 return true;
             }
@@ -314,7 +325,7 @@ impl Queue {
     }
 
     /// [`claim_first_if`](Queue::claim_first_if) accepting any node.
-    pub(crate) fn claim_first(&mut self, skip: *const Context) -> Option<Claim> {
+    pub(crate) fn claim_first(&mut self, skip: *const Ticket) -> Option<Claim> {
         self.claim_first_if(skip, |_| true)
     }
 }
@@ -344,9 +355,9 @@ impl Claim {
     /// primitive's lock is released.
     pub(crate) fn complete(self, token: usize) -> Waiter {
         // SAFETY: as in `tag`; after the status store the node may be gone.
-        let (ctx, index) = unsafe { (&*(*self.node).ctx, (*self.node).index) };
-        ctx.selected.store(index, Ordering::Relaxed);
-        ctx.status.store(DONE + token, Ordering::Release);
+        let (ticket, index) = unsafe { (&*(*self.node).ticket, (*self.node).index) };
+        ticket.selected.store(index, Ordering::Relaxed);
+        ticket.status.store(DONE + token, Ordering::Release);
         self.waiter
     }
 }

@@ -1,7 +1,7 @@
 //! [`wait`]: the one blocking routine of the locks and signals (the
-//! channels' `Select` drives the same [`Context`] and nodes itself).
+//! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
-use super::{lock, Context, Node, Queue, Wakes};
+use super::{lock, Node, Queue, Ticket, Wakes};
 use crate::sync::spin::{RawGuard, RawMutex};
 use std::time::Instant;
 
@@ -46,14 +46,14 @@ where
     A: FnOnce(usize),
     R: FnOnce(),
 {
-    let ctx = Context::current();
-    let node = Node::new(&ctx, spec.tag, spec.data);
+    let ticket = Ticket::current();
+    let node = Node::new(&ticket, spec.tag, spec.data);
     // SAFETY: `leave` below unlinks the node (or a claim did) before this
-    // frame ends, on every path including unwinding; `ctx` outlives `node`.
+    // frame ends, on every path including unwinding; `ticket` outlives `node`.
     unsafe { (spec.queue)(&mut guard).push_back(&node) };
     drop(guard);
     let mut leave = Leave {
-        ctx: &ctx,
+        ticket: &ticket,
         node: &node,
         lock: spec.lock,
         queue: spec.queue,
@@ -62,7 +62,7 @@ where
         armed: true,
     };
     (spec.registered)();
-    let got = ctx.park(spec.deadline);
+    let got = ticket.park(spec.deadline);
     leave.armed = false;
     match got {
         Some(t) => Some(t),
@@ -77,7 +77,7 @@ where
     W: FnOnce(&mut S) -> Wakes,
     A: FnOnce(usize),
 {
-    ctx: &'a Context,
+    ticket: &'a Ticket,
     node: &'a Node,
     lock: &'a RawMutex<S>,
     queue: Q,
@@ -94,9 +94,11 @@ where
 {
     /// `Ok` if withdrawn, else the token that was handed over.
     fn withdraw(&mut self) -> Result<(), usize> {
-        self.ctx.abort()?;
+        self.ticket.abort()?;
         let mut st = lock(self.lock);
-        (self.queue)(&mut st).remove(self.node);
+        // SAFETY: `wait` pushed the node onto this same queue (`self.queue`
+        // picks it from the state under `self.lock`).
+        unsafe { (self.queue)(&mut st).remove(self.node) };
         let wakes = (self.withdrawn.take().expect("withdrawn once"))(&mut st);
         drop(st);
         wakes.wake();
