@@ -4,7 +4,7 @@
 use crate::arch::{self, RawContext};
 
 /// The runtime's timer wheel, for `benches/timers.rs`.
-pub use crate::runtime::wheel::{
+pub use crate::runtime::time::wheel::{
     Wheel as TimerWheel, WheelKey as TimerWheelKey, RESOLUTION as TIMER_WHEEL_RESOLUTION,
 };
 use crate::stack::{Stack, StackGuard, StackPool};

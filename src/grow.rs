@@ -2,7 +2,7 @@
 //! one runs low.
 
 use crate::arch::{self, RawContext};
-use crate::runtime::worker;
+use crate::runtime::context;
 use crate::stack::Stack;
 use std::cell::UnsafeCell;
 use std::panic::{self, AssertUnwindSafe};
@@ -34,25 +34,25 @@ use std::panic::{self, AssertUnwindSafe};
 /// assert_eq!(n, 100_000);
 /// ```
 pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R {
-    let Some(task) = worker::current_task() else {
+    let Some(strand) = context::current() else {
         return f();
     };
-    let base = task.record.base.get();
+    let base = strand.record.base.get();
     if approximate_sp().saturating_sub(base) >= red_zone {
         return f();
     }
-    let pool = worker::with_worker(|w| w.expect("a strand runs on a worker").shared.pool.clone());
+    let pool = context::stack_pool().expect("a strand runs on a worker");
     let mut stack = pool
         .get(stack_size)
         .unwrap_or_else(|e| panic!("strands::grow: no stack segment of {stack_size} bytes: {e}"));
-    let saved = (task.record.guard_lo.get(), base, task.record.top.get());
+    let saved = (strand.record.guard_lo.get(), base, strand.record.top.get());
     let (glo, ghi) = stack.guard_range();
     let out = on_segment(&stack, f, || {
-        task.record.set(glo, ghi, stack.top() as usize)
+        strand.record.set(glo, ghi, stack.top() as usize)
     });
-    task.record.set(saved.0, saved.1, saved.2);
+    strand.record.set(saved.0, saved.1, saved.2);
     if !stack.canary_intact() {
-        crate::stack::overflow::report_and_abort(&task.record);
+        crate::stack::overflow::report_and_abort(&strand.record);
     }
     stack.mark_deep(); // a segment is used because it goes deep: release on return
     drop(stack);
@@ -73,8 +73,8 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
 /// assert_eq!(strands::remaining_stack(), None);
 /// ```
 pub fn remaining_stack() -> Option<usize> {
-    let task = worker::current_task()?;
-    Some(approximate_sp().saturating_sub(task.record.base.get()))
+    let strand = context::current()?;
+    Some(approximate_sp().saturating_sub(strand.record.base.get()))
 }
 
 /// The address of a local: the stack pointer, give or take a frame.

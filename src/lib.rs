@@ -52,11 +52,13 @@
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod abort;
 mod arch;
 pub mod channel;
 mod grow;
 #[cfg(not(loom))]
 pub mod io;
+mod join_handle;
 mod local;
 mod loom;
 mod metrics;
@@ -80,12 +82,12 @@ pub mod __bench;
 
 pub use arch::BACKEND;
 pub use grow::{grow, remaining_stack};
+pub use join_handle::{JoinError, JoinHandle};
 pub use local::LocalKey;
 pub use metrics::Metrics;
-pub use runtime::agenda::Priority;
-pub use runtime::{Handle, Runtime};
+pub use runtime::{Handle, Priority, Runtime, SpawnError};
 pub use scope::{scope, Scope, ScopedJoinHandle};
-pub use spawn::{spawn, Builder, JoinError, JoinHandle, SpawnError};
+pub use spawn::{spawn, Builder};
 pub use stack::{StackGuard, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, RESIDENT_PREFIX};
 pub use strand::{Strand, StrandId};
 pub use time::{sleep, sleep_until};
@@ -125,7 +127,7 @@ pub fn current() -> Strand {
 
 /// The strand running this code, or `None` on a plain thread.
 pub fn try_current() -> Option<Strand> {
-    runtime::worker::current_task().map(|inner| Strand { inner })
+    runtime::context::current().map(|inner| Strand { inner })
 }
 
 /// Lets the other runnable strands on this worker run, then continues.
@@ -142,7 +144,7 @@ pub fn try_current() -> Option<Strand> {
 /// });
 /// ```
 pub fn yield_now() {
-    if !runtime::worker::yield_current() {
+    if !runtime::context::yield_now() {
         std::thread::yield_now();
     }
 }

@@ -9,26 +9,10 @@
 //! handed to `with` points into the value's own heap allocation, so it stays
 //! valid while the closure yields, blocks or uses other keys.
 
-use crate::runtime::worker;
+use crate::runtime::context;
+use crate::strand::locals::Locals;
 use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
-
-/// The values of one strand (or thread), by key address.
-#[derive(Default)]
-pub(crate) struct Locals {
-    map: HashMap<usize, *mut (dyn Any + 'static)>,
-}
-
-impl Drop for Locals {
-    fn drop(&mut self) {
-        for (_, p) in self.map.drain() {
-            // SAFETY: every pointer came from `Box::into_raw` in `with` and
-            // is freed exactly once, here.
-            drop(unsafe { Box::from_raw(p) });
-        }
-    }
-}
 
 thread_local! {
     /// Values of the plain thread (code outside strands).
@@ -58,13 +42,13 @@ impl<T: 'static> LocalKey<T> {
         F: FnOnce(&T) -> R,
     {
         let key = self as *const Self as usize;
-        let find = |locals: &mut Locals| locals.map.get(&key).copied();
-        let existing = match worker::current_task() {
+        let find = |locals: &mut Locals| locals.get(key);
+        let existing = context::with_current(|s| match s {
             // SAFETY: a strand's locals are only touched by the strand
-            // itself, which is running (us).
-            Some(task) => find(unsafe { &mut *task.locals.get() }),
+            // itself, which is running (us); `find` does not re-enter.
+            Some(strand) => unsafe { strand.with_locals(find) },
             None => THREAD_LOCALS.with(|l| find(&mut l.borrow_mut())),
-        };
+        });
         let ptr = match existing {
             Some(p) => p,
             None => {
@@ -85,13 +69,12 @@ impl<T: 'static> LocalKey<T> {
                 let done = Done(key);
                 let value = (self.init)();
                 drop(done);
-                let p: *mut dyn Any = Box::into_raw(Box::new(value) as Box<dyn Any>);
-                match worker::current_task() {
-                    // SAFETY: as above.
-                    Some(task) => unsafe { &mut *task.locals.get() }.map.insert(key, p),
-                    None => THREAD_LOCALS.with(|l| l.borrow_mut().map.insert(key, p)),
-                };
-                p
+                let value: Box<dyn Any> = Box::new(value);
+                context::with_current(|s| match s {
+                    // SAFETY: as above; `insert` does not re-enter.
+                    Some(strand) => unsafe { strand.with_locals(|l| l.insert(key, value)) },
+                    None => THREAD_LOCALS.with(|l| l.borrow_mut().insert(key, value)),
+                })
             }
         };
         // SAFETY: the value lives in its own allocation until the strand's

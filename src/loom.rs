@@ -10,13 +10,15 @@
 //! model checker sees a read racing a write as the bug it is, instead of
 //! trusting the atomics around it.
 //!
-//! Two things stay std under loom, on purpose:
+//! Three things stay std under loom, on purpose:
 //!
 //! - [`Arc`]: loom's `Arc` cannot coerce to `Arc<dyn Trait>`, and reference
 //!   counts are not what the models check;
 //! - [`process`]: process-wide counters in `static`s (strand ids, the page
 //!   size, the mapping budget), which need `const` constructors and are not
-//!   part of any protocol.
+//!   part of any protocol;
+//! - [`os`]: the threads and locks of the watchdog's monitor, which no
+//!   model runs.
 
 pub(crate) use std::sync::{Arc, Weak};
 pub(crate) use std::sync::{Once, OnceLock};
@@ -38,11 +40,20 @@ pub(crate) use loom::sync::{
 #[cfg(loom)]
 pub(crate) use loom::thread;
 
-/// Process-wide atomics for `static`s: always std.
+/// Process-wide atomics for `static`s (and counters no model checks):
+/// always std.
 pub(crate) mod process {
     #[cfg(not(loom))]
     pub(crate) use std::sync::atomic::AtomicBool;
     pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+}
+
+/// Threads and locks that run outside every model (the watchdog's monitor
+/// thread and its stop signal): always std, so that code builds under loom
+/// unchanged and is simply never run there.
+pub(crate) mod os {
+    pub(crate) use std::sync::{Condvar, Mutex};
+    pub(crate) use std::thread;
 }
 
 /// `UnsafeCell` with loom's interface (`with` / `with_mut`), so that loom

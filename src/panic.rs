@@ -1,4 +1,4 @@
-//! The panic hook that names the strand, and aborting with a message.
+//! The panic hook that names the strand.
 //!
 //! Installed once per process when the first runtime is built. For a panic
 //! inside a strand it first prints
@@ -15,6 +15,7 @@
 //! outside strands go to the previous hook unchanged.
 
 use crate::loom::Once;
+use crate::runtime::context;
 use std::io::Write;
 use std::panic;
 
@@ -27,13 +28,13 @@ pub(crate) fn install_hook() {
     ONCE.call_once(|| {
         let prev = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let Some(task) = crate::runtime::worker::current_task() else {
+            let Some(strand) = context::current() else {
                 return prev(info);
             };
             let mut line = format!(
                 "strand '{}' (id {}) panicked",
-                task.name.as_deref().unwrap_or("<unnamed>"),
-                task.id
+                strand.name.as_deref().unwrap_or("<unnamed>"),
+                strand.id
             );
             if let Some(loc) = info.location() {
                 line.push_str(&format!(" at {loc}"));
@@ -43,19 +44,4 @@ pub(crate) fn install_hook() {
             crate::grow(HOOK_RED_ZONE, HOOK_STACK, || prev(info));
         }));
     });
-}
-
-/// Runs `f`, which runs user code (usually a `Drop`) where an unwind has
-/// nowhere to go, and aborts with `strands: fatal: <what> panicked while
-/// being dropped` if it panics -- as std does for a thread's result.
-pub(crate) fn abort_on_unwind(what: &str, f: impl FnOnce()) {
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).is_err() {
-        abort_with(&format!("{what} panicked while being dropped"));
-    }
-}
-
-/// Writes `strands: fatal: <msg>` to stderr and aborts the process.
-pub(crate) fn abort_with(msg: &str) -> ! {
-    let _ = writeln!(std::io::stderr().lock(), "strands: fatal: {msg}");
-    std::process::abort()
 }

@@ -1,9 +1,9 @@
 //! Scoped strands: [`scope`], which may borrow from the caller's stack.
 
+use crate::join_handle::{JoinError, JoinHandle, Owner};
 use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
-use crate::runtime::{worker, Handle};
-use crate::spawn::{JoinError, JoinHandle, SpawnError};
-use crate::strand::waiter::{self, Waiter};
+use crate::runtime::{context, Handle, SpawnError};
+use crate::strand::waiter::Waiter;
 use crate::strand::Strand;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -72,7 +72,7 @@ where
         panic::resume_unwind(p);
     }
     if cancelled {
-        panic::resume_unwind(Box::new(worker::Cancelled));
+        panic::resume_unwind(Box::new(context::Cancelled));
     }
     if scope.data.a_strand_panicked.load(Ordering::Acquire) {
         panic!("a scoped strand panicked");
@@ -94,7 +94,7 @@ impl std::fmt::Debug for Scope<'_, '_> {
     }
 }
 
-pub(crate) struct ScopeData {
+struct ScopeData {
     state: Mutex<State>,
     a_strand_panicked: AtomicBool,
 }
@@ -105,14 +105,14 @@ struct State {
     strands: Vec<Strand>,
 }
 
-impl ScopeData {
+impl Owner for ScopeData {
     /// A strand of the scope panicked and nobody can join it.
-    pub(crate) fn note_unhandled_panic(&self) {
+    fn note_unhandled_panic(&self) {
         self.a_strand_panicked.store(true, Ordering::Release);
     }
 
     /// A strand's packet is gone (its result dropped or taken).
-    pub(crate) fn strand_done(&self, unhandled_panic: bool) {
+    fn strand_done(&self, unhandled_panic: bool) {
         if unhandled_panic {
             self.note_unhandled_panic();
         }
@@ -128,7 +128,9 @@ impl ScopeData {
             w.wake();
         }
     }
+}
 
+impl ScopeData {
     /// Waits, not cancellably, until every strand is done. Returns whether
     /// the waiting strand was cancelled meanwhile (its strands were then
     /// cancelled too).
@@ -139,15 +141,15 @@ impl ScopeData {
             if st.running == 0 {
                 return cancelled;
             }
-            if !cancelled && worker::current_cancelled() {
+            if !cancelled && context::cancelled() {
                 cancelled = true;
                 for s in &st.strands {
                     s.cancel();
                 }
             }
-            st.waiter = Some(Waiter::current());
+            st.waiter = Some(context::waiter());
             drop(st);
-            waiter::block_with(false);
+            context::block_with(false);
         }
     }
 }
@@ -188,8 +190,11 @@ impl<'scope> Scope<'scope, '_> {
         // dropped (`ScopeData::strand_done`, counted just above; a failed
         // spawn drops the packet too).
         let inner = unsafe {
-            self.handle
-                .spawn_unchecked_in(builder, f, Some(Arc::clone(&self.data)))
+            self.handle.spawn_unchecked_in(
+                builder,
+                f,
+                Some(Arc::clone(&self.data) as Arc<dyn Owner>),
+            )
         }?;
         self.data
             .state

@@ -1,6 +1,6 @@
 //! Sleeping: [`sleep`] and [`sleep_until`].
 
-use crate::strand::waiter;
+use crate::runtime::context;
 use std::time::{Duration, Instant};
 
 /// Puts the running strand to sleep for at least `d`; its worker runs other
@@ -34,10 +34,10 @@ pub fn sleep_until(deadline: Instant) {
         if now >= deadline {
             return;
         }
-        if crate::runtime::worker::current_task().is_none() {
+        if context::with_current(|s| s.is_none()) {
             std::thread::sleep(deadline - now);
             continue;
         }
-        waiter::block_until(deadline);
+        context::block_until(deadline);
     }
 }

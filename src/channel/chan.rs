@@ -17,7 +17,7 @@
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
-use crate::runtime::worker;
+use crate::runtime::context;
 use crate::sync::spin::{RawGuard, RawMutex};
 use crate::sync::waitlist::{self, Queue, Ticket, WaitSpec, Wakes};
 use std::collections::VecDeque;
@@ -252,7 +252,7 @@ impl<T> Chan<T> {
                 }
                 Err(SendFail::Full(back)) => {
                     v = back;
-                    if yielded || !worker::may_switch() {
+                    if yielded || !context::may_switch() {
                         break st;
                     }
                 }
@@ -260,7 +260,7 @@ impl<T> Chan<T> {
             }
             drop(st);
             yielded = true;
-            worker::yield_current(); // see `recv`
+            context::yield_now(); // see `recv`
         };
         let slot = Slot::new(Some(v));
         let token = waitlist::wait(
@@ -294,9 +294,9 @@ impl<T> Chan<T> {
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Result<T, RecvFail> {
         // Nothing buffered (as far as we can tell without the lock): yield
         // before even locking (see below).
-        let mut yielded = worker::may_switch() && self.len_hint.load(Ordering::Relaxed) == 0;
+        let mut yielded = context::may_switch() && self.len_hint.load(Ordering::Relaxed) == 0;
         if yielded {
-            worker::yield_current();
+            context::yield_now();
         }
         let st = loop {
             let mut st = self.lock();
@@ -306,7 +306,7 @@ impl<T> Chan<T> {
                     wakes.wake();
                     return Ok(v);
                 }
-                Err(RecvFail::Empty) if yielded || !worker::may_switch() => break st,
+                Err(RecvFail::Empty) if yielded || !context::may_switch() => break st,
                 Err(RecvFail::Empty) => {}
                 Err(e) => return Err(e),
             }
@@ -316,7 +316,7 @@ impl<T> Chan<T> {
             // channel ready, which spares both sides a park and a wake
             // (a ping-pong then parks neither side).
             yielded = true;
-            worker::yield_current();
+            context::yield_now();
         };
         let slot = Slot::new(None);
         let token = waitlist::wait(

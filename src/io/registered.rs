@@ -1,9 +1,9 @@
 //! [`Registered`]: a file descriptor whose blocking calls park the strand.
 
 use crate::loom::OnceLock;
-use crate::runtime::driver::Registration;
-use crate::runtime::readiness::{self, Direction};
-use crate::strand::waiter;
+use crate::runtime::context;
+use crate::runtime::io::readiness::{self, Direction};
+use crate::runtime::io::Registration;
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -162,7 +162,7 @@ impl Readiness {
 /// blocks (until `deadline`, if any); withdraws the registration however
 /// it leaves, a cancellation unwinding through the block included.
 fn wait(dir: &Direction, seq: u64, deadline: Option<Instant>) {
-    if let readiness::Registered::Wait(id) = dir.register(seq, waiter::Waiter::current()) {
+    if let readiness::Registered::Wait(id) = dir.register(seq, context::waiter()) {
         struct Withdraw<'a>(&'a Direction, u64);
         impl Drop for Withdraw<'_> {
             fn drop(&mut self) {
@@ -171,8 +171,8 @@ fn wait(dir: &Direction, seq: u64, deadline: Option<Instant>) {
         }
         let _withdraw = Withdraw(dir, id);
         match deadline {
-            None => waiter::block(),
-            Some(d) => waiter::block_until(d),
+            None => context::block(),
+            Some(d) => context::block_until(d),
         }
     }
 }

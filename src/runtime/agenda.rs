@@ -35,56 +35,19 @@
 //! spawned from outside), then stealing from the other workers' fresh
 //! queues, in a batch.
 
-use crate::strand::Task;
+pub(crate) use super::priority::{order, PerPriority, Priority};
+use crate::strand::StrandRef;
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 use std::cell::{Cell, RefCell};
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
-
-/// A strand's priority on the agenda.
-///
-/// ```
-/// use strands::{Builder, Priority};
-/// strands::run(|| {
-///     let h = Builder::new().priority(Priority::High).spawn(|| 1).unwrap();
-///     assert_eq!(h.join().unwrap(), 1);
-/// });
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Priority {
-    /// Served first: 12 of every 16 picks when all levels have work.
-    High,
-    /// The default: at least 3 of every 16 picks when it has work.
-    #[default]
-    Normal,
-    /// At least 1 of every 16 picks when it has work.
-    Low,
-}
-
-impl Priority {
-    pub(crate) fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// The order in which pick number `tick` looks at the levels.
-#[inline]
-pub(crate) fn order(tick: u64) -> [usize; 3] {
-    if tick % 16 == 15 {
-        [2, 0, 1]
-    } else if tick % 4 == 3 {
-        [1, 0, 2]
-    } else {
-        [0, 1, 2]
-    }
-}
 
 /// A strand waiting with a deadline: ordered so that a max-heap pops the
 /// earliest deadline, then the longest-waiting.
 struct Timed {
     deadline: Instant,
     seq: u64,
-    task: Task,
+    strand: StrandRef,
 }
 
 impl PartialEq for Timed {
@@ -108,54 +71,54 @@ impl Ord for Timed {
 pub(crate) struct LocalQueues {
     /// Strands with a deadline, earliest first. Served before the others of
     /// their level; never stolen.
-    timed: RefCell<[BinaryHeap<Timed>; 3]>,
-    started: RefCell<[VecDeque<Task>; 3]>,
-    fresh: [Deque<Task>; 3],
+    timed: RefCell<PerPriority<BinaryHeap<Timed>>>,
+    started: RefCell<PerPriority<VecDeque<StrandRef>>>,
+    fresh: PerPriority<Deque<StrandRef>>,
     /// Started strands that may move (`Builder::migratable`): runnable here,
     /// stealable by others.
-    migrants: [Deque<Task>; 3],
+    migrants: PerPriority<Deque<StrandRef>>,
     /// Per level: whether `started` is next rather than `migrants` (the
     /// two alternate while both have strands, so neither starves).
-    started_turn: Cell<[bool; 3]>,
+    started_turn: Cell<PerPriority<bool>>,
     /// Per level: strands pushed into `timed` or `migrants` and not yet
     /// popped here (an upper bound: thieves take migrants too). Zero lets
     /// the common pick skip both.
-    special: [Cell<usize>; 3],
+    special: PerPriority<Cell<usize>>,
     seq: Cell<u64>,
     tick: Cell<u64>,
     /// Picks per level, published to metrics.
-    pub(crate) picks: [Cell<u64>; 3],
+    pub(crate) picks: PerPriority<Cell<u64>>,
     /// Strands taken from other workers.
     pub(crate) steals: Cell<u64>,
 }
 
 /// The deques of one worker that other workers steal from.
 pub(crate) struct Deques {
-    pub(crate) fresh: [Deque<Task>; 3],
-    pub(crate) migrants: [Deque<Task>; 3],
+    pub(crate) fresh: PerPriority<Deque<StrandRef>>,
+    pub(crate) migrants: PerPriority<Deque<StrandRef>>,
 }
 
 impl Deques {
     pub(crate) fn new() -> Deques {
         Deques {
-            fresh: std::array::from_fn(|_| Deque::new_fifo()),
-            migrants: std::array::from_fn(|_| Deque::new_fifo()),
+            fresh: PerPriority::from_fn(|_| Deque::new_fifo()),
+            migrants: PerPriority::from_fn(|_| Deque::new_fifo()),
         }
     }
 
     /// The stealers to share: fresh ones, migrants.
     pub(crate) fn stealers(&self) -> Stealers {
         Stealers {
-            fresh: std::array::from_fn(|p| self.fresh[p].stealer()),
-            migrants: std::array::from_fn(|p| self.migrants[p].stealer()),
+            fresh: PerPriority::from_fn(|p| self.fresh[p].stealer()),
+            migrants: PerPriority::from_fn(|p| self.migrants[p].stealer()),
         }
     }
 }
 
 /// Steals from one worker.
 pub(crate) struct Stealers {
-    fresh: [Stealer<Task>; 3],
-    migrants: [Stealer<Task>; 3],
+    fresh: PerPriority<Stealer<StrandRef>>,
+    migrants: PerPriority<Stealer<StrandRef>>,
 }
 
 impl Stealers {
@@ -176,7 +139,7 @@ impl LocalQueues {
             started: RefCell::new(Default::default()),
             fresh: deques.fresh,
             migrants: deques.migrants,
-            started_turn: Cell::new([true; 3]),
+            started_turn: Cell::new(PerPriority::from_fn(|_| true)),
             special: Default::default(),
             seq: Cell::new(0),
             tick: Cell::new(0),
@@ -185,36 +148,36 @@ impl LocalQueues {
         }
     }
 
-    fn note_special(&self, p: usize) {
+    fn note_special(&self, p: Priority) {
         self.special[p].set(self.special[p].get() + 1);
     }
 
-    fn push_timed(&self, deadline: Instant, task: Task) {
-        let p = task.priority.index();
+    fn push_timed(&self, deadline: Instant, strand: StrandRef) {
+        let p = strand.priority;
         self.note_special(p);
         let seq = self.seq.get();
         self.seq.set(seq + 1);
         self.timed.borrow_mut()[p].push(Timed {
             deadline,
             seq,
-            task,
+            strand,
         });
     }
 
     /// A strand that may run here is runnable again (it ran here, or was
     /// woken here). Returns whether it went where other workers may steal
     /// it (a migratable strand).
-    pub(crate) fn push_started(&self, task: Task) -> bool {
-        let p = task.priority.index();
-        if let Some(d) = task.deadline {
-            self.push_timed(d, task);
+    pub(crate) fn push_started(&self, strand: StrandRef) -> bool {
+        let p = strand.priority;
+        if let Some(d) = strand.deadline {
+            self.push_timed(d, strand);
             false
-        } else if task.migratable {
+        } else if strand.migratable {
             self.note_special(p);
-            self.migrants[p].push(task);
+            self.migrants[p].push(strand);
             true
         } else {
-            self.started.borrow_mut()[p].push_back(task);
+            self.started.borrow_mut()[p].push_back(strand);
             false
         }
     }
@@ -226,30 +189,30 @@ impl LocalQueues {
     /// EDF a yield would hand the worker straight back to the earliest
     /// deadline, and strands waiting by yielding for others (dated or not)
     /// could spin forever.
-    pub(crate) fn push_yielded(&self, task: Task) -> bool {
-        if task.deadline.is_some() {
-            let p = task.priority.index();
-            self.started.borrow_mut()[p].push_back(task);
+    pub(crate) fn push_yielded(&self, strand: StrandRef) -> bool {
+        if strand.deadline.is_some() {
+            let p = strand.priority;
+            self.started.borrow_mut()[p].push_back(strand);
             return false;
         }
-        self.push_started(task)
+        self.push_started(strand)
     }
 
     /// A fresh strand spawned here. Returns how many fresh strands of its
     /// level now wait here to be stolen (more than one: worth waking a
     /// sleeper).
-    pub(crate) fn push_fresh(&self, task: Task) -> usize {
-        let p = task.priority.index();
-        if let Some(d) = task.deadline {
-            self.push_timed(d, task);
+    pub(crate) fn push_fresh(&self, strand: StrandRef) -> usize {
+        let p = strand.priority;
+        if let Some(d) = strand.deadline {
+            self.push_timed(d, strand);
             return 0;
         }
-        self.fresh[p].push(task);
+        self.fresh[p].push(strand);
         self.fresh[p].len()
     }
 
     /// The next strand from this worker's own queues, by the agenda.
-    pub(crate) fn pop(&self) -> Option<Task> {
+    pub(crate) fn pop(&self) -> Option<StrandRef> {
         let tick = self.tick.get();
         for p in order(tick) {
             if let Some(t) = self.pop_level(p) {
@@ -260,7 +223,7 @@ impl LocalQueues {
         None
     }
 
-    fn picked(&self, p: usize) {
+    fn picked(&self, p: Priority) {
         self.tick.set(self.tick.get() + 1);
         self.picks[p].set(self.picks[p].get() + 1);
     }
@@ -268,7 +231,7 @@ impl LocalQueues {
     /// One level: deadlines first, then fresh strands, then started ones
     /// (pinned and migrants alternating).
     #[inline]
-    fn pop_level(&self, p: usize) -> Option<Task> {
+    fn pop_level(&self, p: Priority) -> Option<StrandRef> {
         if self.special[p].get() != 0 {
             return self.pop_level_special(p);
         }
@@ -279,17 +242,17 @@ impl LocalQueues {
 
     /// [`Self::pop_level`] when the level may hold deadlines or migrants.
     #[cold]
-    fn pop_level_special(&self, p: usize) -> Option<Task> {
+    fn pop_level_special(&self, p: Priority) -> Option<StrandRef> {
         if let Some(t) = self.timed.borrow_mut()[p].pop() {
             self.special[p].set(self.special[p].get().saturating_sub(1));
-            return Some(t.task);
+            return Some(t.strand);
         }
         self.pop_undated(p)
     }
 
     /// The level's round-robin part: fresh strands, then started ones
     /// (pinned and migrants alternating).
-    fn pop_undated(&self, p: usize) -> Option<Task> {
+    fn pop_undated(&self, p: Priority) -> Option<StrandRef> {
         if let Some(t) = self.fresh[p].pop() {
             return Some(t);
         }
@@ -318,9 +281,9 @@ impl LocalQueues {
     /// a batch goes into this worker's deque, one strand is returned.
     pub(crate) fn take_from<'a>(
         &self,
-        injectors: &[Injector<Task>; 3],
+        injectors: &PerPriority<Injector<StrandRef>>,
         others: impl Iterator<Item = &'a Stealers> + Clone,
-    ) -> Option<Task> {
+    ) -> Option<StrandRef> {
         let order = order(self.tick.get());
         for p in order {
             if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
@@ -359,15 +322,15 @@ impl LocalQueues {
     }
 
     /// Strands waiting in this worker's queues, per level.
-    pub(crate) fn depths(&self) -> [usize; 3] {
+    pub(crate) fn depths(&self) -> PerPriority<usize> {
         let (timed, started) = (self.timed.borrow(), self.started.borrow());
-        std::array::from_fn(|p| {
+        PerPriority::from_fn(|p| {
             timed[p].len() + started[p].len() + self.fresh[p].len() + self.migrants[p].len()
         })
     }
 }
 
-fn retry(mut f: impl FnMut() -> Steal<Task>) -> Option<Task> {
+fn retry(mut f: impl FnMut() -> Steal<StrandRef>) -> Option<StrandRef> {
     loop {
         match f() {
             Steal::Success(t) => return Some(t),

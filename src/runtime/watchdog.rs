@@ -20,8 +20,12 @@
 //! on migration) and wait until it comes back. Strands that start on a
 //! spare stay on it, so spares stay until the runtime shuts down.
 
-use super::{agenda::Deques, worker, Shared};
-use crate::loom::{thread, Arc, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, Weak};
+use super::agenda::Deques;
+use super::shared::Shared;
+use super::worker;
+use crate::loom::os::{thread, Condvar, Mutex};
+use crate::loom::process::{AtomicU64, AtomicUsize};
+use crate::loom::{Arc, Ordering, Weak};
 use crate::StrandId;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -70,9 +74,9 @@ pub(crate) struct Watchdog {
     thread_name: String,
     /// Spare slots not started yet: (worker index, its deques).
     spares: Mutex<Vec<(usize, Deques)>>,
-    pub(crate) spare_threads: Mutex<Vec<thread::JoinHandle<()>>>,
-    pub(crate) spares_started: AtomicUsize,
-    pub(crate) reports: AtomicU64,
+    spare_threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    spares_started: AtomicUsize,
+    reports: AtomicU64,
     stop: (Mutex<bool>, Condvar),
 }
 
@@ -106,6 +110,26 @@ impl Watchdog {
             .name(name)
             .spawn(move || monitor(weak, threshold))
             .map(Some)
+    }
+
+    /// Joins the spare workers started so far (at shutdown, once every
+    /// strand is done; no spare starts after the monitor stopped).
+    pub(crate) fn join_spares(&self) {
+        let spares =
+            std::mem::take(&mut *self.spare_threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in spares {
+            let _ = t.join();
+        }
+    }
+
+    /// The spare workers started so far.
+    pub(crate) fn spares_started(&self) -> usize {
+        self.spares_started.load(Ordering::Relaxed)
+    }
+
+    /// Reports made so far.
+    pub(crate) fn reports(&self) -> u64 {
+        self.reports.load(Ordering::Relaxed)
     }
 
     /// Stops the monitor thread (at shutdown).

@@ -2,7 +2,7 @@
 //! wake-ups (a waiter parked forever is a loom deadlock), hand-off racing
 //! a withdrawal (a wait whose deadline has already passed registers, then
 //! withdraws at once), and disconnection racing a send. Under loom there
-//! are no strands: `Waiter::current()` is a loom thread, so the models use
+//! are no strands: `context::waiter()` is a loom thread, so the models use
 //! loom threads.
 
 use crate::channel;

@@ -56,7 +56,8 @@ pub(crate) use wait::{wait, WaitSpec};
 use super::spin::{RawGuard, RawMutex};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
-use crate::strand::waiter::{self, Waiter};
+use crate::runtime::context;
+use crate::strand::waiter::Waiter;
 use std::cell::Cell;
 use std::ptr;
 use std::time::Instant;
@@ -88,7 +89,7 @@ impl Ticket {
         Ticket {
             status: AtomicUsize::new(WAITING),
             selected: AtomicUsize::new(0),
-            waiter: UnsafeCell::new(Some(Waiter::current())),
+            waiter: UnsafeCell::new(Some(context::waiter())),
         }
     }
 
@@ -115,9 +116,9 @@ impl Ticket {
                 return Some(t);
             }
             match deadline {
-                None => waiter::block(),
+                None => context::block(),
                 Some(d) if Instant::now() >= d => return None,
-                Some(d) => waiter::block_until(d),
+                Some(d) => context::block_until(d),
             }
         }
     }
@@ -137,7 +138,7 @@ impl Ticket {
                 }
                 // The claimant wakes us once it has stored the token. Not a
                 // cancellation point: we may be unwinding from one already.
-                waiter::block_with(false);
+                context::block_with(false);
             },
         }
     }

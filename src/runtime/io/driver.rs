@@ -11,7 +11,7 @@
 //! Nobody owns the poller for good. An idle worker tries to take the
 //! *poller role* (a `try_lock` on the event buffer); the one that gets it
 //! waits in `Poller::wait` with the next timer deadline as the timeout, the
-//! others park (see `Shared::sleep`). A worker that pushes work for a
+//! others go idle (see `Shared::idle`). A worker that pushes work for a
 //! worker sitting in `wait` calls `Poller::notify`. Busy workers poll
 //! without blocking now and then (`Shared::maintain`), so I/O is not
 //! starved while every worker runs strands.
@@ -143,6 +143,12 @@ impl Driver {
         self.role.load(Ordering::SeqCst)
     }
 
+    /// Whether the poller role waits for a taker (an idle worker must not
+    /// leave it free while all others are idle too).
+    pub(crate) fn role_vacant(&self) -> bool {
+        !self.role_taken()
+    }
+
     /// Whether any fd is registered (busy workers skip polling if not).
     pub(crate) fn has_registrations(&self) -> bool {
         self.registered.load(Ordering::Relaxed) > 0
@@ -224,8 +230,7 @@ impl Registration {
     /// The driver of the running strand's runtime, or the process-wide
     /// fallback driver on any other thread.
     pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Registration> {
-        let driver = super::worker::with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)));
-        match driver {
+        match crate::runtime::context::driver() {
             Some(d) => d.register(fd),
             None => fallback()?.register(fd),
         }

@@ -1,23 +1,27 @@
-//! Parking an idle worker thread without spinning, and waking it.
+//! An idle worker thread: blocking it without spinning, and notifying it.
+//!
+//! Vocabulary: *strands* park and are woken; *workers* go idle and are
+//! notified. An idle worker's thread blocks on a [`Blocker`] or, when it
+//! holds the I/O driver's poller role, in the poller.
 
 use crate::loom::{fence, AtomicBool, Condvar, Mutex, Ordering};
 
-/// A one-token parker: `unpark` before `park` makes `park` return at once.
-pub(crate) struct Parker {
+/// A one-token blocker: `unblock` before `block` makes `block` return at once.
+pub(crate) struct Blocker {
     token: Mutex<bool>,
     cv: Condvar,
 }
 
-impl Parker {
-    pub(crate) fn new() -> Parker {
-        Parker {
+impl Blocker {
+    pub(crate) fn new() -> Blocker {
+        Blocker {
             token: Mutex::new(false),
             cv: Condvar::new(),
         }
     }
 
     /// Blocks until a token is available, then consumes it.
-    pub(crate) fn park(&self) {
+    pub(crate) fn block(&self) {
         let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
         while !*token {
             token = self.cv.wait(token).unwrap_or_else(|e| e.into_inner());
@@ -25,8 +29,8 @@ impl Parker {
         *token = false;
     }
 
-    /// Makes a token available and wakes the parked thread, if any.
-    pub(crate) fn unpark(&self) {
+    /// Makes a token available and releases the blocked thread, if any.
+    pub(crate) fn unblock(&self) {
         let mut token = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if !*token {
             *token = true;
@@ -36,80 +40,79 @@ impl Parker {
     }
 }
 
-/// An idle worker's announcement that it sleeps, and the handshake that
+/// An idle worker's announcement that it is idle, and the handshake that
 /// keeps a push from being missed.
 ///
-/// The sleeper sets its flag and then checks the queues one last time; a
+/// The idle worker sets its flag and then checks the queues one last time; a
 /// pusher pushes and then checks the flag. Each side puts a `SeqCst` fence
 /// between its write and its read, so at least one of them sees the other's
-/// write: either the sleeper finds the work, or the pusher finds the flag
-/// and wakes it. (The queues' own orderings are acquire/release at best,
+/// write: either the idle worker finds the work, or the pusher finds the
+/// flag and notifies it. (The queues' own orderings are acquire/release at best,
 /// so the fences, not the flag's ordering, carry the argument.)
 ///
-/// A sleeper either parks on its [`Parker`] or, when it holds the I/O
-/// driver's poller role, waits in the poller ([`Sleeper::sleep_polling`]).
-/// It says which with a second flag, `polling`, written before `sleeping`
-/// (which is stored with `Release`); a waker that wins the `sleeping` swap
-/// (`Acquire`) therefore sees how to wake it: `Poller::notify` or the
-/// parker (the `notify` closure the wakers take).
-pub(crate) struct Sleeper {
-    sleeping: AtomicBool,
+/// An idle worker either blocks on its [`Blocker`] or, when it holds the
+/// I/O driver's poller role, waits in the poller ([`Idle::idle_polling`]).
+/// It says which with a second flag, `polling`, written before `idle`
+/// (which is stored with `Release`); a waker that wins the `idle` swap
+/// (`Acquire`) therefore sees how to notify it: `Poller::notify` (the
+/// `notify_poller` closure the notifiers take) or the blocker.
+pub(crate) struct Idle {
+    idle: AtomicBool,
     polling: AtomicBool,
-    parker: Parker,
+    blocker: Blocker,
 }
 
-impl Sleeper {
-    pub(crate) fn new() -> Sleeper {
-        Sleeper {
-            sleeping: AtomicBool::new(false),
+impl Idle {
+    pub(crate) fn new() -> Idle {
+        Idle {
+            idle: AtomicBool::new(false),
             polling: AtomicBool::new(false),
-            parker: Parker::new(),
+            blocker: Blocker::new(),
         }
     }
 
     /// Sleeps unless `has_work` (checked after the announcement) says
     /// otherwise; returns once woken.
-    pub(crate) fn sleep(&self, has_work: impl Fn() -> bool) {
-        self.sleeping.store(true, Ordering::Release);
+    pub(crate) fn idle(&self, has_work: impl Fn() -> bool) {
+        self.idle.store(true, Ordering::Release);
         fence(Ordering::SeqCst);
         if has_work() {
-            self.sleeping.store(false, Ordering::Relaxed);
+            self.idle.store(false, Ordering::Relaxed);
             return;
         }
-        self.parker.park();
-        self.sleeping.store(false, Ordering::Relaxed);
+        self.blocker.block();
+        self.idle.store(false, Ordering::Relaxed);
     }
 
-    /// Like [`Sleeper::sleep`], but sleeps in `wait` (the poller's wait,
-    /// which a waker interrupts with `Poller::notify`) instead of the
-    /// parker.
-    #[cfg_attr(loom, allow(dead_code))] // the driver is not built under loom
-    pub(crate) fn sleep_polling(&self, has_work: impl Fn() -> bool, wait: impl FnOnce()) {
+    /// Like [`Idle::idle`], but waits in `wait` (the poller's wait,
+    /// which a notifier interrupts with `Poller::notify`) instead of the
+    /// blocker.
+    pub(crate) fn idle_polling(&self, has_work: impl Fn() -> bool, wait: impl FnOnce()) {
         self.polling.store(true, Ordering::Relaxed);
-        self.sleeping.store(true, Ordering::Release);
+        self.idle.store(true, Ordering::Release);
         fence(Ordering::SeqCst);
         if !has_work() {
             wait();
         }
-        self.sleeping.store(false, Ordering::Relaxed);
+        self.idle.store(false, Ordering::Relaxed);
         self.polling.store(false, Ordering::Relaxed);
     }
 
-    /// Called after a push: wakes the sleeper if it announced sleep (with
-    /// `notify` if it sleeps in the poller). Returns whether this call woke
-    /// it.
-    pub(crate) fn wake_if_sleeping(&self, notify: impl FnOnce()) -> bool {
+    /// Called after a push: notifies the worker if it announced it is idle
+    /// (with `notify_poller` if it waits in the poller). Returns whether
+    /// this call notified it.
+    pub(crate) fn notify_if_idle(&self, notify_poller: impl FnOnce()) -> bool {
         fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed)
+        if self.idle.load(Ordering::Relaxed)
             && self
-                .sleeping
+                .idle
                 .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
         {
             if self.polling.load(Ordering::Relaxed) {
-                notify();
+                notify_poller();
             } else {
-                self.parker.unpark();
+                self.blocker.unblock();
             }
             return true;
         }
@@ -118,19 +121,19 @@ impl Sleeper {
 
     /// Wakes unconditionally (shutdown, or work only this worker can take:
     /// a strand woken for it). Called after the push, like
-    /// `wake_if_sleeping`; the fence pairs with the sleeper's.
-    pub(crate) fn unpark(&self, notify: impl FnOnce()) {
+    /// `notify_if_idle`; the fence pairs with the idle worker's.
+    pub(crate) fn notify(&self, notify_poller: impl FnOnce()) {
         fence(Ordering::SeqCst);
         if self.polling.load(Ordering::Relaxed) {
-            notify();
+            notify_poller();
         }
-        self.parker.unpark();
+        self.blocker.unblock();
     }
 }
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    use super::Sleeper;
+    use super::Idle;
     use crate::loom::{Arc, AtomicUsize, Ordering};
 
     /// A queue as the handshake sees it: a release push, an acquire
@@ -159,19 +162,19 @@ mod loom_tests {
     }
 
     #[test]
-    fn loom_a_push_never_leaves_a_sleeping_worker_asleep() {
+    fn loom_a_push_never_leaves_an_idle_worker_idle() {
         // Two pushers, one worker that sleeps whenever it finds the queue
         // empty. If a push were missed the worker would park forever and
         // loom would report the deadlock.
         loom::model(|| {
             let q = Arc::new(MockQueue(AtomicUsize::new(0)));
-            let s = Arc::new(Sleeper::new());
+            let s = Arc::new(Idle::new());
             let pushers: Vec<_> = (0..2)
                 .map(|_| {
                     let (q, s) = (Arc::clone(&q), Arc::clone(&s));
                     loom::thread::spawn(move || {
                         q.push();
-                        s.wake_if_sleeping(|| {});
+                        s.notify_if_idle(|| {});
                     })
                 })
                 .collect();
@@ -180,7 +183,7 @@ mod loom_tests {
                 if q.pop() {
                     ran += 1;
                 } else {
-                    s.sleep(|| !q.is_empty());
+                    s.idle(|| !q.is_empty());
                 }
             }
             pushers.into_iter().for_each(|p| p.join().unwrap());

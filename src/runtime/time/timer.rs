@@ -17,8 +17,7 @@
 //! to 1 ms late, never early).
 
 use super::wheel::{Wheel, WheelKey};
-use super::{worker, Shared};
-use crate::loom::{Arc, AtomicU64, Mutex, Ordering};
+use crate::loom::{AtomicU64, Mutex, Ordering};
 use crate::strand::waiter::Waiter;
 use std::time::Instant;
 
@@ -101,7 +100,6 @@ impl Timers {
     /// notifies a poller that is waiting, and the lock orders this read
     /// against that insert (a lock-free read of the cached value could miss
     /// both the new expiry and the notification).
-    #[cfg_attr(loom, allow(dead_code))] // the driver is not built under loom
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         let wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
         wheel.next_expiry()
@@ -135,21 +133,4 @@ impl Timers {
             w.wake();
         }
     }
-}
-
-/// Parks the running strand until `deadline` or an earlier wake. The timer
-/// entry is removed however this returns (including by a cancellation
-/// unwinding through it).
-pub(crate) fn park_until(deadline: Instant) {
-    let shared: Arc<Shared> =
-        worker::with_worker(|w| Arc::clone(&w.expect("a strand runs on a worker").shared));
-    let key = shared.insert_timer(deadline, Waiter::current());
-    struct Deregister<'a>(&'a Shared, Key);
-    impl Drop for Deregister<'_> {
-        fn drop(&mut self) {
-            self.0.timers.cancel(self.1);
-        }
-    }
-    let _deregister = Deregister(&shared, key);
-    worker::park_current();
 }

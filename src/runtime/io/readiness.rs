@@ -37,6 +37,7 @@ pub(crate) struct Direction {
     /// short read): while `seq` still equals it, the next read would
     /// answer `WouldBlock`, so the reader skips that system call and waits
     /// for the event. A hint: any event moves `seq` past it.
+    #[cfg_attr(loom, allow(dead_code))] // read by `io::Registered`, not built under loom
     drained: AtomicU64,
     /// The peer closed its side or an error is pending (`EPOLLRDHUP`,
     /// `EPOLLHUP`, `EPOLLERR` seen): a read after a short one may answer
@@ -81,6 +82,7 @@ impl Direction {
 
     /// Notes that the read made after snapshot `seq` drained the stream.
     #[inline]
+    #[cfg_attr(loom, allow(dead_code))] // see `drained`
     pub(crate) fn mark_drained(&self, seq: u64) {
         self.drained.store(seq, Ordering::Relaxed);
     }
@@ -88,6 +90,7 @@ impl Direction {
     /// Whether no event came since a read drained the stream (`seq` is the
     /// current snapshot): the next read would answer `WouldBlock`.
     #[inline]
+    #[cfg_attr(loom, allow(dead_code))] // see `drained`
     pub(crate) fn is_drained(&self, seq: u64) -> bool {
         self.drained.load(Ordering::Relaxed) == seq && !self.closed.load(Ordering::Acquire)
     }
@@ -158,7 +161,7 @@ impl Direction {
 mod loom_tests {
     use super::{Direction, Registered};
     use crate::loom::{Arc, AtomicBool, Ordering};
-    use crate::strand::waiter::{self, Waiter};
+    use crate::runtime::context;
 
     /// A "socket" that becomes readable once (the kernel's side), a driver
     /// thread that reports it, and a reader that waits for it the way
@@ -181,10 +184,10 @@ mod loom_tests {
                 if ready.load(Ordering::Acquire) {
                     break; // the "read" succeeded
                 }
-                match dir.register(seq, Waiter::current()) {
+                match dir.register(seq, context::waiter()) {
                     Registered::Retry => continue,
                     Registered::Wait(id) => {
-                        waiter::block();
+                        context::block();
                         dir.withdraw(id);
                     }
                 }
@@ -205,8 +208,8 @@ mod loom_tests {
                 if ready.load(Ordering::Acquire) {
                     break;
                 }
-                if let Registered::Wait(id) = dir.register(seq, Waiter::current()) {
-                    waiter::block();
+                if let Registered::Wait(id) = dir.register(seq, context::waiter()) {
+                    context::block();
                     dir.withdraw(id);
                 }
             };

@@ -1,0 +1,93 @@
+//! [`JoinError`]: why a join has no value.
+
+use std::any::Any;
+use std::fmt;
+
+/// Why [`JoinHandle::join`](crate::JoinHandle::join) has no value: the strand panicked or was
+/// cancelled.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Panic(Box<dyn Any + Send + 'static>),
+    Cancelled,
+}
+
+impl JoinError {
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(payload),
+        }
+    }
+
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// Whether the strand panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// Whether the strand was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// The panic payload, to inspect or to [`std::panic::resume_unwind`].
+    ///
+    /// # Panics
+    ///
+    /// If the strand was cancelled rather than panicking; check
+    /// [`is_panic`](JoinError::is_panic) or use
+    /// [`try_into_panic`](JoinError::try_into_panic).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        self.try_into_panic()
+            .unwrap_or_else(|_| panic!("JoinError::into_panic on a cancelled strand"))
+    }
+
+    /// The panic payload, or the error back if the strand was cancelled.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panic(p) => Ok(p),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(p) => match panic_message(p.as_ref()) {
+                Some(m) => write!(f, "JoinError::Panic({m:?})"),
+                None => f.write_str("JoinError::Panic(..)"),
+            },
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Panic(p) => match panic_message(p.as_ref()) {
+                Some(m) => write!(f, "strand panicked: {m}"),
+                None => f.write_str("strand panicked"),
+            },
+            Repr::Cancelled => f.write_str("strand was cancelled"),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+/// The message of a panic payload, when it is a string.
+fn panic_message(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+}

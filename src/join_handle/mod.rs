@@ -1,0 +1,133 @@
+//! Joining a strand: [`JoinHandle`] and [`JoinError`], and the packet
+//! between a strand and its joiner (`packet.rs`).
+//!
+//! Below the public spawn API (`spawn.rs`), above the runtime: the runtime
+//! sees a packet only as the strand's [`Exit`](crate::strand::Exit).
+
+mod error;
+mod packet;
+
+pub use error::JoinError;
+pub(crate) use packet::{package_in, Owner};
+
+use crate::loom::Arc;
+use crate::Strand;
+use packet::Packet;
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+/// An owned permission to join a strand (wait for it and take its result).
+///
+/// Dropping the handle detaches the strand: it runs on, and its result is
+/// dropped when it finishes.
+///
+/// A handle can be sent to another strand or thread (when `T: Send`), but
+/// not shared: joining consumes it.
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<strands::JoinHandle<u32>>();
+/// ```
+pub struct JoinHandle<T> {
+    strand: Strand,
+    packet: Arc<Packet<T>>,
+    _not_sync: PhantomData<*const ()>,
+}
+
+impl<T> JoinHandle<T> {
+    fn new(strand: Strand, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            strand,
+            packet,
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+// SAFETY: sending the handle sends the right to take a `T` from the packet;
+// fine when `T: Send`. (It is deliberately not `Sync`: joining needs `self`.)
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+
+impl<T> JoinHandle<T> {
+    /// Waits for the strand to finish and returns its value, or why there is
+    /// none.
+    ///
+    /// From a strand this parks the strand (its worker runs others
+    /// meanwhile); from a plain thread it blocks the thread.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| panic!("oops"));
+    ///     let err = h.join().unwrap_err();
+    ///     assert!(err.is_panic());
+    ///     assert_eq!(err.to_string(), "strand panicked: oops");
+    /// });
+    /// ```
+    pub fn join(self) -> Result<T, JoinError> {
+        self.packet.wait(None);
+        self.packet.take()
+        // `self` drops here: `detach` finds DONE and changes nothing
+    }
+
+    /// Like [`join`](JoinHandle::join), but gives up after `timeout`,
+    /// handing the handle back (to join again later, or to cancel).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let slow = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     let slow = slow.join_timeout(Duration::from_millis(10)).unwrap_err();
+    ///     slow.cancel();
+    ///     assert!(slow.join().unwrap_err().is_cancelled());
+    ///     let quick = strands::spawn(|| 5);
+    ///     assert_eq!(quick.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 5);
+    /// });
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, JoinError>, JoinHandle<T>> {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.join_deadline(deadline),
+            None => Ok(self.join()),
+        }
+    }
+
+    /// Like [`join_timeout`](JoinHandle::join_timeout), with a deadline.
+    pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
+        if self.packet.wait(Some(deadline)) {
+            Ok(self.packet.take())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Cancels the strand: see [`Strand::cancel`]. Joining it then reports
+    /// [`JoinError::is_cancelled`] (unless it finished first).
+    pub fn cancel(&self) {
+        self.strand.cancel();
+    }
+
+    /// Whether the strand has finished (its result is ready).
+    pub fn is_finished(&self) -> bool {
+        self.packet.is_done()
+    }
+
+    /// The strand this handle joins.
+    pub fn strand(&self) -> &Strand {
+        &self.strand
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        self.packet.detach();
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("strand", &self.strand)
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}

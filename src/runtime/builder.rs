@@ -1,0 +1,212 @@
+//! [`Builder`]: a runtime's configuration, and starting its workers.
+
+use super::agenda::Deques;
+use super::gate::Gate;
+use super::handle::{Handle, Runtime};
+use super::io::Driver;
+use super::registry::Registry;
+use super::shared::{Shared, WorkerShared};
+use super::time::Timers;
+use super::watchdog::{Stuck, StuckHook, Watchdog};
+use super::worker::run_worker;
+use crate::loom::{Arc, AtomicUsize};
+use crate::stack::{self, StackGuard, StackPool};
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = strands::Runtime::builder()
+///     .workers(2)
+///     .stack_size(64 * 1024)
+///     .max_strands(10_000)
+///     .thread_name("my-worker")
+///     .build()?;
+/// assert_eq!(rt.block_on(|| 1 + 1), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Builder {
+    workers: Option<usize>,
+    stack_size: usize,
+    stack_guard: StackGuard,
+    max_strands: usize,
+    thread_name: String,
+    watchdog: Option<Duration>,
+    spare_workers: Option<usize>,
+    on_stuck: Option<StuckHook>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("workers", &self.workers)
+            .field("stack_size", &self.stack_size)
+            .field("stack_guard", &self.stack_guard)
+            .field("max_strands", &self.max_strands)
+            .field("thread_name", &self.thread_name)
+            .field("watchdog", &self.watchdog)
+            .field("spare_workers", &self.spare_workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            workers: None,
+            stack_size: stack::DEFAULT_STACK_SIZE,
+            stack_guard: StackGuard::Auto,
+            max_strands: 1 << 22,
+            thread_name: "strands-worker".to_string(),
+            watchdog: Some(Duration::from_millis(100)),
+            spare_workers: None,
+            on_stuck: None,
+        }
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: one worker per available core,
+    /// [`DEFAULT_STACK_SIZE`](crate::DEFAULT_STACK_SIZE) stacks, guards
+    /// chosen automatically, at most 4,194,304 live strands.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Number of worker threads (default: [`std::thread::available_parallelism`]).
+    /// Zero makes [`build`](Builder::build) fail.
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n);
+        self
+    }
+
+    /// Default stack size for strands whose [`crate::Builder`] names none.
+    /// Rounded up to whole pages; must lie between
+    /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE) and
+    /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), else `build` fails.
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = bytes;
+        self
+    }
+
+    /// How stacks are guarded (default: [`StackGuard::Auto`]).
+    pub fn stack_guard(mut self, guard: StackGuard) -> Builder {
+        self.stack_guard = guard;
+        self
+    }
+
+    /// Most strands alive at once; past it, spawning answers
+    /// [`SpawnError::Saturated`](crate::SpawnError::Saturated). Zero makes `build` fail.
+    pub fn max_strands(mut self, n: usize) -> Builder {
+        self.max_strands = n;
+        self
+    }
+
+    /// Prefix of the worker threads' names (`<prefix>-<index>`).
+    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
+        self.thread_name = prefix.into();
+        self
+    }
+
+    /// The stuck-worker watchdog: a monitor thread reports (on stderr, and
+    /// to [`on_stuck`](Builder::on_stuck)) a strand that has held its
+    /// worker for longer than this without yielding -- a hot loop, a
+    /// blocking system call -- and starts a spare worker so the other
+    /// strands go on (see [`spare_workers`](Builder::spare_workers)).
+    /// Default: 100 ms. `None` turns it off (no monitor thread).
+    ///
+    /// Its cost when nothing is stuck is three relaxed stores per switch
+    /// and a monitor wake-up every quarter threshold.
+    pub fn watchdog(mut self, threshold: Option<Duration>) -> Builder {
+        self.watchdog = threshold;
+        self
+    }
+
+    /// Most spare workers the watchdog may start, one per report (default:
+    /// as many as [`workers`](Builder::workers); 0: report only). A spare
+    /// serves new and stealable strands, the injectors, timers and I/O;
+    /// strands that had already started on the stuck worker stay pinned to
+    /// it and wait. Spares stay until the runtime shuts down.
+    pub fn spare_workers(mut self, n: usize) -> Builder {
+        self.spare_workers = Some(n);
+        self
+    }
+
+    /// Calls `hook` with every watchdog report (besides printing it).
+    pub fn on_stuck(mut self, hook: impl Fn(&Stuck) + Send + Sync + 'static) -> Builder {
+        self.on_stuck = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the runtime and starts its workers.
+    ///
+    /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
+    /// stack size out of range, with `Unsupported` for a forced guard kind
+    /// the system lacks, and with the OS error if a thread cannot start.
+    pub fn build(self) -> io::Result<Runtime> {
+        let workers = match self.workers {
+            Some(0) => return Err(invalid("a runtime needs at least one worker")),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        if self.max_strands == 0 {
+            return Err(invalid("max_strands must be at least 1"));
+        }
+        let stack_size = stack::checked_size(self.stack_size)?;
+        let pool = StackPool::new(self.stack_guard)?;
+        stack::overflow::install_handler();
+        let spares = if self.watchdog.is_some() {
+            self.spare_workers.unwrap_or(workers)
+        } else {
+            0
+        };
+        let mut deques: Vec<Deques> = (0..workers + spares).map(|_| Deques::new()).collect();
+        let worker_shared = deques
+            .iter()
+            .map(|d| WorkerShared::new(d.stealers()))
+            .collect();
+        // the spares' deques wait in the watchdog, popped in index order
+        let spare_deques = deques.drain(workers..).enumerate().rev();
+        let spare_deques = spare_deques.map(|(i, d)| (workers + i, d)).collect();
+        let shared = Arc::new(Shared {
+            workers: worker_shared,
+            injectors: Default::default(),
+            pool,
+            stack_size,
+            gate: Gate::new(self.max_strands),
+            spawned: Default::default(),
+            timers: Timers::new(),
+            driver: Arc::new(Driver::new()?),
+            registry: Registry::new(),
+            stacks_in_caches: AtomicUsize::new(0),
+            base_workers: workers,
+            watchdog: Watchdog::new(
+                self.watchdog,
+                self.on_stuck.clone(),
+                self.thread_name.clone(),
+                spare_deques,
+            ),
+        });
+        let mut rt = Runtime {
+            handle: Handle { shared },
+            threads: Vec::with_capacity(workers),
+            monitor: None,
+        };
+        for (i, fresh) in deques.into_iter().enumerate() {
+            let shared = Arc::clone(&rt.handle.shared);
+            let t = std::thread::Builder::new()
+                .name(format!("{}-{i}", self.thread_name))
+                .spawn(move || run_worker(shared, i, fresh))?;
+            rt.threads.push(t); // on error, dropping `rt` stops those started
+        }
+        rt.monitor = Watchdog::start(&rt.handle.shared)?;
+        Ok(rt)
+    }
+}
+
+fn invalid(msg: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, msg.to_string())
+}

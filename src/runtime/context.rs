@@ -1,0 +1,205 @@
+//! *The* way code above the scheduler reaches the strand running now and
+//! its worker: who is running ([`current`]), parking and yielding it
+//! ([`park`], [`yield_now`], [`block`], [`block_until`]), whether it was
+//! cancelled, and the runtime parts it may use (its stack pool, its I/O
+//! driver). `sync/`, `channel/`, `io/`, `net/`, `time.rs`, `local.rs`,
+//! `panic.rs`, `grow.rs`, `spawn.rs` and `scope.rs` call these and never a
+//! worker's internals.
+//!
+//! Every function here also works on a plain thread (no strand running):
+//! the answers are "none", and the blocking calls block the thread.
+//!
+//! **After a switch, look nothing up again.** A migratable strand may
+//! resume on another thread than it left, so code that runs after a park or
+//! a yield goes by the strand's own header, never by a worker reference or
+//! a thread-local computed before the switch (the compiler may have kept
+//! its address).
+
+use super::io::Driver;
+use super::worker::{with_worker, Action};
+use crate::loom::{thread, Arc};
+use crate::stack::StackPool;
+use crate::strand::waiter::Waiter;
+use crate::strand::{Header, StrandRef};
+use std::time::Instant;
+
+/// The strand running on this thread, if this thread runs a strand now.
+pub(crate) fn current() -> Option<StrandRef> {
+    with_worker(|w| w.and_then(|w| w.running().cloned()))
+}
+
+/// Runs `f` with the running strand's header, without touching its
+/// reference count.
+#[inline]
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
+    with_worker(|w| f(w.and_then(|w| w.running()).map(|s| &**s)))
+}
+
+/// Whether the code running now is a strand that may switch out: it runs
+/// on a worker and is not unwinding. std counts panics per OS thread, so a
+/// strand that switched out mid-unwind would make `thread::panicking()` true
+/// for the next strand on this thread (and poison every std mutex it
+/// unlocks); such a strand blocks its worker in place instead.
+#[inline]
+pub(crate) fn may_switch() -> bool {
+    with_worker(|w| w.is_some_and(|w| w.running().is_some())) && !std::thread::panicking()
+}
+
+/// Lets the other runnable strands run, then continues. Returns `false`
+/// (without doing anything) if not called from a strand that may switch.
+pub(crate) fn yield_now() -> bool {
+    if std::thread::panicking() {
+        return false; // see `may_switch`
+    }
+    let me = with_worker(|w| {
+        let w = w?;
+        let strand = w.running()?;
+        unwind_if_cancelled(strand);
+        let me: *const Header = &**strand;
+        // SAFETY: we are the running strand of `w`.
+        if !unsafe { w.yield_direct() } {
+            // SAFETY: as above.
+            unsafe { w.switch_out(Action::Yield) };
+        }
+        // `w` is not touched again: see `resumed`
+        Some(me)
+    });
+    match me {
+        Some(me) => {
+            resumed(me, true);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Parks the running strand until woken (see `strand::state`); may return
+/// spuriously. A cancellation unwinds from here. Returns `false` (without
+/// waiting) if not called from a strand that may switch.
+pub(crate) fn park() -> bool {
+    park_with(true)
+}
+
+/// [`park`], optionally not a cancellation point (for waits that must
+/// complete for soundness, like a scope waiting for its strands).
+pub(crate) fn park_with(cancellable: bool) -> bool {
+    if std::thread::panicking() {
+        return false; // see `may_switch`: the caller blocks the thread
+    }
+    let me = with_worker(|w| {
+        let w = w?;
+        let strand = w.running()?;
+        if cancellable {
+            unwind_if_cancelled(strand);
+        }
+        let me: *const Header = &**strand;
+        if !strand.state.take_token() {
+            // SAFETY: we are the running strand of `w`.
+            unsafe { w.switch_out(Action::Park) };
+        }
+        Some(me)
+    });
+    match me {
+        Some(me) => {
+            resumed(me, cancellable);
+            true
+        }
+        None => false,
+    }
+}
+
+/// What a strand does once it runs again after a switch: unwinds if it was
+/// cancelled meanwhile. It goes by its own header, not by the worker (see
+/// the module docs).
+#[inline]
+fn resumed(me: *const Header, cancellable: bool) {
+    if cancellable {
+        // SAFETY: `me` is the running strand's header, kept alive by the
+        // running slot of whichever worker resumed it.
+        unwind_if_cancelled(unsafe { &*me });
+    }
+}
+
+/// The payload a cancelled strand unwinds with (through
+/// [`std::panic::resume_unwind`], so no panic hook runs).
+pub(crate) struct Cancelled;
+
+/// Unwinds the running strand if it was cancelled. Not while it is already
+/// unwinding: a second unwind would abort the process.
+#[inline]
+fn unwind_if_cancelled(strand: &Header) {
+    if strand.is_cancelled() && !std::thread::panicking() {
+        std::panic::resume_unwind(Box::new(Cancelled));
+    }
+}
+
+/// Whether the running strand has been cancelled.
+pub(crate) fn cancelled() -> bool {
+    with_current(|s| s.is_some_and(Header::is_cancelled))
+}
+
+/// The waiter for the code running now. A strand that may not switch (it
+/// is unwinding) blocks its worker thread instead, so then the thread is
+/// what must be woken.
+pub(crate) fn waiter() -> Waiter {
+    match current() {
+        Some(s) if may_switch() => Waiter::Strand(s),
+        _ => Waiter::Thread(thread::current()),
+    }
+}
+
+/// Blocks the caller until some waker registered with [`waiter`] wakes it,
+/// or spuriously: callers wait in a loop on their condition. In a strand, a
+/// cancellation unwinds from here (see [`park`]).
+pub(crate) fn block() {
+    block_with(true);
+}
+
+/// [`block`], optionally not a cancellation point.
+pub(crate) fn block_with(cancellable: bool) {
+    if !park_with(cancellable) {
+        thread::park();
+    }
+}
+
+/// Like [`block`] but gives up at `deadline` (the caller rechecks the time).
+pub(crate) fn block_until(deadline: Instant) {
+    if may_switch() {
+        park_until(deadline);
+    } else {
+        let now = Instant::now();
+        if deadline > now {
+            #[cfg(not(loom))]
+            thread::park_timeout(deadline - now);
+            #[cfg(loom)]
+            thread::yield_now(); // loom has no timed park; callers loop
+        }
+    }
+}
+
+/// Parks the running strand until `deadline` or an earlier wake. The timer
+/// entry is removed however this returns (including by a cancellation
+/// unwinding through it).
+fn park_until(deadline: Instant) {
+    let shared = with_worker(|w| Arc::clone(&w.expect("a strand runs on a worker").shared));
+    let key = shared.insert_timer(deadline, waiter());
+    struct Deregister<'a>(&'a super::shared::Shared, super::time::Key);
+    impl Drop for Deregister<'_> {
+        fn drop(&mut self) {
+            self.0.timers.cancel(self.1);
+        }
+    }
+    let _deregister = Deregister(&shared, key);
+    park();
+}
+
+/// The stack pool of the runtime running this strand, if any.
+pub(crate) fn stack_pool() -> Option<StackPool> {
+    with_worker(|w| w.map(|w| w.shared.pool.clone()))
+}
+
+/// The I/O driver of the runtime whose worker this thread is, if any.
+#[cfg_attr(loom, allow(dead_code))] // registrations are not built under loom
+pub(crate) fn driver() -> Option<Arc<Driver>> {
+    with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)))
+}

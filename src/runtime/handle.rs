@@ -1,0 +1,305 @@
+//! [`Runtime`] (its shutdown) and [`Handle`] (the spawn path every strand
+//! takes: the bound, the stack, the header, the registry, the queue).
+//!
+//! The typed half of spawning (wrapping a closure so that its result goes
+//! to a `JoinHandle`) lives above the runtime, in `spawn.rs`; the runtime
+//! sees only a type-erased body and the [`Exit`] that announces its end.
+
+use super::builder::Builder;
+use super::shared::Shared;
+use super::worker::{strand_entry, with_worker, Worker};
+use crate::loom::{Arc, Ordering};
+use crate::strand::{Body, Exit, Header, Schedule, Spec, StrandRef};
+use std::fmt;
+use std::io;
+use std::time::{Duration, Instant};
+
+/// A strands runtime: worker threads that run strands.
+///
+/// Dropping it shuts it down: spawning is refused from then on, the strands
+/// still alive are cancelled (each unwinds at its next blocking point, so
+/// its `Drop`s run), and the workers exit once they are gone; see
+/// [`Runtime::shutdown_timeout`].
+///
+/// ```
+/// let rt = strands::Runtime::new()?;
+/// let h = rt.spawn(|| "hello from a strand");
+/// assert_eq!(h.join().unwrap(), "hello from a strand");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    pub(super) handle: Handle,
+    pub(super) threads: Vec<std::thread::JoinHandle<()>>,
+    /// The watchdog's monitor thread, if it is on.
+    pub(super) monitor: Option<std::thread::JoinHandle<()>>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.threads.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default configuration.
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A builder to configure a runtime.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// A cloneable handle that spawns onto this runtime from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Counters describing the runtime now.
+    pub fn metrics(&self) -> crate::Metrics {
+        self.handle.metrics()
+    }
+}
+
+impl Runtime {
+    /// Shuts the runtime down, waiting at most `timeout` for its strands.
+    ///
+    /// Steps: (1) refuse new spawns from outside; (2) cancel every live
+    /// strand, parked or runnable -- each unwinds at its next blocking point
+    /// (or the one it is parked in), so its `Drop`s run; (3) wait until they
+    /// have all finished, at most `timeout`; (4) join the workers and give
+    /// every stack back to the system.
+    ///
+    /// Returns `true` if everything finished in time. A strand that never
+    /// reaches a blocking point (a hot loop, a blocking system call) keeps
+    /// its worker: after the timeout the worker threads are left to exit on
+    /// their own and `false` is returned.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = strands::Runtime::new()?;
+    /// rt.spawn(|| strands::sleep(Duration::from_secs(3600))); // detached
+    /// assert!(rt.shutdown_timeout(Duration::from_secs(10))); // cancelled at once
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> bool {
+        self.shutdown(Some(timeout))
+    }
+
+    fn shutdown(&mut self, timeout: Option<Duration>) -> bool {
+        let shared = Arc::clone(&self.handle.shared);
+        if shared.gate.close() && self.threads.is_empty() {
+            return true; // already done
+        }
+        for strand in shared.registry.all() {
+            strand.cancel();
+        }
+        shared.timers.wake_all_now(); // sleeping strands wake and unwind
+        shared.notify_all();
+        if self.handle.is_worker_thread() {
+            return false; // a worker cannot wait for itself: the threads exit on their own
+        }
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if !shared.gate.wait_drained(deadline) {
+            self.threads.clear(); // detach: they exit when their strands do
+            shared.timers.wake_all_now();
+            shared.watchdog.stop(); // the monitor exits; spares with the rest
+            return false;
+        }
+        shared.watchdog.stop();
+        if let Some(m) = self.monitor.take() {
+            let _ = m.join(); // no spare is started after this
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        shared.watchdog.join_spares();
+        shared.timers.wake_all_now();
+        // Every strand is done: give the stacks back to the system now,
+        // not when the last `Handle` or `Strand` lets go of the runtime.
+        shared.pool.release_unused();
+        true
+    }
+}
+
+impl Drop for Runtime {
+    /// Shuts down as [`Runtime::shutdown_timeout`] does, waiting as long as
+    /// the strands take to unwind.
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+/// A handle to a [`Runtime`]: spawns onto it from any thread. Cheap to clone.
+///
+/// A handle does not keep the runtime's workers alive: spawning through it
+/// after the runtime was dropped answers [`SpawnError::ShutDown`].
+#[derive(Clone)]
+#[repr(transparent)] // see `Handle::with_current`
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").finish_non_exhaustive()
+    }
+}
+
+impl Handle {
+    /// Runs `f` with a borrowed handle of the runtime running the current
+    /// strand, if any: no reference count is touched (spawning from a
+    /// strand does not clone and drop the runtime's `Arc`).
+    pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+        with_worker(|w| {
+            f(w.map(|w| {
+                let shared: *const Arc<Shared> = &w.shared;
+                // SAFETY: `Handle` is `repr(transparent)` over its only
+                // field, an `Arc<Shared>`, so the two have one layout; the
+                // borrow lives no longer than the worker's field.
+                unsafe { &*(shared as *const Handle) }
+            }))
+        })
+    }
+
+    /// The handle of the runtime running the current strand, if any.
+    pub fn try_current() -> Option<Handle> {
+        with_worker(|w| {
+            w.map(|w| Handle {
+                shared: Arc::clone(&w.shared),
+            })
+        })
+    }
+
+    /// Spawns a type-erased body: the bound, the stack, the header, the
+    /// queue.
+    pub(crate) fn spawn_body(
+        &self,
+        spec: Spec,
+        stack_size: Option<usize>,
+        body: Body,
+        exit: Arc<dyn Exit>,
+    ) -> Result<StrandRef, SpawnError> {
+        // This thread's worker, if it is one of this runtime's: looked up
+        // once for the stack cache, the registry shard and the queue.
+        with_worker(|w| {
+            let here = w.filter(|w| Arc::ptr_eq(&w.shared, &self.shared));
+            self.spawn_body_here(here, spec, stack_size, body, exit)
+        })
+    }
+
+    fn spawn_body_here(
+        &self,
+        here: Option<&Worker>,
+        spec: Spec,
+        stack_size: Option<usize>,
+        body: Body,
+        exit: Arc<dyn Exit>,
+    ) -> Result<StrandRef, SpawnError> {
+        let shared = &self.shared;
+        // During shutdown, spawns from outside are refused. A strand of
+        // this runtime that spawns while it unwinds from the shutdown's
+        // cancellation gets a handle to a strand that is cancelled before it
+        // starts (its body never runs; joining it says `Cancelled`), rather
+        // than an error it could only turn into a panic mid-unwind.
+        let own = || self.is_own_strand();
+        if shared.gate.is_closed() && !own() {
+            return Err(SpawnError::ShutDown); // early out; checked for real below
+        }
+        if shared.gate.enter().is_err() {
+            return Err(SpawnError::Saturated);
+        }
+        let size = stack_size.unwrap_or(shared.stack_size);
+        let cached = here
+            .filter(|_| size == shared.stack_size)
+            .and_then(|w| w.cached_stack());
+        let stack = match cached.map_or_else(|| shared.pool.get(size), Ok) {
+            Ok(s) => s,
+            Err(e) => {
+                shared.strand_finished();
+                return Err(SpawnError::Io(e));
+            }
+        };
+        let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
+        let strand = Header::new(spec, stack, body, exit, sched, strand_entry);
+        // registered, then the check: a shutdown either sees the strand
+        // (and cancels it) or we see the shutdown (see `gate`)
+        let hint = here.map_or(strand.id.as_u64() as usize, |w| w.index);
+        shared.registry.insert(&strand, hint);
+        if shared.gate.closed_after_register() {
+            if !own() {
+                shared.registry.remove(&strand);
+                drop(strand); // its stack goes back to the pool
+                shared.strand_finished();
+                return Err(SpawnError::ShutDown);
+            }
+            strand.cancelled.store(true, Ordering::Release);
+        }
+        shared.spawned[strand.priority].fetch_add(1, Ordering::Relaxed);
+        shared.submit(Arc::clone(&strand), here);
+        Ok(strand)
+    }
+
+    /// Whether the caller is a strand of this runtime.
+    pub(crate) fn is_own_strand(&self) -> bool {
+        with_worker(|w| {
+            w.is_some_and(|w| w.running().is_some() && Arc::ptr_eq(&w.shared, &self.shared))
+        })
+    }
+
+    /// Whether this thread is one of this runtime's workers (a strand of it,
+    /// or its worker loop).
+    pub(crate) fn is_worker_thread(&self) -> bool {
+        with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.shared)))
+    }
+}
+
+/// Why a strand could not be spawned.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// The runtime holds as many live strands as its
+    /// [`max_strands`](crate::runtime::Builder::max_strands) bound allows:
+    /// back off and retry later.
+    Saturated,
+    /// The runtime has shut down.
+    ShutDown,
+    /// Not called from a strand, and no runtime was named.
+    NoRuntime,
+    /// No stack could be had: a stack size out of range (`InvalidInput`),
+    /// the memory-mapping budget spent or `mmap` failing (`OutOfMemory` or
+    /// the OS error).
+    Io(io::Error),
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::Saturated => f.write_str("the runtime is saturated (max_strands reached)"),
+            SpawnError::ShutDown => f.write_str("the runtime has shut down"),
+            SpawnError::NoRuntime => f.write_str("not inside a strands runtime"),
+            SpawnError::Io(e) => write!(f, "could not get a stack: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SpawnError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<SpawnError> for io::Error {
+    fn from(e: SpawnError) -> io::Error {
+        match e {
+            SpawnError::Io(e) => e,
+            other => io::Error::other(other),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The snapshot behind [`Handle::metrics`] and [`Runtime::metrics`]: the
+//! workers' published counters, the pool's and the timers' figures.
+//!
+//! [`Runtime::metrics`]: super::Runtime::metrics
+
+use super::agenda::PerPriority;
+use super::handle::Handle;
+use crate::loom::{AtomicU64, Ordering};
+
+/// Per-priority counters as the public `[high, normal, low]` array.
+fn counts(c: &PerPriority<AtomicU64>) -> [u64; 3] {
+    PerPriority::from_fn(|p| c[p].load(Ordering::Relaxed)).into_array()
+}
+
+impl Handle {
+    /// Counters describing the runtime now.
+    pub fn metrics(&self) -> crate::Metrics {
+        let s = &self.shared;
+        let pool = s.pool.stats();
+        let (spares, reports) = (s.watchdog.spares_started(), s.watchdog.reports());
+        // the slots of spares not started are not workers (yet)
+        let active = &s.workers[..s.base_workers + spares];
+        crate::Metrics {
+            workers: active.len(),
+            live_strands: s.gate.live(),
+            spawned: s.spawned.iter().map(|n| n.load(Ordering::Relaxed)).sum(),
+            spawned_by_priority: counts(&s.spawned),
+            finished: active.iter().map(|w| counts(&w.finished)).collect(),
+            parks: active
+                .iter()
+                .map(|w| w.parks.load(Ordering::Relaxed))
+                .collect(),
+            switches: active
+                .iter()
+                .map(|w| w.switches.load(Ordering::Relaxed))
+                .collect(),
+            picks: active.iter().map(|w| counts(&w.picks)).collect(),
+            steals: active
+                .iter()
+                .map(|w| w.steals.load(Ordering::Relaxed))
+                .collect(),
+            queue_depths: active
+                .iter()
+                .map(|w| PerPriority::from_fn(|p| w.depths[p].load(Ordering::Relaxed)).into_array())
+                .collect(),
+            spare_workers: spares,
+            stuck_reports: reports,
+            stacks_live: pool
+                .live
+                .saturating_sub(s.stacks_in_caches.load(Ordering::Relaxed)),
+            stacks_cached: pool.cached + s.stacks_in_caches.load(Ordering::Relaxed),
+            stack_slabs: pool.slabs,
+            stack_reserved_bytes: pool.reserved,
+            stack_guard: s.pool.guard(),
+            timers_pending: s.timers.len(),
+            timers_fired: s.timers.fired.load(Ordering::Relaxed),
+        }
+    }
+}

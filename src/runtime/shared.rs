@@ -1,0 +1,236 @@
+//! What a runtime's handles, workers and strands share: the workers' public
+//! halves, the injectors, the stack pool, timers, the driver; where a new
+//! or woken strand is queued ([`Shared::submit`], the [`Schedule`] impl);
+//! and the idle protocol (how a worker with nothing to do waits, and who
+//! notifies it).
+
+use super::agenda::{PerPriority, Stealers};
+use super::gate::Gate;
+use super::idle::Idle;
+use super::io::Driver;
+use super::registry::Registry;
+use super::time::{Key, Timers};
+use super::watchdog::Watchdog;
+use super::worker::{self, Worker};
+use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::stack::StackPool;
+use crate::strand::waiter::Waiter;
+use crate::strand::{Schedule, StrandRef};
+use std::time::{Duration, Instant};
+
+/// Zero-timeout polls an idle worker makes (yielding its thread in
+/// between) before it waits in the poller.
+const SPINS: usize = 3;
+
+/// State shared by a runtime's handles, workers and strands.
+pub(crate) struct Shared {
+    pub(crate) workers: Box<[WorkerShared]>,
+    /// Fresh strands spawned from outside, per priority.
+    pub(crate) injectors: PerPriority<crossbeam_deque::Injector<StrandRef>>,
+    pub(crate) pool: StackPool,
+    pub(crate) stack_size: usize,
+    /// Counts live strands; closed at shutdown.
+    pub(crate) gate: Gate,
+    /// Strands spawned, per priority.
+    pub(crate) spawned: PerPriority<AtomicU64>,
+    pub(crate) timers: Timers,
+    /// The I/O driver (the poller), which also serves the timers.
+    pub(crate) driver: Arc<Driver>,
+    pub(crate) registry: Registry,
+    /// Stacks held in workers' caches (handed out by the pool, not in use).
+    pub(crate) stacks_in_caches: AtomicUsize,
+    /// Workers started with the runtime; `workers` also holds the slots of
+    /// the spares the watchdog may start.
+    pub(crate) base_workers: usize,
+    pub(crate) watchdog: Watchdog,
+}
+
+/// The part of a worker other threads reach.
+pub(crate) struct WorkerShared {
+    /// Strands of this worker woken on other threads (lock-free: checking
+    /// it costs two loads on every pick).
+    pub(crate) remote: crossbeam_deque::Injector<StrandRef>,
+    /// Steal fresh (and migratable) strands from this worker.
+    pub(crate) stealers: Stealers,
+    /// Blocks the worker's thread when it is idle.
+    pub(crate) idle: Idle,
+    pub(crate) switches: AtomicU64,
+    pub(crate) parks: AtomicU64,
+    pub(crate) finished: PerPriority<AtomicU64>,
+    pub(crate) picks: PerPriority<AtomicU64>,
+    pub(crate) steals: AtomicU64,
+    pub(crate) depths: PerPriority<AtomicUsize>,
+    /// For the watchdog: the switch count, stored at every switch into a
+    /// strand, and the id of the strand running (0: none).
+    pub(crate) watch_seq: process::AtomicU64,
+    pub(crate) watch_current: process::AtomicU64,
+}
+
+impl WorkerShared {
+    pub(crate) fn new(stealers: Stealers) -> WorkerShared {
+        WorkerShared {
+            remote: crossbeam_deque::Injector::new(),
+            stealers,
+            idle: Idle::new(),
+            switches: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
+            finished: Default::default(),
+            picks: Default::default(),
+            steals: AtomicU64::new(0),
+            depths: Default::default(),
+            watch_seq: process::AtomicU64::new(0),
+            watch_current: process::AtomicU64::new(0),
+        }
+    }
+}
+
+impl Shared {
+    /// Queues a fresh strand: on this worker if we are one of ours, else
+    /// on the injector for any worker.
+    pub(crate) fn submit(self: &Arc<Self>, strand: StrandRef, here: Option<&Worker>) {
+        if let Some(w) = here {
+            w.push_fresh(strand);
+        } else if strand.deadline.is_some() {
+            // A worker orders deadlines among the strands it holds: hand
+            // the strand to one (by id, to spread them; not to a spare,
+            // which may never start) instead of the injectors, which serve
+            // in arrival order.
+            let w = &self.workers[strand.id.as_u64() as usize % self.base_workers];
+            w.remote.push(strand);
+            w.idle.notify(|| self.notify_poller());
+        } else {
+            self.injectors[strand.priority].push(strand);
+            self.notify_idle();
+        }
+    }
+
+    /// Notifies one idle worker, if any. Busy workers reach the injector
+    /// on their own; notifying them would only cost a context switch.
+    pub(crate) fn notify_idle(&self) {
+        for w in self.workers.iter() {
+            if w.idle.notify_if_idle(|| self.notify_poller()) {
+                return;
+            }
+        }
+    }
+
+    /// Worker `index` goes idle until there is work for it (`has_work` is
+    /// the final check after announcing it, so no push is missed) or the
+    /// runtime finishes.
+    ///
+    /// The first idle worker takes the driver's poller role and waits in
+    /// the poller, with the earliest timer as its timeout; afterwards it
+    /// fires the due timers and, if it found work, notifies an idle worker
+    /// to take the role over. The others block; their final check includes
+    /// "nobody holds the role" (paired with the role's release by `SeqCst`
+    /// fences), so the role is never left free while all workers are idle.
+    pub(crate) fn idle(&self, index: usize, has_work: impl Fn() -> bool) {
+        let idle = &self.workers[index].idle;
+        if let Some(mut role) = self.driver.try_role() {
+            // Before waiting in the kernel, look again a few times,
+            // letting other threads run in between: under a stream of
+            // request/response exchanges the next event is often
+            // microseconds away, and a worker that waits costs a context
+            // switch plus a wake-up on the sender's side.
+            for _ in 0..SPINS {
+                if has_work() || role.poll(Some(Duration::ZERO)) > 0 {
+                    self.timers.fire_due(Instant::now());
+                    return;
+                }
+                crate::loom::thread::yield_now();
+            }
+            idle.idle_polling(
+                || has_work() || self.is_finished(),
+                || {
+                    let timeout = self
+                        .timers
+                        .next_deadline()
+                        .map(|d| d.saturating_duration_since(Instant::now()));
+                    role.poll(timeout);
+                },
+            );
+            self.timers.fire_due(Instant::now());
+            drop(role);
+            if has_work() {
+                // busy from here on: an idle worker takes the role, so I/O
+                // is watched even if this worker's strands run long
+                self.notify_idle();
+            }
+            return;
+        }
+        idle.idle(|| has_work() || self.is_finished() || self.driver.role_vacant());
+    }
+
+    /// What a busy worker does every few picks so that timers and I/O are
+    /// not starved while every worker runs strands: fires due timers (the
+    /// common case costs one load and one `Instant::now()`), and if nobody
+    /// holds the poller role, polls without blocking.
+    pub(crate) fn maintain(&self) {
+        let now = Instant::now();
+        if self.timers.maybe_due(now) {
+            self.timers.fire_due(now);
+        }
+        if self.driver.has_registrations() && self.driver.role_vacant() {
+            if let Some(mut role) = self.driver.try_role() {
+                role.poll(Some(Duration::ZERO));
+            }
+        }
+    }
+
+    /// Registers a timer, and tells a worker waiting in the poller when
+    /// the timer is the new earliest (its timeout must shrink).
+    pub(crate) fn insert_timer(&self, deadline: Instant, waiter: Waiter) -> Key {
+        let (key, earliest) = self.timers.insert(deadline, waiter);
+        if earliest && self.driver.role_taken() {
+            self.driver.notify();
+        }
+        key
+    }
+
+    /// Interrupts the poller's wait (or the next one).
+    fn notify_poller(&self) {
+        self.driver.notify();
+    }
+
+    pub(crate) fn strand_finished(&self) {
+        if self.gate.leave() {
+            self.notify_all(); // the last one after shutdown: workers may exit
+        }
+    }
+
+    /// Notifies every worker, idle or not (shutdown).
+    pub(crate) fn notify_all(&self) {
+        for w in self.workers.iter() {
+            w.idle.notify(|| self.notify_poller());
+        }
+    }
+
+    /// Shut down and no strand left: workers may exit.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.gate.is_drained()
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, strand: StrandRef) {
+        let home = strand.home.load(Ordering::Relaxed);
+        let mut strand = Some(strand);
+        worker::with_worker(|w| match w {
+            Some(w)
+                if std::ptr::eq(Arc::as_ptr(&w.shared), self)
+                    && (w.index == home || strand.as_ref().is_some_and(|s| s.migratable)) =>
+            {
+                w.push_local(strand.take().expect("once"));
+            }
+            _ => {}
+        });
+        if let Some(strand) = strand {
+            let w = &self.workers[home];
+            w.remote.push(strand);
+            // a busy worker drains its remote queue at its next pick; one
+            // going idle checks it after announcing so (the Idle
+            // handshake): only an idle one needs notifying
+            w.idle.notify_if_idle(|| self.notify_poller());
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! The strand's header: what the runtime keeps of one strand.
+//!
+//! # Fields
+//!
+//! | field | who touches it, and when |
+//! |---|---|
+//! | `id`, `name`, `priority`, `deadline`, `migratable`, `sched` | anyone; fixed at spawn |
+//! | `state` | anyone, through its protocol (`state.rs`) |
+//! | `cancelled` | anyone sets it; the strand reads it at its blocking points |
+//! | `registry_slot` | the registry, under its shard's lock |
+//! | `home` | the worker that installs the strand to run it |
+//! | `record` | the strand while it runs (and `grow`), and the overflow handler on its thread |
+//! | `ctx` | the strand's *owner*: the worker switching into or out of it |
+//! | `stack` | the owner, while the strand is suspended or switching out |
+//! | `body` | the strand itself, once, in its first frame |
+//! | `locals` | the strand itself while it runs; its first frame drops them |
+//! | `exit` | the owner, once the strand is done |
+//!
+//! The *owner* of a strand is whoever holds its [`StrandRef`] as a run queue
+//! entry, a running slot or a registered waiter (see `strand/mod.rs`):
+//! exactly one party at a time, handed over through the run queues and the
+//! state machine's acquire/release edges. The five cells are private; their
+//! accessors are `unsafe fn`s whose contract is the row above.
+
+use super::locals::Locals;
+use super::{Spec, State, StrandId};
+use crate::arch::RawContext;
+use crate::loom::cell::UnsafeCell;
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crate::stack::overflow::StackRecord;
+use crate::stack::Stack;
+
+/// Something that can run a woken strand again (its runtime).
+pub(crate) trait Schedule: Send + Sync {
+    /// Makes `strand`, just woken from `Parked`, runnable on its home worker.
+    fn schedule(&self, strand: StrandRef);
+}
+
+/// The body a fresh strand runs: a type-erased closure that stores its
+/// result in the join packet itself.
+pub(crate) type Body = Box<dyn FnOnce() + Send>;
+
+/// The first frame of a strand: called by the architecture's trampoline
+/// with the header's address (the runtime provides it, see
+/// `runtime::worker`).
+pub(crate) type Entry = unsafe extern "C" fn(*mut u8);
+
+/// Announces a strand's end to its joiner. Called by the worker *after* the
+/// strand's stack went back to the pool and the runtime stopped counting it,
+/// so that a joiner that returns sees the strand entirely gone.
+pub(crate) trait Exit: Send + Sync {
+    /// Publishes the stored result and wakes the joiner, if any.
+    fn publish(&self);
+}
+
+/// An owning reference to a strand: runnable, running, or registered with
+/// what it waits for.
+pub(crate) type StrandRef = Arc<Header>;
+
+/// A strand, as the runtime sees it. See the module docs for who may touch
+/// which field.
+pub(crate) struct Header {
+    pub(crate) id: StrandId,
+    pub(crate) name: Option<Box<str>>,
+    pub(crate) priority: crate::Priority,
+    /// Earliest deadline first within its level (strands without one come
+    /// after those with one).
+    pub(crate) deadline: Option<std::time::Instant>,
+    /// May be stolen by another worker while runnable, not only before it
+    /// starts (see `Builder::migratable`).
+    pub(crate) migratable: bool,
+    pub(crate) state: State,
+    /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
+    pub(crate) cancelled: AtomicBool,
+    /// Its slot in the runtime's registry of live strands.
+    pub(crate) registry_slot: AtomicUsize,
+    /// Worker the strand first ran on (where it stays); `usize::MAX` before.
+    pub(crate) home: AtomicUsize,
+    pub(crate) sched: Arc<dyn Schedule>,
+    /// Published to the overflow handler while the strand runs.
+    pub(crate) record: StackRecord,
+    /// Saved context while not running.
+    ctx: UnsafeCell<RawContext>,
+    /// The stack; taken by the worker when the strand is done.
+    stack: UnsafeCell<Option<Stack>>,
+    /// Taken by the strand's first frame.
+    body: UnsafeCell<Option<Body>>,
+    /// Strand-local values; dropped by the strand when its body is done.
+    locals: UnsafeCell<Locals>,
+    /// Taken by the worker when the strand is done.
+    exit: UnsafeCell<Option<Arc<dyn Exit>>>,
+}
+
+// SAFETY: the five cells (`ctx`, `stack`, `body`, `locals`, `exit`) are
+// touched only by the strand's owner or by the strand itself while it runs
+// (the table in the module docs); ownership passes between threads through
+// the run queues and the state machine's acquire/release edges, which order
+// every access before a hand-over with every access after it. `record` is
+// written only by the thread running the strand (its fields are atomics the
+// overflow handler reads). Everything else is immutable or atomic.
+unsafe impl Send for Header {}
+// SAFETY: as above; shared references (`Strand` handles, wakers that lost a
+// race) read only the immutable fields and the atomics.
+unsafe impl Sync for Header {}
+
+impl Header {
+    /// A strand that will run `body` on `stack`, starting in `entry` (which
+    /// gets the header's address).
+    pub(crate) fn new(
+        spec: Spec,
+        stack: Stack,
+        body: Body,
+        exit: Arc<dyn Exit>,
+        sched: Arc<dyn Schedule>,
+        entry: Entry,
+    ) -> StrandRef {
+        let id = StrandId::next();
+        let name: Option<Box<str>> = spec.name.map(String::into_boxed_str);
+        let record = StackRecord::new(id.as_u64(), name.as_deref());
+        let (glo, ghi) = stack.guard_range();
+        record.set(glo, ghi, stack.top() as usize);
+        let header = Arc::new(Header {
+            id,
+            name,
+            priority: spec.priority,
+            deadline: spec.deadline,
+            migratable: spec.migratable,
+            state: State::new(),
+            cancelled: AtomicBool::new(false),
+            registry_slot: AtomicUsize::new(usize::MAX),
+            home: AtomicUsize::new(usize::MAX),
+            sched,
+            ctx: UnsafeCell::new(RawContext::empty()),
+            stack: UnsafeCell::new(None),
+            record,
+            body: UnsafeCell::new(Some(body)),
+            locals: UnsafeCell::new(Locals::default()),
+            exit: UnsafeCell::new(Some(exit)),
+        });
+        let arg = Arc::as_ptr(&header) as *mut u8;
+        // SAFETY: the stack is fresh and owned by this header from now on;
+        // `arg` stays valid while the strand can run because the reference
+        // that runs it holds an `Arc` to the header.
+        let ctx = unsafe { crate::arch::init(stack.top(), stack.base(), entry, arg) };
+        // SAFETY: nobody else can see the header yet.
+        unsafe {
+            header.ctx.with_mut(|c| *c = ctx);
+            header.stack.with_mut(|s| *s = Some(stack));
+        }
+        header
+    }
+
+    /// Where the strand's context is saved while it does not run, for the
+    /// switch (which writes it as the strand leaves and reads it as it
+    /// resumes).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the strand (see the module docs) and uses the
+    /// pointer only for a switch into or out of it, while it owns it.
+    #[inline]
+    pub(crate) unsafe fn context_slot(&self) -> *mut RawContext {
+        // The pointer leaves the closure: the switch reads and writes it in
+        // assembly, which no model checker sees anyway.
+        self.ctx.with_mut(|c| c)
+    }
+
+    /// Runs `f` with the strand's stack slot (`None` once the stack is
+    /// gone).
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the strand and it is not running: suspended, or its
+    /// context has just been saved by a switch out of it.
+    #[inline]
+    pub(crate) unsafe fn with_stack<R>(&self, f: impl FnOnce(&mut Option<Stack>) -> R) -> R {
+        // SAFETY: by the contract, nobody else touches the slot now.
+        self.stack.with_mut(|s| f(unsafe { &mut *s }))
+    }
+
+    /// Takes the body to run.
+    ///
+    /// # Safety
+    ///
+    /// Called by the strand itself, in its first frame.
+    #[inline]
+    pub(crate) unsafe fn take_body(&self) -> Option<Body> {
+        // SAFETY: by the contract, only the running strand touches it.
+        self.body.with_mut(|b| unsafe { (*b).take() })
+    }
+
+    /// Runs `f` with the strand's locals.
+    ///
+    /// # Safety
+    ///
+    /// Called by the strand itself while it runs, and not re-entered from
+    /// `f` (no second `&mut` to the same map).
+    #[inline]
+    pub(crate) unsafe fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
+        // SAFETY: by the contract, this is the only access.
+        self.locals.with_mut(|l| f(unsafe { &mut *l }))
+    }
+
+    /// Takes the announcement of the strand's end.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the strand, which is done.
+    #[inline]
+    pub(crate) unsafe fn take_exit(&self) -> Option<Arc<dyn Exit>> {
+        // SAFETY: by the contract, nobody else touches it now.
+        self.exit.with_mut(|e| unsafe { (*e).take() })
+    }
+
+    /// Asks the strand to stop: its next blocking point (or the one it is
+    /// parked in) unwinds with a cancellation, so its `Drop`s run. A strand
+    /// that has not started yet does not run its body at all.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        if !self.cancelled.swap(true, Ordering::AcqRel) {
+            self.wake();
+        }
+    }
+
+    /// Whether the strand was asked to stop.
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Wakes the strand if it is parked; otherwise leaves a token so that its
+    /// next park returns at once. The strand is scheduled exactly once.
+    pub(crate) fn wake(self: &Arc<Self>) {
+        if self.state.wake() {
+            self.sched.schedule(Arc::clone(self));
+        }
+    }
+}
