@@ -146,7 +146,7 @@ impl Readiness {
     fn registration(&self, fd: BorrowedFd<'_>) -> io::Result<&Registration> {
         let r = self
             .reg
-            .get_or_init(|| Registration::new(fd).map_err(|e| (e.kind(), e.raw_os_error())));
+            .get_or_init(|| context::register(fd).map_err(|e| (e.kind(), e.raw_os_error())));
         match r {
             Ok(reg) => Ok(reg),
             Err((_, Some(code))) => Err(io::Error::from_raw_os_error(*code)),

@@ -199,8 +199,8 @@ impl LocalQueues {
     }
 
     /// A fresh strand spawned here. Returns how many fresh strands of its
-    /// level now wait here to be stolen (more than one: worth waking a
-    /// sleeper).
+    /// level now wait here to be stolen (more than one: worth notifying an
+    /// idle worker).
     pub(crate) fn push_fresh(&self, strand: StrandRef) -> usize {
         let p = strand.priority;
         if let Some(d) = strand.deadline {

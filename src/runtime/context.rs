@@ -15,7 +15,6 @@
 //! a thread-local computed before the switch (the compiler may have kept
 //! its address).
 
-use super::io::Driver;
 use super::worker::{with_worker, Action};
 use crate::loom::{thread, Arc};
 use crate::stack::StackPool;
@@ -198,8 +197,17 @@ pub(crate) fn stack_pool() -> Option<StackPool> {
     with_worker(|w| w.map(|w| w.shared.pool.clone()))
 }
 
-/// The I/O driver of the runtime whose worker this thread is, if any.
-#[cfg_attr(loom, allow(dead_code))] // registrations are not built under loom
-pub(crate) fn driver() -> Option<Arc<Driver>> {
-    with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)))
+/// Registers `fd` with the driver of the running strand's runtime (the
+/// worker's, on a worker thread), or with the process-wide fallback driver
+/// on any other thread.
+#[cfg(not(loom))]
+pub(crate) fn register(
+    fd: std::os::fd::BorrowedFd<'_>,
+) -> std::io::Result<super::io::Registration> {
+    let driver: Option<Arc<super::io::Driver>> =
+        with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)));
+    match driver {
+        Some(d) => d.register(fd),
+        None => super::io::fallback()?.register(fd),
+    }
 }

@@ -5,7 +5,6 @@
 //! to a `JoinHandle`) lives above the runtime, in `spawn.rs`; the runtime
 //! sees only a type-erased body and the [`Exit`] that announces its end.
 
-use super::builder::Builder;
 use super::shared::Shared;
 use super::worker::{strand_entry, with_worker, Worker};
 use crate::loom::{Arc, Ordering};
@@ -43,16 +42,6 @@ impl fmt::Debug for Runtime {
 }
 
 impl Runtime {
-    /// A runtime with the default configuration.
-    pub fn new() -> io::Result<Runtime> {
-        Builder::new().build()
-    }
-
-    /// A builder to configure a runtime.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
     /// A cloneable handle that spawns onto this runtime from any thread.
     pub fn handle(&self) -> &Handle {
         &self.handle

@@ -163,8 +163,8 @@ mod loom_tests {
 
     #[test]
     fn loom_a_push_never_leaves_an_idle_worker_idle() {
-        // Two pushers, one worker that sleeps whenever it finds the queue
-        // empty. If a push were missed the worker would park forever and
+        // Two pushers, one worker that goes idle whenever it finds the queue
+        // empty. If a push were missed the worker would stay idle forever and
         // loom would report the deadlock.
         loom::model(|| {
             let q = Arc::new(MockQueue(AtomicUsize::new(0)));

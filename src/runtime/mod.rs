@@ -16,14 +16,15 @@
 //!
 //! - `builder.rs`: [`Builder`], starting the workers;
 //! - `handle.rs`: [`Runtime`], its shutdown, [`Handle`] and the spawn path;
-//! - `shared.rs`: what handles, workers and strands share; where strands
-//!   are queued; the idle protocol;
+//! - `shared.rs`: what handles, workers and strands share, and the idle
+//!   protocol; `queue.rs`: where a fresh or woken strand is queued;
 //! - `worker.rs`: the worker loop (and a strand's first frame);
 //! - `context.rs`: the one way code above the runtime reaches the running
 //!   strand (current, park, yield, block, cancelled);
 //! - `agenda.rs`, `priority.rs`: the queues of one worker and the picking
 //!   order; `registry.rs`, `gate.rs`: live strands and admission;
-//!   `idle.rs`: an idle worker's thread; `watchdog.rs`: stuck workers;
+//!   `idle.rs`: an idle worker's thread; `watchdog/`: stuck workers (the
+//!   reports and state; `monitor.rs`, the thread);
 //!   `metrics.rs`: the counters' snapshot;
 //! - `io/`: the I/O driver (epoll, registrations, readiness);
 //!   `time/`: the timer wheel and the runtime's timers.
@@ -37,6 +38,7 @@ mod idle;
 pub(crate) mod io;
 mod metrics;
 mod priority;
+mod queue;
 mod registry;
 mod shared;
 pub(crate) mod time;

@@ -53,9 +53,9 @@ impl<T: Registered> Registry<T> {
 
     /// Registers a fresh strand in shard `hint % SHARDS` (before anyone
     /// else can see it).
-    pub(crate) fn insert(&self, task: &Arc<T>, hint: usize) {
+    pub(crate) fn insert(&self, strand: &Arc<T>, hint: usize) {
         let shard = hint % SHARDS;
-        let weak = Arc::downgrade(task);
+        let weak = Arc::downgrade(strand);
         let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
         let slot = match slab.free.pop() {
             Some(i) => {
@@ -68,17 +68,18 @@ impl<T: Registered> Registry<T> {
             }
         };
         // under the lock: a `remove` (under the same lock) reads it
-        task.registry_slot()
+        strand
+            .registry_slot()
             .store(slot * SHARDS + shard, Ordering::Relaxed);
         drop(slab);
     }
 
     /// Forgets a finished strand.
-    pub(crate) fn remove(&self, task: &T) {
+    pub(crate) fn remove(&self, strand: &T) {
         // the shard never changes after insert: reading it unlocked is fine
-        let shard = task.registry_slot().load(Ordering::Relaxed) % SHARDS;
+        let shard = strand.registry_slot().load(Ordering::Relaxed) % SHARDS;
         let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
-        let slot = task.registry_slot().load(Ordering::Relaxed) / SHARDS;
+        let slot = strand.registry_slot().load(Ordering::Relaxed) / SHARDS;
         let old = slab.slots.get_mut(slot).and_then(Option::take);
         if old.is_some() {
             slab.free.push(slot);

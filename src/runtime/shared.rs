@@ -1,8 +1,7 @@
 //! What a runtime's handles, workers and strands share: the workers' public
-//! halves, the injectors, the stack pool, timers, the driver; where a new
-//! or woken strand is queued ([`Shared::submit`], the [`Schedule`] impl);
-//! and the idle protocol (how a worker with nothing to do waits, and who
-//! notifies it).
+//! halves, the injectors, the stack pool, timers, the driver; and the idle
+//! protocol (how a worker with nothing to do waits, and who notifies it).
+//! Where a new or woken strand is queued is `queue.rs`.
 
 use super::agenda::{PerPriority, Stealers};
 use super::gate::Gate;
@@ -11,11 +10,10 @@ use super::io::Driver;
 use super::registry::Registry;
 use super::time::{Key, Timers};
 use super::watchdog::Watchdog;
-use super::worker::{self, Worker};
-use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::{process, Arc, AtomicU64, AtomicUsize};
 use crate::stack::StackPool;
 use crate::strand::waiter::Waiter;
-use crate::strand::{Schedule, StrandRef};
+use crate::strand::StrandRef;
 use std::time::{Duration, Instant};
 
 /// Zero-timeout polls an idle worker makes (yielding its thread in
@@ -85,25 +83,6 @@ impl WorkerShared {
 }
 
 impl Shared {
-    /// Queues a fresh strand: on this worker if we are one of ours, else
-    /// on the injector for any worker.
-    pub(crate) fn submit(self: &Arc<Self>, strand: StrandRef, here: Option<&Worker>) {
-        if let Some(w) = here {
-            w.push_fresh(strand);
-        } else if strand.deadline.is_some() {
-            // A worker orders deadlines among the strands it holds: hand
-            // the strand to one (by id, to spread them; not to a spare,
-            // which may never start) instead of the injectors, which serve
-            // in arrival order.
-            let w = &self.workers[strand.id.as_u64() as usize % self.base_workers];
-            w.remote.push(strand);
-            w.idle.notify(|| self.notify_poller());
-        } else {
-            self.injectors[strand.priority].push(strand);
-            self.notify_idle();
-        }
-    }
-
     /// Notifies one idle worker, if any. Busy workers reach the injector
     /// on their own; notifying them would only cost a context switch.
     pub(crate) fn notify_idle(&self) {
@@ -188,7 +167,7 @@ impl Shared {
     }
 
     /// Interrupts the poller's wait (or the next one).
-    fn notify_poller(&self) {
+    pub(super) fn notify_poller(&self) {
         self.driver.notify();
     }
 
@@ -208,29 +187,5 @@ impl Shared {
     /// Shut down and no strand left: workers may exit.
     pub(crate) fn is_finished(&self) -> bool {
         self.gate.is_drained()
-    }
-}
-
-impl Schedule for Shared {
-    fn schedule(&self, strand: StrandRef) {
-        let home = strand.home.load(Ordering::Relaxed);
-        let mut strand = Some(strand);
-        worker::with_worker(|w| match w {
-            Some(w)
-                if std::ptr::eq(Arc::as_ptr(&w.shared), self)
-                    && (w.index == home || strand.as_ref().is_some_and(|s| s.migratable)) =>
-            {
-                w.push_local(strand.take().expect("once"));
-            }
-            _ => {}
-        });
-        if let Some(strand) = strand {
-            let w = &self.workers[home];
-            w.remote.push(strand);
-            // a busy worker drains its remote queue at its next pick; one
-            // going idle checks it after announcing so (the Idle
-            // handshake): only an idle one needs notifying
-            w.idle.notify_if_idle(|| self.notify_poller());
-        }
     }
 }

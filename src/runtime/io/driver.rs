@@ -226,17 +226,6 @@ pub(crate) struct Registration {
     pub(crate) state: Arc<IoState>,
 }
 
-impl Registration {
-    /// The driver of the running strand's runtime, or the process-wide
-    /// fallback driver on any other thread.
-    pub(crate) fn new(fd: BorrowedFd<'_>) -> io::Result<Registration> {
-        match crate::runtime::context::driver() {
-            Some(d) => d.register(fd),
-            None => fallback()?.register(fd),
-        }
-    }
-}
-
 impl Drop for Registration {
     fn drop(&mut self) {
         // The owner of the registration still owns the fd (it drops the
@@ -250,7 +239,7 @@ impl Drop for Registration {
 
 /// The driver for registrations made outside any runtime, polled by a
 /// thread of its own (started on first use).
-fn fallback() -> io::Result<&'static Arc<Driver>> {
+pub(crate) fn fallback() -> io::Result<&'static Arc<Driver>> {
     static FALLBACK: OnceLock<Result<Arc<Driver>, io::ErrorKind>> = OnceLock::new();
     let d = FALLBACK.get_or_init(|| {
         let driver = Arc::new(Driver::new().map_err(|e| e.kind())?);

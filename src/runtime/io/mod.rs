@@ -13,7 +13,7 @@ mod epoll;
 pub(crate) mod readiness;
 
 #[cfg(not(loom))]
-pub(crate) use driver::{Driver, Registration};
+pub(crate) use driver::{fallback, Driver, Registration};
 
 #[cfg(loom)]
 pub(crate) use stub::Driver;

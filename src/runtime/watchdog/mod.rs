@@ -19,16 +19,19 @@
 //! *started* on the stuck worker: they are pinned there (see the crate docs
 //! on migration) and wait until it comes back. Strands that start on a
 //! spare stay on it, so spares stay until the runtime shuts down.
+//!
+//! This file holds the reports and the state the runtime keeps;
+//! `monitor.rs` the monitor thread and the spares it starts.
+
+mod monitor;
 
 use super::agenda::Deques;
-use super::shared::Shared;
-use super::worker;
 use crate::loom::os::{thread, Condvar, Mutex};
 use crate::loom::process::{AtomicU64, AtomicUsize};
-use crate::loom::{Arc, Ordering, Weak};
+use crate::loom::{Arc, Ordering};
 use crate::StrandId;
 use std::fmt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A report of a strand that has held its worker past the threshold.
 #[derive(Clone, Debug)]
@@ -99,19 +102,6 @@ impl Watchdog {
         }
     }
 
-    /// Starts the monitor thread, if the watchdog is on.
-    pub(crate) fn start(shared: &Arc<Shared>) -> std::io::Result<Option<thread::JoinHandle<()>>> {
-        let Some(threshold) = shared.watchdog.threshold else {
-            return Ok(None);
-        };
-        let weak = Arc::downgrade(shared);
-        let name = format!("{}-watchdog", shared.watchdog.thread_name);
-        thread::Builder::new()
-            .name(name)
-            .spawn(move || monitor(weak, threshold))
-            .map(Some)
-    }
-
     /// Joins the spare workers started so far (at shutdown, once every
     /// strand is done; no spare starts after the monitor stopped).
     pub(crate) fn join_spares(&self) {
@@ -138,8 +128,8 @@ impl Watchdog {
         self.stop.1.notify_all();
     }
 
-    /// Sleeps `d` unless stopped; returns whether it was stopped.
-    fn sleep(&self, d: Duration) -> bool {
+    /// Waits `d` unless stopped; returns whether it was stopped.
+    pub(super) fn wait(&self, d: Duration) -> bool {
         let g = self.stop.0.lock().unwrap_or_else(|e| e.into_inner());
         if *g {
             return true;
@@ -150,92 +140,5 @@ impl Watchdog {
             .wait_timeout(g, d)
             .unwrap_or_else(|e| e.into_inner());
         *g
-    }
-}
-
-/// What the monitor remembers of one worker.
-#[derive(Clone, Copy)]
-struct Seen {
-    seq: u64,
-    since: Instant,
-    reported: bool,
-}
-
-fn monitor(weak: Weak<Shared>, threshold: Duration) {
-    let tick = (threshold / 4).max(Duration::from_millis(1));
-    let mut seen: Vec<Option<Seen>> = Vec::new();
-    loop {
-        let Some(shared) = weak.upgrade() else { return };
-        if shared.watchdog.sleep(tick) || shared.is_finished() {
-            return;
-        }
-        let now = Instant::now();
-        seen.resize(shared.workers.len(), None);
-        for (i, w) in shared.workers.iter().enumerate() {
-            let (seq, current) = (
-                w.watch_seq.load(Ordering::Relaxed),
-                w.watch_current.load(Ordering::Relaxed),
-            );
-            let s = match seen[i] {
-                Some(s) if current != 0 && s.seq == seq => s,
-                _ => {
-                    seen[i] = Some(Seen {
-                        seq,
-                        since: now,
-                        reported: false,
-                    });
-                    continue;
-                }
-            };
-            let held = now.duration_since(s.since);
-            if !s.reported && held >= threshold {
-                seen[i] = Some(Seen {
-                    reported: true,
-                    ..s
-                });
-                report(&shared, i, current, held);
-            }
-        }
-    }
-}
-
-fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
-    let wd = &shared.watchdog;
-    wd.reports.fetch_add(1, Ordering::Relaxed);
-    let name = shared
-        .registry
-        .all()
-        .into_iter()
-        .find(|t| t.id.as_u64() == id)
-        .and_then(|t| t.name.as_deref().map(str::to_string));
-    let spare = wd.spares.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let mut spare_started = false;
-    if let Some((index, deques)) = spare {
-        let s = Arc::clone(shared);
-        let t = thread::Builder::new()
-            .name(format!("{}-spare-{index}", wd.thread_name))
-            .spawn(move || worker::run_worker(s, index, deques));
-        if let Ok(t) = t {
-            wd.spare_threads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(t);
-            wd.spares_started.fetch_add(1, Ordering::Relaxed);
-            spare_started = true;
-        }
-    }
-    let Some(strand) = crate::strand::StrandId::from_u64(id) else {
-        return;
-    };
-    let stuck = Stuck {
-        worker,
-        strand,
-        name,
-        held_for,
-        spare_started,
-    };
-    eprintln!("strands watchdog: {stuck}");
-    if let Some(hook) = &wd.hook {
-        hook(&stuck);
     }
 }

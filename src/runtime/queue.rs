@@ -1,0 +1,59 @@
+//! Where a strand goes when it becomes runnable: a fresh one
+//! ([`Shared::submit`]) and a woken one (the runtime's [`Schedule`] impl,
+//! which strand headers call through `Arc<dyn Schedule>`).
+//!
+//! A strand spawned on a worker of its runtime goes to that worker's fresh
+//! deque (others may steal it); from outside, to the injector of its level,
+//! or (with a deadline) to one worker's remote queue so that worker can
+//! order it. A woken strand goes back to its home worker: straight onto its
+//! queue when the waker runs there, else onto its remote queue.
+
+use super::shared::Shared;
+use super::worker::{with_worker, Worker};
+use crate::loom::{Arc, Ordering};
+use crate::strand::{Schedule, StrandRef};
+
+impl Shared {
+    /// Queues a fresh strand: on this worker if we are one of ours, else
+    /// on the injector for any worker.
+    pub(crate) fn submit(self: &Arc<Self>, strand: StrandRef, here: Option<&Worker>) {
+        if let Some(w) = here {
+            w.push_fresh(strand);
+        } else if strand.deadline.is_some() {
+            // A worker orders deadlines among the strands it holds: hand
+            // the strand to one (by id, to spread them; not to a spare,
+            // which may never start) instead of the injectors, which serve
+            // in arrival order.
+            let w = &self.workers[strand.id.as_u64() as usize % self.base_workers];
+            w.remote.push(strand);
+            w.idle.notify(|| self.notify_poller());
+        } else {
+            self.injectors[strand.priority].push(strand);
+            self.notify_idle();
+        }
+    }
+}
+
+impl Schedule for Shared {
+    fn schedule(&self, strand: StrandRef) {
+        let home = strand.home.load(Ordering::Relaxed);
+        let mut strand = Some(strand);
+        with_worker(|w| match w {
+            Some(w)
+                if std::ptr::eq(Arc::as_ptr(&w.shared), self)
+                    && (w.index == home || strand.as_ref().is_some_and(|s| s.migratable)) =>
+            {
+                w.push_local(strand.take().expect("once"));
+            }
+            _ => {}
+        });
+        if let Some(strand) = strand {
+            let w = &self.workers[home];
+            w.remote.push(strand);
+            // a busy worker drains its remote queue at its next pick; one
+            // going idle checks it after announcing so (the Idle
+            // handshake): only an idle one needs notifying
+            w.idle.notify_if_idle(|| self.notify_poller());
+        }
+    }
+}

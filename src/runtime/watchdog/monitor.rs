@@ -1,0 +1,112 @@
+//! The watchdog's monitor thread: compares each worker's switch count
+//! every quarter threshold, reports a strand that held its worker past the
+//! threshold, and starts a spare worker for it.
+
+use super::{Stuck, Watchdog};
+use crate::loom::os::thread;
+use crate::loom::{Arc, Ordering, Weak};
+use crate::runtime::shared::Shared;
+use crate::runtime::worker;
+use std::time::{Duration, Instant};
+
+impl Watchdog {
+    /// Starts the monitor thread, if the watchdog is on.
+    pub(crate) fn start(shared: &Arc<Shared>) -> std::io::Result<Option<thread::JoinHandle<()>>> {
+        let Some(threshold) = shared.watchdog.threshold else {
+            return Ok(None);
+        };
+        let weak = Arc::downgrade(shared);
+        let name = format!("{}-watchdog", shared.watchdog.thread_name);
+        thread::Builder::new()
+            .name(name)
+            .spawn(move || monitor(weak, threshold))
+            .map(Some)
+    }
+}
+
+/// What the monitor remembers of one worker.
+#[derive(Clone, Copy)]
+struct Seen {
+    seq: u64,
+    since: Instant,
+    reported: bool,
+}
+
+fn monitor(weak: Weak<Shared>, threshold: Duration) {
+    let tick = (threshold / 4).max(Duration::from_millis(1));
+    let mut seen: Vec<Option<Seen>> = Vec::new();
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        if shared.watchdog.wait(tick) || shared.is_finished() {
+            return;
+        }
+        let now = Instant::now();
+        seen.resize(shared.workers.len(), None);
+        for (i, w) in shared.workers.iter().enumerate() {
+            let (seq, current) = (
+                w.watch_seq.load(Ordering::Relaxed),
+                w.watch_current.load(Ordering::Relaxed),
+            );
+            let s = match seen[i] {
+                Some(s) if current != 0 && s.seq == seq => s,
+                _ => {
+                    seen[i] = Some(Seen {
+                        seq,
+                        since: now,
+                        reported: false,
+                    });
+                    continue;
+                }
+            };
+            let held = now.duration_since(s.since);
+            if !s.reported && held >= threshold {
+                seen[i] = Some(Seen {
+                    reported: true,
+                    ..s
+                });
+                report(&shared, i, current, held);
+            }
+        }
+    }
+}
+
+fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
+    let wd = &shared.watchdog;
+    wd.reports.fetch_add(1, Ordering::Relaxed);
+    let name = shared
+        .registry
+        .all()
+        .into_iter()
+        .find(|t| t.id.as_u64() == id)
+        .and_then(|t| t.name.as_deref().map(str::to_string));
+    let spare = wd.spares.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let mut spare_started = false;
+    if let Some((index, deques)) = spare {
+        let s = Arc::clone(shared);
+        let t = thread::Builder::new()
+            .name(format!("{}-spare-{index}", wd.thread_name))
+            .spawn(move || worker::run_worker(s, index, deques));
+        if let Ok(t) = t {
+            wd.spare_threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(t);
+            wd.spares_started.fetch_add(1, Ordering::Relaxed);
+            spare_started = true;
+        }
+    }
+    let Some(strand) = crate::strand::StrandId::from_u64(id) else {
+        return;
+    };
+    let stuck = Stuck {
+        worker,
+        strand,
+        name,
+        held_for,
+        spare_started,
+    };
+    eprintln!("strands watchdog: {stuck}");
+    if let Some(hook) = &wd.hook {
+        hook(&stuck);
+    }
+}
