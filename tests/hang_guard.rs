@@ -25,7 +25,10 @@ fn a_hung_test_is_named_and_aborts_the_process() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "the hung child exited cleanly: {stderr}");
+    assert!(
+        !out.status.success(),
+        "the hung child exited cleanly: {stderr}"
+    );
     assert!(
         stderr.contains("test child_that_hangs exceeded 1 s (STRANDS_TEST_TIMEOUT): aborting"),
         "{stderr}"
