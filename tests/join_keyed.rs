@@ -480,6 +480,18 @@ fn a_runtime_shutdown_ends_the_execution_and_tells_a_waiting_thread() {
 }
 
 #[test]
+fn an_execution_that_cannot_be_spawned_is_reported_not_lost() {
+    // max_strands(1): the caller is the only strand there is room for
+    let (r, empty) = common::rt_with(1, |b| b.max_strands(1)).block_on(|| {
+        let group: Coalesce<u8, ()> = Coalesce::new();
+        let r = group.run(1, || unreachable!("never spawned"));
+        (r, group.is_empty())
+    });
+    assert!(r.unwrap_err().is_cancelled());
+    assert!(empty, "the key is forgotten");
+}
+
+#[test]
 fn outside_a_runtime_the_first_caller_runs_it() {
     let group = Coalesce::new();
     let me = std::thread::current().id();
