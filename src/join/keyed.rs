@@ -14,6 +14,7 @@
 
 use crate::sync::spin::RawMutex;
 use crate::sync::waitlist::{self, Queue, WaitSpec, Wakes};
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, RandomState};
@@ -109,7 +110,8 @@ struct Shard<K> {
 pub struct KeyedGuard<'a, K: Eq + Hash> {
     owner: &'a KeyedMutex<K>,
     shard: usize,
-    key: K,
+    /// Taken by `drop`.
+    key: Option<K>,
 }
 
 impl<K: Eq + Hash + Clone> KeyedMutex<K> {
@@ -143,8 +145,9 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
         let shard = self.shard_of(&key);
         let lock = &self.shards[shard].0;
         let mut st = waitlist::lock(lock);
-        if !st.map.contains_key(&key) {
-            st.map.insert(key.clone(), Queue::new());
+        if let Entry::Vacant(free) = st.map.entry(key.clone()) {
+            free.insert(Queue::new());
+            drop(st);
             return self.guard(shard, key);
         }
         let token = waitlist::wait(
@@ -160,7 +163,7 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
                 // handed it): its entry stays.
                 withdrawn: |_: &mut Shard<K>| Wakes::none(),
                 // Handed the key, but unwinding: hand it on.
-                abandoned: |_| self.unlock(shard, &key),
+                abandoned: |_| self.unlock(shard, key.clone()),
             },
         );
         debug_assert_eq!(token, Some(HANDED));
@@ -179,12 +182,14 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
     pub fn try_lock(&self, key: K) -> Option<KeyedGuard<'_, K>> {
         let shard = self.shard_of(&key);
         let mut st = waitlist::lock(&self.shards[shard].0);
-        if st.map.contains_key(&key) {
-            return None;
+        match st.map.entry(key.clone()) {
+            Entry::Occupied(_) => None,
+            Entry::Vacant(free) => {
+                free.insert(Queue::new());
+                drop(st);
+                Some(self.guard(shard, key))
+            }
         }
-        st.map.insert(key.clone(), Queue::new());
-        drop(st);
-        Some(self.guard(shard, key))
     }
 }
 
@@ -238,26 +243,30 @@ impl<K: Eq + Hash> KeyedMutex<K> {
         KeyedGuard {
             owner: self,
             shard,
-            key,
+            key: Some(key),
         }
     }
 
     /// Hands `key` (held by the caller) to its first waiter, or removes its
     /// entry if none is left.
-    fn unlock(&self, shard: usize, key: &K) {
+    fn unlock(&self, shard: usize, key: K) {
         let mut st = waitlist::lock(&self.shards[shard].0);
-        let queue = st.map.get_mut(key).expect("a held key has an entry");
+        // Out of the map and, if a waiter takes the key, back in: one hash
+        // when nobody waits. Moving a queue moves no node (nodes point to
+        // each other, never to their queue), and nobody looks the entry up
+        // while we hold the shard's lock.
+        let mut queue = st.map.remove(&key).expect("a held key has an entry");
         match queue.claim_first(ptr::null()) {
             Some(claim) => {
+                st.map.insert(key, queue);
                 let w = claim.complete(HANDED);
                 drop(st);
                 w.wake();
             }
             None => {
                 // `claim_first` unlinked every withdrawn node on its way:
-                // the queue is empty.
+                // the queue is empty, and so is the key's entry gone.
                 debug_assert!(queue.is_empty());
-                st.map.remove(key);
                 st.shrink();
             }
         }
@@ -308,20 +317,22 @@ impl<K: Eq + Hash> KeyedGuard<'_, K> {
     /// assert_eq!(*km.lock(7).key(), 7);
     /// ```
     pub fn key(&self) -> &K {
-        &self.key
+        self.key.as_ref().expect("held until dropped")
     }
 }
 
 impl<K: Eq + Hash> Drop for KeyedGuard<'_, K> {
     fn drop(&mut self) {
-        self.owner.unlock(self.shard, &self.key);
+        if let Some(key) = self.key.take() {
+            self.owner.unlock(self.shard, key);
+        }
     }
 }
 
 impl<K: Eq + Hash + fmt::Debug> fmt::Debug for KeyedGuard<'_, K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyedGuard")
-            .field("key", &self.key)
+            .field("key", self.key())
             .finish_non_exhaustive()
     }
 }
