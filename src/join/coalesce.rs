@@ -49,8 +49,8 @@ use std::ptr;
 ///   for it as usual.
 /// - **Bounded.** The map holds one entry per execution in flight
 ///   ([`len`](Coalesce::len)), removed when it finishes.
-/// - `K`'s `Hash` and `Eq` run under a short internal lock: they must not
-///   block or panic. `V` is cloned once per caller, outside any lock,
+/// - `K`'s `Hash` and `Eq` (and `Clone`, for the first caller of a flight)
+///   run under a short internal lock: they must not block or panic. `V` is cloned once per caller, outside any lock,
 ///   from the callers' own strands (hence `V: Sync`).
 ///
 /// Cloning a `Coalesce` gives another handle to the same map.
@@ -252,16 +252,18 @@ impl<K: Eq + Hash, V> Publish<K, V> {
         if std::mem::replace(&mut self.done, true) {
             return;
         }
-        {
-            let mut flights = waitlist::lock(&self.inner.flights);
-            let ours = flights
-                .get(&self.key)
-                .is_some_and(|fl| Arc::ptr_eq(fl, &self.flight));
-            debug_assert!(ours, "a flight's key is removed by its executor only");
-            if ours {
-                flights.remove(&self.key);
-            }
-        }
+        let mut flights = waitlist::lock(&self.inner.flights);
+        let ours = flights
+            .get(&self.key)
+            .is_some_and(|fl| Arc::ptr_eq(fl, &self.flight));
+        debug_assert!(ours, "a flight's key is removed by its executor only");
+        let entry = if ours {
+            flights.remove_entry(&self.key)
+        } else {
+            None
+        };
+        drop(flights);
+        drop(entry); // the map's key: dropped outside the lock
         self.flight.complete(result);
     }
 }

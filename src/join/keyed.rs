@@ -52,8 +52,10 @@ const MIN_CAPACITY: usize = 64;
 /// - **Recursive locking deadlocks:** locking a key the caller already holds
 ///   parks the caller forever.
 /// - Keys spread over a fixed number of internally locked shards by hash, so
-///   different keys rarely contend on anything. `K`'s `Hash` and `Eq` run
-///   under a shard's short internal lock: they must not block or panic.
+///   different keys rarely contend on anything. `K`'s `Hash` and `Eq` (and
+///   its `Drop`, for the spare copy of a key that had to wait) run under a
+///   shard's short internal lock: they must not block or panic. Each `lock`
+///   clones the key once, outside the lock.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -144,8 +146,9 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
     pub fn lock(&self, key: K) -> KeyedGuard<'_, K> {
         let shard = self.shard_of(&key);
         let lock = &self.shards[shard].0;
+        let mine = key.clone(); // the map's copy, made before locking
         let mut st = waitlist::lock(lock);
-        if let Entry::Vacant(free) = st.map.entry(key.clone()) {
+        if let Entry::Vacant(free) = st.map.entry(mine) {
             free.insert(Queue::new());
             drop(st);
             return self.guard(shard, key);
@@ -181,8 +184,9 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
     /// ```
     pub fn try_lock(&self, key: K) -> Option<KeyedGuard<'_, K>> {
         let shard = self.shard_of(&key);
+        let mine = key.clone();
         let mut st = waitlist::lock(&self.shards[shard].0);
-        match st.map.entry(key.clone()) {
+        match st.map.entry(mine) {
             Entry::Occupied(_) => None,
             Entry::Vacant(free) => {
                 free.insert(Queue::new());
@@ -255,10 +259,10 @@ impl<K: Eq + Hash> KeyedMutex<K> {
         // when nobody waits. Moving a queue moves no node (nodes point to
         // each other, never to their queue), and nobody looks the entry up
         // while we hold the shard's lock.
-        let mut queue = st.map.remove(&key).expect("a held key has an entry");
+        let (stored, mut queue) = st.map.remove_entry(&key).expect("a held key has an entry");
         match queue.claim_first(ptr::null()) {
             Some(claim) => {
-                st.map.insert(key, queue);
+                st.map.insert(stored, queue);
                 let w = claim.complete(HANDED);
                 drop(st);
                 w.wake();
@@ -268,6 +272,8 @@ impl<K: Eq + Hash> KeyedMutex<K> {
                 // the queue is empty, and so is the key's entry gone.
                 debug_assert!(queue.is_empty());
                 st.shrink();
+                drop(st);
+                drop(stored); // `K`'s drop: not under the lock
             }
         }
     }
