@@ -47,6 +47,8 @@ use std::ptr;
 /// - **From a plain thread outside any runtime** the first caller runs `f`
 ///   itself (a thread cannot be cancelled); callers on other threads wait
 ///   for it as usual.
+/// - **Re-entry deadlocks:** an `f` that calls `run` for its own key waits
+///   for itself forever, as a recursive lock would.
 /// - **Bounded.** The map holds one entry per execution in flight
 ///   ([`len`](Coalesce::len)), removed when it finishes.
 /// - `K`'s `Hash` and `Eq` (and `Clone`, for the first caller of a flight)
