@@ -58,6 +58,7 @@ pub mod channel;
 mod grow;
 #[cfg(not(loom))]
 pub mod io;
+pub mod join;
 mod join_handle;
 mod local;
 mod loom;

@@ -1,12 +1,14 @@
 //! `channel::oneshot`.
 
+mod common;
+
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 use strands::channel::oneshot;
 
 #[test]
 fn a_value_from_a_strand_to_a_thread_and_back() {
-    let rt = strands::Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let (tx, rx) = oneshot();
     let h = rt.spawn(move || tx.send(String::from("hi")).unwrap());
     assert_eq!(rx.recv().unwrap(), "hi");

@@ -12,7 +12,7 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt;
 use std::process::Output;
-use strands::{Builder, Runtime, StackGuard};
+use strands::{Builder, StackGuard};
 
 const SIZE: usize = 64 * 1024;
 
@@ -25,11 +25,7 @@ fn recurse(depth: u64) -> u64 {
 }
 
 fn overflow_in_strand(guard: StackGuard, name: &str) {
-    let rt = Runtime::builder()
-        .workers(1)
-        .stack_guard(guard)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| b.stack_guard(guard));
     let name = name.to_string();
     rt.block_on(move || {
         Builder::new()
@@ -46,11 +42,7 @@ fn overflow_in_strand(guard: StackGuard, name: &str) {
 /// Canary mode has no guard page to fault on: overflow into the unguarded
 /// gap below the stack (clobbering the canary at its base) and switch out.
 fn canary_overflow() {
-    let rt = Runtime::builder()
-        .workers(1)
-        .stack_guard(StackGuard::Canary)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| b.stack_guard(StackGuard::Canary));
     rt.block_on(|| {
         Builder::new()
             .name("canary-crusher".to_string())
@@ -86,7 +78,7 @@ fn child(scenario: &str) {
         "overflow_mprotect" => overflow_in_strand(StackGuard::Mprotect, "mprotected"),
         "overflow_canary" => canary_overflow(),
         "overflow_in_grow_segment" => {
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             rt.block_on(|| {
                 Builder::new()
                     .name("grower".to_string())
@@ -99,11 +91,11 @@ fn child(scenario: &str) {
             });
         }
         "overflow_main_thread" => {
-            let _rt = Runtime::builder().workers(1).build().unwrap(); // our handler is installed
+            let _rt = common::rt(1); // our handler is installed
             recurse(0);
         }
         "null_deref_in_strand" => {
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             rt.block_on(|| {
                 let p = std::hint::black_box(std::ptr::null::<u64>());
                 // SAFETY: none: this scenario faults on purpose.
@@ -111,7 +103,7 @@ fn child(scenario: &str) {
             });
         }
         "panic_names_strand" => {
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             let e = rt.block_on(|| {
                 Builder::new()
                     .name("parser".to_string())
@@ -124,7 +116,7 @@ fn child(scenario: &str) {
             println!("survived");
         }
         "backtrace_panic_in_strand" => {
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             let e = rt.block_on(|| {
                 strands::spawn(|| panic!("with a backtrace"))
                     .join()
@@ -139,7 +131,7 @@ fn child(scenario: &str) {
                 eprintln!("user hook saw: {}", info.payload_as_str().unwrap_or("?"));
                 prev(info);
             }));
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             let e = rt.block_on(|| {
                 Builder::new()
                     .name("reported".to_string())
@@ -152,7 +144,7 @@ fn child(scenario: &str) {
             println!("survived");
         }
         "backtrace_on_a_minimal_stack" => {
-            let rt = Runtime::builder().workers(1).build().unwrap();
+            let rt = common::rt(1);
             let e = rt.block_on(|| {
                 Builder::new()
                     .stack_size(strands::MIN_STACK_SIZE)

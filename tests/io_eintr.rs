@@ -5,6 +5,8 @@
 //! error, be lost, or wake a sleeper early. Its own test binary: signal
 //! dispositions are process-wide.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,7 +36,7 @@ fn install_interrupting_handler() {
 #[test]
 fn io_and_timers_ride_out_a_storm_of_interrupting_signals() {
     install_interrupting_handler();
-    let rt = strands::Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let (a, b) = UnixStream::pair().unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     // signals at every thread of the process in turn (the workers too,

@@ -23,7 +23,7 @@ fn pipe() -> (std::fs::File, std::fs::File) {
 
 #[test]
 fn a_pipe_between_strands_and_into_inner_restores_blocking() {
-    let rt = strands::Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     rt.block_on(|| {
         let (r, w) = pipe();
         let mut r = Registered::new(r).unwrap();
@@ -61,7 +61,7 @@ fn a_plain_thread_waits_on_the_fallback_driver() {
 
 #[test]
 fn readable_and_a_cancelled_read() {
-    let rt = strands::Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let (r, w) = pipe();
     let r = std::sync::Arc::new(Registered::new(r).unwrap());
     let r2 = std::sync::Arc::clone(&r);
@@ -94,7 +94,7 @@ fn a_closed_fd_is_a_typed_error() {
 fn a_regular_file_reads_without_the_driver() {
     let path = std::env::temp_dir().join(format!("strands-io-{}", std::process::id()));
     std::fs::write(&path, b"file contents").unwrap();
-    let rt = strands::Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let got = rt.block_on(|| {
         let mut f = Registered::new(std::fs::File::open(&path).unwrap()).unwrap();
         let mut s = String::new();
@@ -124,7 +124,7 @@ fn emfile_on_accept_is_an_error_and_the_driver_keeps_serving() {
         );
         return;
     }
-    let rt = strands::Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     rt.block_on(|| {
         let listener = strands::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();

@@ -15,11 +15,7 @@ fn stdin_child() {
     if std::env::var(CHILD_ENV).is_err() {
         return;
     }
-    let rt = strands::Runtime::builder()
-        .workers(1)
-        .watchdog(None)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| b.watchdog(None));
     rt.block_on(|| {
         let reader = strands::spawn(|| {
             let mut line = String::new();

@@ -1,12 +1,14 @@
 //! UDP and Unix domain sockets through the I/O driver.
 
+mod common;
+
 use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant};
 use strands::net::UdpSocket;
 use strands::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
 
 fn rt() -> strands::Runtime {
-    strands::Runtime::builder().workers(2).build().unwrap()
+    common::rt(2)
 }
 
 fn temp_path(name: &str) -> std::path::PathBuf {

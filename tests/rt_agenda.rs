@@ -1,15 +1,17 @@
 //! The agenda: priorities served by a documented, exact bound; unstarted
 //! strands stolen by idle workers.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strands::{Builder, Priority, Runtime};
+use strands::{Builder, Priority};
 
 #[test]
 fn every_16_picks_serve_12_high_3_normal_1_low() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let log = Arc::new(Mutex::new(Vec::new()));
     let go = Arc::new(AtomicBool::new(false));
     let (log2, go2) = (Arc::clone(&log), Arc::clone(&go));
@@ -60,7 +62,7 @@ fn every_16_picks_serve_12_high_3_normal_1_low() {
 
 #[test]
 fn low_priority_runs_while_high_priority_strands_keep_yielding() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let stop = Arc::new(AtomicBool::new(false));
     let ran_low = rt.block_on(|| {
         let busy: Vec<_> = (0..8)
@@ -90,7 +92,7 @@ fn low_priority_runs_while_high_priority_strands_keep_yielding() {
 
 #[test]
 fn an_idle_worker_steals_strands_spawned_on_a_busy_one() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let workers = Arc::new(Mutex::new(HashSet::new()));
     let w2 = Arc::clone(&workers);
     let all_saw_two = rt.block_on(move || {

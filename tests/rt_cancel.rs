@@ -7,7 +7,6 @@ use common::rt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use strands::Runtime;
 
 struct CountDrop(Arc<AtomicUsize>);
 impl Drop for CountDrop {
@@ -125,11 +124,7 @@ fn cancelling_a_finished_strand_changes_nothing() {
 fn drop_cancels_parked_strands_and_sleepers_and_runs_every_drop() {
     let drops = Arc::new(AtomicUsize::new(0));
     let parked = Arc::new(AtomicUsize::new(0));
-    let rt = Runtime::builder()
-        .workers(2)
-        .stack_size(strands::MIN_STACK_SIZE)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(2, |b| b.stack_size(strands::MIN_STACK_SIZE));
     let handle = rt.handle().clone();
     {
         let (drops, parked) = (Arc::clone(&drops), Arc::clone(&parked));

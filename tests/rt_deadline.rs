@@ -1,15 +1,17 @@
 //! Deadlines: earliest deadline first within a priority level.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strands::{Builder, Priority, Runtime};
+use strands::{Builder, Priority};
 
 /// Spawns one strand per `(tag, deadline offset in ms or None, priority)`
 /// from a strand of a one-worker runtime, each logging its tag `turns`
 /// times with a yield in between, released together once all exist.
 fn run_logged(specs: &[(u32, Option<u64>, Priority)], turns: usize) -> Vec<u32> {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let log = Arc::new(Mutex::new(Vec::new()));
     let go = Arc::new(AtomicBool::new(false));
     let specs = specs.to_vec();
@@ -71,7 +73,7 @@ fn deadlines_order_the_start_and_a_yield_goes_round_robin() {
 fn dated_strands_waiting_by_yielding_for_an_undated_one_let_it_run() {
     // found by the fuzzer: two dated strands yield-waiting in a chain on an
     // undated one kept handing the worker to each other
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let v = rt.block_on(|| {
         let far = Instant::now() + Duration::from_secs(3600);
         let a = Builder::new()
@@ -102,7 +104,7 @@ fn dated_strands_waiting_by_yielding_for_an_undated_one_let_it_run() {
 fn a_strand_waiting_by_yielding_for_a_later_deadline_is_not_stuck() {
     // found by the fuzzer: under strict EDF the waiter's yields handed the
     // worker straight back to itself, forever
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let done = rt.block_on(|| {
         let now = Instant::now();
         let waiter = Builder::new()
@@ -158,7 +160,7 @@ fn deadlines_order_within_a_level_not_across_levels() {
 
 #[test]
 fn deadline_strands_spawned_from_outside_are_ordered_too() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let log = Arc::new(Mutex::new(Vec::new()));
     // hold the only worker so that all three are queued before any runs
     let (tx, rx) = std::sync::mpsc::channel::<()>();
@@ -187,7 +189,7 @@ fn deadline_strands_spawned_from_outside_are_ordered_too() {
 
 #[test]
 fn a_passed_deadline_is_the_most_urgent() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let order = rt.block_on(|| {
         let log = Arc::new(Mutex::new(Vec::new()));
         let now = Instant::now();

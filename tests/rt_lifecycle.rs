@@ -1,9 +1,11 @@
 //! Detaching, shutdown, idle workers, and strands that block while unwinding.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strands::{Builder, Runtime};
+use strands::Builder;
 
 #[test]
 fn a_detached_result_is_dropped_inside_its_strand() {
@@ -15,7 +17,7 @@ fn a_detached_result_is_dropped_inside_its_strand() {
     }
     let (tx, rx) = std::sync::mpsc::channel();
     let go = Arc::new(AtomicBool::new(false));
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let go2 = Arc::clone(&go);
     let h = rt.spawn(move || {
         while !go2.load(Ordering::SeqCst) {
@@ -41,7 +43,7 @@ fn a_strand_spawning_while_shutdown_cancels_it_gets_a_cancelled_strand() {
             self.0.store(r.is_ok(), Ordering::SeqCst);
         }
     }
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let (ok, ran, st) = (
         Arc::clone(&spawned_ok),
         Arc::clone(&child_ran),
@@ -68,7 +70,7 @@ fn a_strand_spawning_while_shutdown_cancels_it_gets_a_cancelled_strand() {
 
 #[test]
 fn an_idle_worker_takes_work_while_another_is_busy() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let flag = Arc::new(AtomicBool::new(false));
     let f = Arc::clone(&flag);
     // occupies one worker without ever yielding until the flag is set
@@ -102,9 +104,9 @@ fn a_strand_unwinding_through_a_blocking_drop_does_not_leak_panicking() {
             assert_eq!(self.0.take().unwrap().join().unwrap(), 1);
         }
     }
-    let other_rt = Runtime::builder().workers(1).build().unwrap();
+    let other_rt = common::rt(1);
     let other = other_rt.handle().clone();
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let leaks = Arc::new(AtomicUsize::new(0));
     // one std mutex per observer: contended std mutexes across a switch
     // would deadlock a worker, which is not what this test is about
@@ -152,7 +154,7 @@ fn a_strand_unwinding_through_a_blocking_drop_does_not_leak_panicking() {
 
 #[test]
 fn stacks_go_back_to_the_system_when_the_runtime_drops() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let handle = rt.handle().clone();
     let strand = rt.block_on(|| {
         let hs: Vec<_> = (0..500)

@@ -1,9 +1,10 @@
 //! `strand_local!`: storage that follows the strand.
 
+mod common;
+
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use strands::Runtime;
 
 strands::strand_local! {
     static COUNTER: Cell<u64> = Cell::new(0);
@@ -12,7 +13,7 @@ strands::strand_local! {
 
 #[test]
 fn every_strand_has_its_own_value_across_yields() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let ok = rt.block_on(|| {
         let hs: Vec<_> = (0..50u64)
             .map(|i| {
@@ -47,7 +48,7 @@ fn values_are_dropped_in_the_strand_when_it_ends() {
         static PROBE: RefCell<Option<Probe>> = RefCell::new(None);
     }
     let (drops, in_strand) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let (d, s) = (Arc::clone(&drops), Arc::clone(&in_strand));
     rt.block_on(move || {
         let hs: Vec<_> = (0..10)

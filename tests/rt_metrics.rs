@@ -1,11 +1,13 @@
 //! Metrics: counters per worker and per priority match what ran.
 
+mod common;
+
 use std::time::Duration;
-use strands::{Builder, Priority, Runtime};
+use strands::{Builder, Priority};
 
 #[test]
 fn spawned_finished_and_parks_are_counted_per_priority() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     rt.block_on(|| {
         let mut hs = Vec::new();
         for (p, n) in [

@@ -1,11 +1,13 @@
 //! Migration: started strands stay on their worker unless they were
 //! spawned `migratable`, in which case an idle worker may take them.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
-use strands::{Builder, Runtime};
+use strands::Builder;
 
 /// Read afresh on every call (not inlined, so no thread-local address is
 /// kept across a yield in the caller).
@@ -20,7 +22,7 @@ fn thread_now() -> ThreadId {
 /// its first thread and yields until `until(moved so far)` says stop, or
 /// 30 s pass. Returns how many strands ran on a second thread.
 fn scenario(n: usize, builder: fn() -> Builder, yields: Option<usize>) -> usize {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     rt.block_on(move || {
         let me = thread_now();
         let release = Arc::new(AtomicBool::new(false));
@@ -116,7 +118,7 @@ fn started_strands_never_change_threads_by_default() {
 #[test]
 fn a_migratable_strand_keeps_its_locals_and_can_be_cancelled() {
     strands::strand_local!(static TAG: std::cell::Cell<u32> = std::cell::Cell::new(0));
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     rt.block_on(|| {
         // SAFETY: strand-locals follow the strand; nothing thread-local is
         // kept across the yields.

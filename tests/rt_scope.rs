@@ -1,11 +1,13 @@
 //! `strands::scope`: strands that borrow from the caller.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use strands::Runtime;
 
 fn rt() -> Runtime {
-    Runtime::builder().workers(2).build().unwrap()
+    common::rt(2)
 }
 
 #[test]

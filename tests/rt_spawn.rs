@@ -294,11 +294,7 @@ fn spawning_outside_a_runtime_is_an_error() {
 
 #[test]
 fn past_max_strands_spawn_answers_saturated() {
-    let rt = Runtime::builder()
-        .workers(1)
-        .max_strands(3)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| b.max_strands(3));
     let r = rt.block_on(|| {
         // this strand is 1; two more fit, the fourth does not
         let a = strands::spawn(|| ());

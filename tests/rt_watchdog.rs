@@ -1,6 +1,8 @@
 //! The stuck-worker watchdog: reports a strand that holds its worker, and
 //! a spare worker keeps the other strands going.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -19,14 +21,11 @@ fn a_stuck_strand_is_reported_and_a_spare_serves_the_rest() {
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let threshold = Duration::from_millis(50);
-    let rt = strands::Runtime::builder()
-        .workers(1)
-        .watchdog(Some(threshold))
-        .on_stuck(move |s| {
+    let rt = common::rt_with(1, |b| {
+        b.watchdog(Some(threshold)).on_stuck(move |s| {
             let _ = tx.lock().unwrap().send(s.clone());
         })
-        .build()
-        .unwrap();
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let stuck = strands::Builder::new()
         .name("spinner".to_string())
@@ -62,15 +61,13 @@ fn a_stuck_strand_is_reported_and_a_spare_serves_the_rest() {
 fn with_no_spares_it_only_reports() {
     let (tx, rx) = mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
-    let rt = strands::Runtime::builder()
-        .workers(1)
-        .watchdog(Some(Duration::from_millis(20)))
-        .spare_workers(0)
-        .on_stuck(move |s| {
-            let _ = tx.lock().unwrap().send(s.clone());
-        })
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| {
+        b.watchdog(Some(Duration::from_millis(20)))
+            .spare_workers(0)
+            .on_stuck(move |s| {
+                let _ = tx.lock().unwrap().send(s.clone());
+            })
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let stuck = rt.spawn(spinner(&stop));
     let report = rx.recv_timeout(Duration::from_secs(30)).unwrap();

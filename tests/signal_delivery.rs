@@ -1,10 +1,12 @@
 //! Signals reach the strand that waits for them.
 
+mod common;
+
 use strands::signal::{Signals, SIGUSR1, SIGUSR2};
 
 #[test]
 fn signals_arrive_at_the_waiting_strand() {
-    let rt = strands::Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let mut signals = Signals::new([SIGUSR1, SIGUSR2]).unwrap();
     let waiter = rt.spawn(move || {
         let a = signals.wait().unwrap();

@@ -1,8 +1,9 @@
 //! Unwinding inside strands: backtraces resolve and stop at the strand's
 //! first frame, many times over, without reading past the stack.
 
+mod common;
+
 use std::backtrace::Backtrace;
-use strands::Runtime;
 
 /// The numbered frame lines of a formatted backtrace.
 fn frames(bt: &str) -> Vec<String> {
@@ -19,7 +20,7 @@ fn frames(bt: &str) -> Vec<String> {
 
 #[test]
 fn thousand_backtraces_in_a_strand_end_at_the_trampoline() {
-    let rt = Runtime::builder().workers(1).build().unwrap();
+    let rt = common::rt(1);
     let last_frames = rt.block_on(|| {
         strands::spawn(|| {
             let mut last = Vec::new();
@@ -68,7 +69,7 @@ fn thousand_backtraces_in_a_strand_end_at_the_trampoline() {
 
 #[test]
 fn backtraces_in_nested_strands_and_grow_segments_stop_cleanly() {
-    let rt = Runtime::builder().workers(2).build().unwrap();
+    let rt = common::rt(2);
     let n = rt.block_on(|| {
         let hs: Vec<_> = (0..20)
             .map(|_| {

@@ -3,18 +3,18 @@
 //!
 //! Its own test binary: the budget is process-wide.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use strands::{Builder, Runtime, SpawnError, StackGuard};
+use strands::{Builder, SpawnError, StackGuard};
 
 #[test]
 fn spending_the_mapping_budget_is_an_error_then_recovers() {
-    let rt = Runtime::builder()
-        .workers(1)
-        .stack_guard(StackGuard::Mprotect)
-        .stack_size(strands::MIN_STACK_SIZE)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| {
+        b.stack_guard(StackGuard::Mprotect)
+            .stack_size(strands::MIN_STACK_SIZE)
+    });
     let release = Arc::new(AtomicBool::new(false));
     let (spawned, err, handles) = rt.block_on(|| {
         let mut handles = Vec::new();

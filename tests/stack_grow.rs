@@ -1,5 +1,7 @@
 //! `strands::grow`: deep recursion on small stacks.
 
+mod common;
+
 use strands::Runtime;
 
 fn depth(n: u64) -> u64 {
@@ -17,11 +19,7 @@ fn depth(n: u64) -> u64 {
 }
 
 fn rt() -> Runtime {
-    Runtime::builder()
-        .workers(1)
-        .stack_size(32 * 1024)
-        .build()
-        .unwrap()
+    common::rt_with(1, |b| b.stack_size(32 * 1024))
 }
 
 #[test]
@@ -72,11 +70,7 @@ fn panics_propagate_out_of_a_segment() {
 
 #[test]
 fn strands_may_yield_and_join_on_a_segment() {
-    let rt = Runtime::builder()
-        .workers(2)
-        .stack_size(32 * 1024)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(2, |b| b.stack_size(32 * 1024));
     let v = rt.block_on(|| {
         let hs: Vec<_> = (0..50u64)
             .map(|i| {

@@ -1,6 +1,8 @@
 //! Stacks come from slabs: with `MADV_GUARD_INSTALL` many stacks add only a
 //! handful of memory mappings; with `mprotect` each adds two.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strands::{Runtime, StackGuard};
@@ -18,12 +20,9 @@ fn mappings_added(guard: StackGuard, n: usize) -> usize {
     // the count is process-wide: one test at a time
     static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = Runtime::builder()
-        .workers(1)
-        .stack_guard(guard)
-        .stack_size(strands::MIN_STACK_SIZE)
-        .build()
-        .unwrap();
+    let rt = common::rt_with(1, |b| {
+        b.stack_guard(guard).stack_size(strands::MIN_STACK_SIZE)
+    });
     let before = mappings();
     let release = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicUsize::new(0));

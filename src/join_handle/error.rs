@@ -86,7 +86,7 @@ impl fmt::Display for JoinError {
 impl std::error::Error for JoinError {}
 
 /// The message of a panic payload, when it is a string.
-fn panic_message(p: &(dyn Any + Send)) -> Option<&str> {
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> Option<&str> {
     p.downcast_ref::<&'static str>()
         .copied()
         .or_else(|| p.downcast_ref::<String>().map(String::as_str))

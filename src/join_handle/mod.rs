@@ -7,6 +7,7 @@
 mod error;
 mod packet;
 
+pub(crate) use error::panic_message;
 pub use error::JoinError;
 pub(crate) use packet::{package_in, Owner};
 

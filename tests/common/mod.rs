@@ -1,17 +1,111 @@
-//! Helpers shared by the integration tests: a runtime with `n` workers,
-//! spawning a strand and waiting until it has parked, and running a binary
-//! of this crate in a child process.
+//! Helpers shared by the integration tests: a runtime with `n` workers
+//! (and a guard that fails a hung test), spawning a strand and waiting until
+//! it has parked, and running a binary of this crate in a child process.
+//!
+//! # Hung tests
+//!
+//! Every runtime built here arms a [`hang_guard`] for the calling test: if
+//! the test has not finished [`test_limit`] after it built its first
+//! runtime (300 s unless `STRANDS_TEST_TIMEOUT` says otherwise, in seconds;
+//! `0` turns the guard off), the process prints
+//! `test <name> exceeded <limit> s (STRANDS_TEST_TIMEOUT)` and aborts, so
+//! CI fails with the test's name instead of hanging. The limit is generous
+//! because CI also runs the tests under qemu.
 
 #![allow(dead_code)] // each test file uses only some of these
 
+use std::cell::RefCell;
+use std::io::Write;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+use strands::runtime::Builder;
 use strands::{JoinHandle, Runtime};
 
 /// A runtime with `workers` workers.
 pub fn rt(workers: usize) -> Runtime {
-    Runtime::builder().workers(workers).build().unwrap()
+    rt_with(workers, |b| b)
+}
+
+/// A runtime with `workers` workers and whatever else `configure` sets on
+/// the builder (a stack size, a guard kind, a watchdog, a bound):
+/// `rt_with(1, |b| b.stack_size(32 * 1024))`.
+pub fn rt_with(workers: usize, configure: impl FnOnce(Builder) -> Builder) -> Runtime {
+    hang_guard();
+    configure(Runtime::builder().workers(workers))
+        .build()
+        .unwrap()
+}
+
+/// The per-test limit: `STRANDS_TEST_TIMEOUT` seconds, 300 by default;
+/// `None` (no limit) for `0`.
+pub fn test_limit() -> Option<Duration> {
+    let secs = match std::env::var("STRANDS_TEST_TIMEOUT") {
+        Ok(v) => v
+            .trim()
+            .parse::<u64>()
+            .unwrap_or_else(|_| panic!("STRANDS_TEST_TIMEOUT={v:?}: expected whole seconds")),
+        Err(_) => 300,
+    };
+    (secs > 0).then(|| Duration::from_secs(secs))
+}
+
+/// Arms the hang guard for the test running on this thread (once per
+/// thread; the runtime helpers call it). libtest runs each test on a
+/// thread of its own named after the test; when that thread ends -- the
+/// test passed or failed -- its thread-local disarms the guard. If it has
+/// not ended within [`test_limit`], the guard names the test on stderr and
+/// aborts the process.
+pub fn hang_guard() {
+    thread_local! {
+        static ARMED: RefCell<Option<Disarm>> = const { RefCell::new(None) };
+    }
+    let Some(limit) = test_limit() else { return };
+    ARMED.with(|armed| {
+        let mut armed = armed.borrow_mut();
+        if armed.is_some() {
+            return;
+        }
+        let name = std::thread::current()
+            .name()
+            .unwrap_or("<unnamed thread>")
+            .to_string();
+        let done = Arc::new((Mutex::new(false), Condvar::new()));
+        let theirs = Arc::clone(&done);
+        std::thread::Builder::new()
+            .name(format!("hang guard of {name}"))
+            .spawn(move || {
+                let (lock, cv) = &*theirs;
+                let (_done, waited) = cv
+                    .wait_timeout_while(lock.lock().unwrap(), limit, |done| !*done)
+                    .unwrap();
+                if waited.timed_out() {
+                    // Straight to the file descriptor: libtest captures the
+                    // `eprintln!`s of a test's threads and would never show
+                    // this one.
+                    let _ = writeln!(
+                        std::io::stderr().lock(),
+                        "test {name} exceeded {} s (STRANDS_TEST_TIMEOUT): aborting",
+                        limit.as_secs()
+                    );
+                    std::process::abort();
+                }
+            })
+            .expect("start the hang guard");
+        *armed = Some(Disarm(done));
+    });
+}
+
+/// Tells the guard its test has ended (dropped with the test's thread).
+struct Disarm(Arc<(Mutex<bool>, Condvar)>);
+
+impl Drop for Disarm {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.0;
+        *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_one();
+    }
 }
 
 /// On a one-worker runtime: spawns `f` and returns once it has run up to its
