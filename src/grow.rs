@@ -58,7 +58,7 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
     drop(stack);
     match out {
         Ok(v) => v,
-        Err(p) => panic::resume_unwind(p),
+        Err(p) => context::resume_unwind(p),
     }
 }
 

@@ -131,6 +131,37 @@ pub fn try_current() -> Option<Strand> {
     runtime::context::current().map(|inner| Strand { inner })
 }
 
+/// Whether the strand running this code is unwinding: a panic or a
+/// cancellation of its own that has not been caught. On a plain thread, the
+/// same as [`std::thread::panicking`].
+///
+/// Prefer it to `std::thread::panicking()` inside strands: std counts
+/// panics per OS thread, and a strand that parks while it unwinds (a `Drop`
+/// that locks, joins or receives) lets the other strands of its worker run
+/// meanwhile, which then see `std::thread::panicking()` true although they
+/// are not unwinding. The runtime's own locks decide poisoning by this
+/// function.
+///
+/// ```
+/// strands::run(|| {
+///     assert!(!strands::panicking());
+///     struct Probe;
+///     impl Drop for Probe {
+///         fn drop(&mut self) {
+///             assert!(strands::panicking());
+///         }
+///     }
+///     let h = strands::spawn(|| {
+///         let _p = Probe;
+///         panic!("boom");
+///     });
+///     assert!(h.join().is_err());
+/// });
+/// ```
+pub fn panicking() -> bool {
+    runtime::context::panicking()
+}
+
 /// Lets the other runnable strands on this worker run, then continues.
 ///
 /// On a plain thread it calls [`std::thread::yield_now`].

@@ -31,6 +31,12 @@ pub(crate) fn install_hook() {
             let Some(strand) = context::current() else {
                 return prev(info);
             };
+            // Already unwinding (a panic in a `Drop` run by an unwind): if
+            // this one leaves the `Drop`, std aborts the process. Say so
+            // here, where the strand is still known. (The strand's own flag,
+            // not the thread's count: std has counted this panic already.)
+            let nested = strand.is_unwinding();
+            context::mark_unwinding();
             let mut line = format!(
                 "strand '{}' (id {}) panicked",
                 strand.name.as_deref().unwrap_or("<unnamed>"),
@@ -38,6 +44,13 @@ pub(crate) fn install_hook() {
             );
             if let Some(loc) = info.location() {
                 line.push_str(&format!(" at {loc}"));
+            }
+            if nested {
+                line.push_str(if strand.is_cancelled() {
+                    " in a Drop while being cancelled (if it leaves the Drop, the process aborts)"
+                } else {
+                    " in a Drop while unwinding (if it leaves the Drop, the process aborts)"
+                });
             }
             line.push('\n');
             let _ = std::io::stderr().lock().write_all(line.as_bytes());

@@ -69,10 +69,10 @@ where
     let out = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
     let cancelled = scope.data.wait_all();
     if let Err(p) = out {
-        panic::resume_unwind(p);
+        context::resume_unwind(p);
     }
     if cancelled {
-        panic::resume_unwind(Box::new(context::Cancelled));
+        context::resume_unwind(Box::new(context::Cancelled));
     }
     if scope.data.a_strand_panicked.load(Ordering::Acquire) {
         panic!("a scoped strand panicked");

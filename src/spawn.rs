@@ -231,7 +231,7 @@ impl Runtime {
             .unwrap_or_else(|e| panic!("Runtime::block_on could not spawn its strand: {e}"));
         match h.join() {
             Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => crate::runtime::context::resume_unwind(e.into_panic()),
         }
     }
 

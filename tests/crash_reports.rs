@@ -115,6 +115,28 @@ fn child(scenario: &str) {
             assert!(e.is_panic());
             println!("survived");
         }
+        "drop_panics_while_cancelled" => {
+            struct PanicsInDrop;
+            impl Drop for PanicsInDrop {
+                fn drop(&mut self) {
+                    panic!("cleanup failed");
+                }
+            }
+            let rt = common::rt(1);
+            rt.block_on(|| {
+                let h = Builder::new()
+                    .name("doomed-cleanup".to_string())
+                    .spawn(|| {
+                        let _p = PanicsInDrop;
+                        strands::sleep(std::time::Duration::from_secs(3600));
+                    })
+                    .unwrap();
+                strands::yield_now(); // it starts and parks in the sleep
+                h.cancel();
+                let _ = h.join();
+            });
+            unreachable!("a panic leaving a Drop during an unwind aborts");
+        }
         "backtrace_panic_in_strand" => {
             let rt = common::rt(1);
             let e = rt.block_on(|| {
@@ -238,6 +260,17 @@ fn check(scenario: &str) -> Result<(), String> {
             ok.then_some(())
                 .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
         }
+        "drop_panics_while_cancelled" => {
+            let out = run_child(scenario, false);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let ok = out.status.signal() == Some(libc::SIGABRT)
+                && err.contains("strand 'doomed-cleanup' (id ")
+                && err.contains(
+                    "in a Drop while being cancelled (if it leaves the Drop, the process aborts)",
+                );
+            ok.then_some(())
+                .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
+        }
         "backtrace_panic_in_strand" => {
             let out = run_child(scenario, true);
             let err = String::from_utf8_lossy(&out.stderr);
@@ -295,6 +328,7 @@ const SCENARIOS: &[&str] = &[
     "overflow_main_thread",
     "null_deref_in_strand",
     "panic_names_strand",
+    "drop_panics_while_cancelled",
     "backtrace_panic_in_strand",
     "user_hook_still_called",
     "backtrace_on_a_minimal_stack",

@@ -238,7 +238,7 @@ impl<K: Eq + Hash, V> Publish<K, V> {
             Ok(v) => self.finish(Ok(v)),
             Err(p) if p.is::<context::Cancelled>() => {
                 self.finish(Err(CoalesceError::cancelled()));
-                panic::resume_unwind(p);
+                context::resume_unwind(p);
             }
             Err(p) => {
                 let msg = panic_message(p.as_ref()).map(Arc::from);

@@ -172,7 +172,7 @@ impl LocalQueues {
         if let Some(d) = strand.deadline {
             self.push_timed(d, strand);
             false
-        } else if strand.migratable {
+        } else if strand.may_move() {
             self.note_special(p);
             self.migrants[p].push(strand);
             true
@@ -265,9 +265,9 @@ impl LocalQueues {
             migrant().or_else(started)
         };
         if let Some(t) = &t {
-            started_turn[p] = t.migratable; // the other kind next, if one waits
+            started_turn[p] = t.may_move(); // the other kind next, if one waits
             self.started_turn.set(started_turn);
-            if t.migratable {
+            if t.may_move() {
                 self.special[p].set(self.special[p].get().saturating_sub(1));
             }
         }

@@ -15,8 +15,8 @@
 //! a thread-local computed before the switch (the compiler may have kept
 //! its address).
 
-use super::worker::{with_worker, Action};
-use crate::loom::{thread, Arc};
+use super::worker::{with_worker, Action, Worker};
+use crate::loom::{thread, Arc, Ordering};
 use crate::stack::StackPool;
 use crate::strand::waiter::Waiter;
 use crate::strand::{Header, StrandRef};
@@ -34,25 +34,52 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&Header>) -> R) -> R {
     with_worker(|w| f(w.and_then(|w| w.running()).map(|s| &**s)))
 }
 
-/// Whether the code running now is a strand that may switch out: it runs
-/// on a worker and is not unwinding. std counts panics per OS thread, so a
-/// strand that switched out mid-unwind would make `thread::panicking()` true
-/// for the next strand on this thread (and poison every std mutex it
-/// unlocks); such a strand blocks its worker in place instead.
+/// Whether the code running now is a strand (which may switch out: parks
+/// and yields switch even while it unwinds; see [`refresh_unwinding`]).
 #[inline]
 pub(crate) fn may_switch() -> bool {
-    with_worker(|w| w.is_some_and(|w| w.running().is_some())) && !std::thread::panicking()
+    with_worker(|w| w.is_some_and(|w| w.running().is_some()))
+}
+
+/// Updates the running strand's own unwinding state from what this thread
+/// shows. std counts panics per OS thread: while no other strand of this
+/// worker is switched out mid-unwind, `std::thread::panicking()` is exactly
+/// the running strand's own state. Otherwise it is true whatever this
+/// strand does, and the strand's flag stands as the panic hook and the
+/// runtime's own unwinds (cancellations, re-raised payloads) left it. A
+/// thread that is not panicking clears it in any case.
+#[inline]
+fn refresh_unwinding(strand: &Header, w: &Worker) {
+    let thread = std::thread::panicking();
+    if !thread {
+        if strand.is_unwinding() {
+            strand.unwinding.store(false, Ordering::Relaxed);
+        }
+    } else if w.unwinding_out() == 0 && !strand.is_unwinding() {
+        strand.unwinding.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether the strand running now is unwinding (a panic or a cancellation
+/// of its own, not one of another strand that shares its thread); on a
+/// plain thread, [`std::thread::panicking`].
+pub(crate) fn panicking() -> bool {
+    with_worker(|w| match w.and_then(|w| w.running().map(|s| (w, s))) {
+        Some((w, s)) => {
+            refresh_unwinding(s, w);
+            s.is_unwinding()
+        }
+        None => std::thread::panicking(),
+    })
 }
 
 /// Lets the other runnable strands run, then continues. Returns `false`
-/// (without doing anything) if not called from a strand that may switch.
+/// (without doing anything) if not called from a strand.
 pub(crate) fn yield_now() -> bool {
-    if std::thread::panicking() {
-        return false; // see `may_switch`
-    }
     let me = with_worker(|w| {
         let w = w?;
         let strand = w.running()?;
+        refresh_unwinding(strand, w);
         unwind_if_cancelled(strand);
         let me: *const Header = &**strand;
         // SAFETY: we are the running strand of `w`.
@@ -74,7 +101,7 @@ pub(crate) fn yield_now() -> bool {
 
 /// Parks the running strand until woken (see `strand::state`); may return
 /// spuriously. A cancellation unwinds from here. Returns `false` (without
-/// waiting) if not called from a strand that may switch.
+/// waiting) if not called from a strand.
 pub(crate) fn park() -> bool {
     park_with(true)
 }
@@ -82,12 +109,10 @@ pub(crate) fn park() -> bool {
 /// [`park`], optionally not a cancellation point (for waits that must
 /// complete for soundness, like a scope waiting for its strands).
 pub(crate) fn park_with(cancellable: bool) -> bool {
-    if std::thread::panicking() {
-        return false; // see `may_switch`: the caller blocks the thread
-    }
     let me = with_worker(|w| {
         let w = w?;
         let strand = w.running()?;
+        refresh_unwinding(strand, w);
         if cancellable {
             unwind_if_cancelled(strand);
         }
@@ -124,12 +149,31 @@ fn resumed(me: *const Header, cancellable: bool) {
 pub(crate) struct Cancelled;
 
 /// Unwinds the running strand if it was cancelled. Not while it is already
-/// unwinding: a second unwind would abort the process.
+/// unwinding: a second unwind leaving a `Drop` would abort the process.
 #[inline]
 fn unwind_if_cancelled(strand: &Header) {
-    if strand.is_cancelled() && !std::thread::panicking() {
+    if strand.is_cancelled() && !strand.is_unwinding() {
+        strand.unwinding.store(true, Ordering::Relaxed);
         std::panic::resume_unwind(Box::new(Cancelled));
     }
+}
+
+/// [`std::panic::resume_unwind`] for the runtime's own re-raises (a
+/// scope's, `grow`'s, `block_on`'s): the running strand, if any, is marked
+/// unwinding first, since no panic hook runs for a re-raise.
+pub(crate) fn resume_unwind(payload: Box<dyn std::any::Any + Send>) -> ! {
+    mark_unwinding();
+    std::panic::resume_unwind(payload)
+}
+
+/// Marks the running strand, if any, as unwinding (the panic hook calls
+/// this as a panic begins in it).
+pub(crate) fn mark_unwinding() {
+    with_current(|s| {
+        if let Some(s) = s {
+            s.unwinding.store(true, Ordering::Relaxed);
+        }
+    });
 }
 
 /// Whether the running strand has been cancelled.
@@ -137,9 +181,8 @@ pub(crate) fn cancelled() -> bool {
     with_current(|s| s.is_some_and(Header::is_cancelled))
 }
 
-/// The waiter for the code running now. A strand that may not switch (it
-/// is unwinding) blocks its worker thread instead, so then the thread is
-/// what must be woken.
+/// The waiter for the code running now: the strand, or on a plain thread
+/// the thread.
 pub(crate) fn waiter() -> Waiter {
     match current() {
         Some(s) if may_switch() => Waiter::Strand(s),

@@ -41,7 +41,7 @@ impl Schedule for Shared {
         with_worker(|w| match w {
             Some(w)
                 if std::ptr::eq(Arc::as_ptr(&w.shared), self)
-                    && (w.index == home || strand.as_ref().is_some_and(|s| s.migratable)) =>
+                    && (w.index == home || strand.as_ref().is_some_and(|s| s.may_move())) =>
             {
                 w.push_local(strand.take().expect("once"));
             }

@@ -67,6 +67,10 @@ pub(crate) struct Worker {
     finished: PerPriority<Cell<u64>>,
     /// Picks since the last `Shared::maintain` (direct yields included).
     ticks: Cell<u32>,
+    /// Strands of this worker that are not running and are unwinding
+    /// (switched out mid-unwind): while there are any, this thread's
+    /// `std::thread::panicking()` is true whatever the running strand does.
+    unwinding_out: Cell<usize>,
 }
 
 thread_local! {
@@ -206,6 +210,7 @@ impl Worker {
             return false;
         }
         let cur = self.take_running().expect("a strand is running");
+        self.switched_out(&cur);
         // what `run_strand` checks after a switch-out, checked now
         let here = 0u8;
         check_stack(&cur, std::hint::black_box(&here) as *const u8 as usize);
@@ -220,7 +225,10 @@ impl Worker {
             .pop()
             .expect("the queues hold at least the yielding strand");
         if std::ptr::eq(Arc::as_ptr(&next), cur_ptr) {
-            // the agenda picked the yielding strand itself
+            // the agenda picked the yielding strand itself: it never left
+            if next.is_unwinding() {
+                self.unwinding_out.set(self.unwinding_out.get() - 1);
+            }
             self.set_running(next);
             return true;
         }
@@ -303,12 +311,35 @@ impl Worker {
         }
     }
 
+    /// How many strands of this worker are switched out mid-unwind (see
+    /// `context::refresh_unwinding`).
+    pub(crate) fn unwinding_out(&self) -> usize {
+        self.unwinding_out.get()
+    }
+
+    /// Bookkeeping for a strand that just switched out (to yield or park):
+    /// counted if it is unwinding, and kept on this worker for now if
+    /// anything on this thread is (an unwind must end on the thread it
+    /// began on).
+    fn switched_out(&self, strand: &Header) {
+        if strand.is_unwinding() {
+            self.unwinding_out.set(self.unwinding_out.get() + 1);
+        }
+        strand
+            .stay
+            .store(std::thread::panicking(), Ordering::Relaxed);
+    }
+
     /// Makes `strand` the running strand of this worker (its home if it had
     /// none, its overflow record published, the switch counted), ready to
     /// be switched into. The header stays alive while it is running.
     fn install(&self, strand: StrandRef) -> &Header {
-        if strand.migratable || strand.home.load(Ordering::Relaxed) == usize::MAX {
+        if strand.may_move() || strand.home.load(Ordering::Relaxed) == usize::MAX {
             strand.home.store(self.index, Ordering::Relaxed);
+        }
+        if strand.is_unwinding() {
+            // it switched out mid-unwind on this worker (and stayed here)
+            self.unwinding_out.set(self.unwinding_out.get() - 1);
         }
         strand.state.start_running();
         self.set_running(strand);
@@ -339,6 +370,10 @@ impl Worker {
         let strand = self.take_running().expect("the strand we ran");
         // SAFETY: the switch just saved the context; the worker owns it.
         check_stack(&strand, unsafe { (*strand.context_slot()).stack_pointer() });
+        match self.action.get() {
+            Action::Yield | Action::Park => self.switched_out(&strand),
+            Action::Done => {}
+        }
         match self.action.get() {
             Action::Yield => {
                 strand.state.yielded();
@@ -424,6 +459,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         parks: Cell::new(0),
         finished: PerPriority::default(),
         ticks: Cell::new(0),
+        unwinding_out: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     /// Unpublishes the worker however this frame is left.

@@ -9,6 +9,8 @@
 //! | `cancelled` | anyone sets it; the strand reads it at its blocking points |
 //! | `registry_slot` | the registry, under its shard's lock |
 //! | `home` | the worker that installs the strand to run it |
+//! | `unwinding` | the strand while it runs (and the panic hook on its thread); its worker reads it at a switch |
+//! | `stay` | the worker, as the strand switches out; queues read it |
 //! | `record` | the strand while it runs (and `grow`), and the overflow handler on its thread |
 //! | `ctx` | the strand's *owner*: the worker switching into or out of it |
 //! | `stack` | the owner, while the strand is suspended or switching out |
@@ -76,6 +78,15 @@ pub(crate) struct Header {
     pub(crate) registry_slot: AtomicUsize,
     /// Worker the strand first ran on (where it stays); `usize::MAX` before.
     pub(crate) home: AtomicUsize,
+    /// Whether the strand itself is unwinding (a panic or a cancellation
+    /// that started in it and has not been caught), as far as the runtime
+    /// can tell: see `runtime::context::refresh_unwinding`.
+    pub(crate) unwinding: AtomicBool,
+    /// Set as the strand switches out while its thread is unwinding: a
+    /// migratable strand then stays on its worker until it switches out
+    /// with no unwind in flight there (std counts panics per thread, so an
+    /// unwind must end on the thread it began on).
+    pub(crate) stay: AtomicBool,
     pub(crate) sched: Arc<dyn Schedule>,
     /// Published to the overflow handler while the strand runs.
     pub(crate) record: StackRecord,
@@ -129,6 +140,8 @@ impl Header {
             cancelled: AtomicBool::new(false),
             registry_slot: AtomicUsize::new(usize::MAX),
             home: AtomicUsize::new(usize::MAX),
+            unwinding: AtomicBool::new(false),
+            stay: AtomicBool::new(false),
             sched,
             ctx: UnsafeCell::new(RawContext::empty()),
             stack: UnsafeCell::new(None),
@@ -225,6 +238,19 @@ impl Header {
     #[inline]
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Whether the runtime believes the strand is unwinding.
+    #[inline]
+    pub(crate) fn is_unwinding(&self) -> bool {
+        self.unwinding.load(Ordering::Relaxed)
+    }
+
+    /// Whether an idle worker may take the strand now: it was spawned
+    /// `migratable` and did not switch out mid-unwind.
+    #[inline]
+    pub(crate) fn may_move(&self) -> bool {
+        self.migratable && !self.stay.load(Ordering::Relaxed)
     }
 
     /// Wakes the strand if it is parked; otherwise leaves a token so that its

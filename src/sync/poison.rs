@@ -7,7 +7,9 @@ use crate::loom::{AtomicBool, Ordering};
 pub(crate) struct Flag(AtomicBool);
 
 /// Whether the holder was already unwinding when it took the lock (then its
-/// unwinding does not poison the lock).
+/// unwinding does not poison the lock). "Unwinding" is the holder's own
+/// state (`strands::panicking`), not its thread's: another strand of the
+/// same worker that is switched out mid-unwind poisons nothing.
 pub(crate) struct Guard {
     panicking: bool,
 }
@@ -28,14 +30,14 @@ impl Flag {
     /// Called as the lock is taken.
     pub(crate) fn guard(&self) -> Guard {
         Guard {
-            panicking: std::thread::panicking(),
+            panicking: crate::runtime::context::panicking(),
         }
     }
 
     /// Called as the lock is released: poisons it if the holder started
     /// unwinding while holding it.
     pub(crate) fn done(&self, guard: &Guard) {
-        if !guard.panicking && std::thread::panicking() {
+        if !guard.panicking && crate::runtime::context::panicking() {
             self.0.store(true, Ordering::Relaxed);
         }
     }
