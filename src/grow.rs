@@ -33,6 +33,7 @@ use std::panic::{self, AssertUnwindSafe};
 ///     .block_on(|| depth(100_000)); // far more than 64 KiB of frames
 /// assert_eq!(n, 100_000);
 /// ```
+#[track_caller]
 pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R {
     let Some(strand) = context::current() else {
         return f();
@@ -42,9 +43,10 @@ pub fn grow<R, F: FnOnce() -> R>(red_zone: usize, stack_size: usize, f: F) -> R 
         return f();
     }
     let pool = context::stack_pool().expect("a strand runs on a worker");
-    let mut stack = pool
-        .get(stack_size)
-        .unwrap_or_else(|e| panic!("strands::grow: no stack segment of {stack_size} bytes: {e}"));
+    let mut stack = match pool.get(stack_size) {
+        Ok(s) => s,
+        Err(e) => panic!("strands::grow: no stack segment of {stack_size} bytes: {e}"),
+    };
     let saved = (strand.record.guard_lo.get(), base, strand.record.top.get());
     let (glo, ghi) = stack.guard_range();
     let out = on_segment(&stack, f, || {

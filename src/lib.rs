@@ -106,13 +106,16 @@ pub use time::{sleep, sleep_until};
 /// let v = strands::run(|| strands::spawn(|| 21 * 2).join().unwrap());
 /// assert_eq!(v, 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    let rt =
-        Runtime::new().unwrap_or_else(|e| panic!("strands::run: cannot start the runtime: {e}"));
+    let rt = match Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => panic!("strands::run: cannot start the runtime: {e}"),
+    };
     rt.block_on(f)
 }
 

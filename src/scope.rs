@@ -166,8 +166,10 @@ impl<'scope> Scope<'scope, '_> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        self.spawn_with(crate::Builder::new(), f)
-            .unwrap_or_else(|e| panic!("strands::Scope::spawn failed: {e}"))
+        match self.spawn_with(crate::Builder::new(), f) {
+            Ok(h) => h,
+            Err(e) => panic!("strands::Scope::spawn failed: {e}"),
+        }
     }
 
     /// Spawns a configured strand in the scope.

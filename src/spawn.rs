@@ -33,9 +33,10 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    Builder::new()
-        .spawn(f)
-        .unwrap_or_else(|e| panic!("strands::spawn failed: {e}"))
+    match Builder::new().spawn(f) {
+        Ok(h) => h,
+        Err(e) => panic!("strands::spawn failed: {e}"),
+    }
 }
 
 /// Configures a strand before spawning it, like [`std::thread::Builder`].
@@ -213,6 +214,7 @@ impl Runtime {
     /// for itself to make room: spawn and [`JoinHandle::join`] instead), and
     /// if the strand cannot be spawned (the runtime is saturated, or no stack
     /// could be mapped).
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
@@ -227,8 +229,10 @@ impl Runtime {
         // and `join` neither panics nor returns before the strand's body --
         // which owns everything borrowed from `'_` -- has run and been
         // dropped.
-        let h = unsafe { self.handle().spawn_unchecked(Builder::new(), f) }
-            .unwrap_or_else(|e| panic!("Runtime::block_on could not spawn its strand: {e}"));
+        let h = match unsafe { self.handle().spawn_unchecked(Builder::new(), f) } {
+            Ok(h) => h,
+            Err(e) => panic!("Runtime::block_on could not spawn its strand: {e}"),
+        };
         match h.join() {
             Ok(v) => v,
             Err(e) => crate::runtime::context::resume_unwind(e.into_panic()),
@@ -264,9 +268,10 @@ impl Handle {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        Builder::new()
-            .spawn_on(self, f)
-            .unwrap_or_else(|e| panic!("strands: failed to spawn a strand: {e}"))
+        match Builder::new().spawn_on(self, f) {
+            Ok(h) => h,
+            Err(e) => panic!("strands: failed to spawn a strand: {e}"),
+        }
     }
 
     /// Spawns `f` with no `'static` bound.

@@ -46,8 +46,10 @@ impl JoinError {
     /// [`try_into_panic`](JoinError::try_into_panic).
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic()
-            .unwrap_or_else(|_| panic!("JoinError::into_panic on a cancelled strand"))
+        match self.try_into_panic() {
+            Ok(p) => p,
+            Err(_) => panic!("JoinError::into_panic on a cancelled strand"),
+        }
     }
 
     /// The panic payload, or the error back if the strand was cancelled.
