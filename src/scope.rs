@@ -173,15 +173,19 @@ impl<'scope> Scope<'scope, '_> {
     }
 
     /// Spawns a configured strand in the scope.
+    #[track_caller]
     pub fn spawn_with<F, T>(
         &'scope self,
-        builder: crate::Builder,
+        mut builder: crate::Builder,
         f: F,
     ) -> Result<ScopedJoinHandle<'scope, T>, SpawnError>
     where
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
+        builder
+            .spawned_at
+            .get_or_insert(std::panic::Location::caller());
         self.data
             .state
             .lock()

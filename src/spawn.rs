@@ -7,6 +7,7 @@ use crate::join_handle::{package_in, JoinHandle, Owner};
 use crate::loom::Arc;
 use crate::runtime::{Handle, Runtime, SpawnError};
 use crate::strand::{Body, Exit, Spec};
+use std::panic::Location;
 use std::time::Instant;
 
 /// Spawns a strand on the current runtime and returns a handle to join it.
@@ -59,6 +60,9 @@ pub struct Builder {
     pub(crate) priority: crate::Priority,
     pub(crate) deadline: Option<Instant>,
     pub(crate) migratable: bool,
+    /// Where the strand is spawned (for reports): the caller of the public
+    /// spawn function, through `#[track_caller]`.
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
 }
 
 impl Builder {
@@ -181,11 +185,13 @@ impl Builder {
     /// Spawns the strand on the current runtime.
     ///
     /// Fails with [`SpawnError::NoRuntime`] when not called from a strand.
-    pub fn spawn<F, T>(self, f: F) -> Result<JoinHandle<T>, SpawnError>
+    #[track_caller]
+    pub fn spawn<F, T>(mut self, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.spawned_at.get_or_insert(Location::caller());
         Handle::with_current(|h| match h {
             Some(h) => self.spawn_on(h, f),
             None => Err(SpawnError::NoRuntime),
@@ -193,11 +199,13 @@ impl Builder {
     }
 
     /// Spawns the strand on the runtime of `handle`, from any thread.
-    pub fn spawn_on<F, T>(self, handle: &Handle, f: F) -> Result<JoinHandle<T>, SpawnError>
+    #[track_caller]
+    pub fn spawn_on<F, T>(mut self, handle: &Handle, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        self.spawned_at.get_or_insert(Location::caller());
         // SAFETY: `F` and `T` are `'static`: nothing borrowed can expire.
         unsafe { handle.spawn_unchecked(self, f) }
     }
@@ -229,7 +237,9 @@ impl Runtime {
         // and `join` neither panics nor returns before the strand's body --
         // which owns everything borrowed from `'_` -- has run and been
         // dropped.
-        let h = match unsafe { self.handle().spawn_unchecked(Builder::new(), f) } {
+        let mut builder = Builder::new();
+        builder.spawned_at = Some(Location::caller());
+        let h = match unsafe { self.handle().spawn_unchecked(builder, f) } {
             Ok(h) => h,
             Err(e) => panic!("Runtime::block_on could not spawn its strand: {e}"),
         };
@@ -330,6 +340,7 @@ impl Handle {
             priority: builder.priority,
             deadline: builder.deadline,
             migratable: builder.migratable,
+            spawned_at: builder.spawned_at,
         };
         let strand = self.spawn_body(spec, builder.stack_size, body, exit)?;
         Ok(handle_parts.finish(strand))

@@ -26,15 +26,26 @@ fn panic_file(f: impl FnOnce()) -> String {
 fn panics_report_the_callers_line() {
     let prev = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
-        let file = info.location().map_or("?".to_string(), |l| l.file().to_string());
+        let file = info
+            .location()
+            .map_or("?".to_string(), |l| l.file().to_string());
         LOCATIONS.lock().unwrap().push(file);
         let _ = &prev; // keep std's hook alive, quietly
     }));
     let here = file!();
     let cases: Vec<(&str, Box<dyn FnOnce()>)> = vec![
-        ("spawn outside a runtime", Box::new(|| drop(strands::spawn(|| 1)))),
-        ("current outside a strand", Box::new(|| drop(strands::current()))),
-        ("scope outside a strand", Box::new(|| strands::scope(|_| {}))),
+        (
+            "spawn outside a runtime",
+            Box::new(|| drop(strands::spawn(|| 1))),
+        ),
+        (
+            "current outside a strand",
+            Box::new(|| drop(strands::current())),
+        ),
+        (
+            "scope outside a strand",
+            Box::new(|| strands::scope(|_| {})),
+        ),
         (
             "Handle::spawn after shutdown",
             Box::new(|| {

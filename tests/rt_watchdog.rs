@@ -77,3 +77,36 @@ fn with_no_spares_it_only_reports() {
     stuck.join().unwrap();
     assert_eq!(rt.metrics().spare_workers, 0);
 }
+
+#[test]
+fn the_report_counts_the_started_strands_stuck_behind_it() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let rt = common::rt_with(1, |b| {
+        b.watchdog(Some(Duration::from_millis(20)))
+            .on_stuck(move |s| {
+                let _ = tx.lock().unwrap().send(s.clone());
+            })
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let (release_tx, release_rx) = strands::channel::bounded::<()>(1);
+    let spin = spinner(&stop);
+    let stuck = rt.spawn(move || {
+        // started here, then parked: pinned to this worker
+        let pinned = common::spawn_parked_on_channel(move || release_rx.recv().unwrap());
+        spin();
+        pinned
+    });
+    let report = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(report.pinned_behind, 1, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("1 strand that started on worker 0 cannot move"),
+        "{text}"
+    );
+    assert!(text.contains("strands::yield_now()"), "{text}");
+    stop.store(true, Ordering::Relaxed);
+    let pinned = stuck.join().unwrap();
+    release_tx.send(()).unwrap();
+    pinned.join().unwrap();
+}

@@ -92,6 +92,14 @@ impl Runtime {
             return false; // a worker cannot wait for itself: the threads exit on their own
         }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        if timeout.is_none() {
+            // Dropped: wait as long as it takes, but say what for once the
+            // wait is no longer short.
+            let soon = Instant::now() + SHUTDOWN_REPORT_AFTER;
+            if !shared.gate.wait_drained(Some(soon)) {
+                eprint!("{}", shutdown_report(&shared));
+            }
+        }
         if !shared.gate.wait_drained(deadline) {
             self.threads.clear(); // detach: they exit when their strands do
             shared.timers.wake_all_now();
@@ -112,6 +120,56 @@ impl Runtime {
         shared.pool.release_unused();
         true
     }
+}
+
+/// How long a runtime being dropped waits for its strands before it says
+/// on stderr which ones it waits for.
+const SHUTDOWN_REPORT_AFTER: Duration = Duration::from_secs(1);
+
+/// Strands named one by one in a shutdown report.
+const SHUTDOWN_REPORT_MAX: usize = 10;
+
+/// What a shutdown that takes long waits for: the strands still alive,
+/// with where they were spawned and what they do (running on a worker
+/// means a blocking call or a loop that reaches no blocking point, which
+/// the cancellation cannot interrupt).
+fn shutdown_report(shared: &Shared) -> String {
+    use std::fmt::Write;
+    let live = shared.registry.all();
+    let mut out = format!(
+        "strands: dropping the runtime: still waiting after {} s for {} strand{} \
+         (cancelled; each ends at its next blocking point):\n",
+        SHUTDOWN_REPORT_AFTER.as_secs(),
+        live.len(),
+        if live.len() == 1 { "" } else { "s" }
+    );
+    for s in live.iter().take(SHUTDOWN_REPORT_MAX) {
+        let id = s.id.as_u64();
+        let doing = match shared
+            .workers
+            .iter()
+            .position(|w| w.watch_current.load(Ordering::Relaxed) == id)
+        {
+            Some(w) => format!(
+                "running on worker {w}: a blocking call or a loop that reaches no blocking point"
+            ),
+            None => "waiting".to_string(),
+        };
+        let _ = write!(
+            out,
+            "  strand '{}' (id {id})",
+            s.name.as_deref().unwrap_or("<unnamed>")
+        );
+        if let Some(at) = s.spawned_at {
+            let _ = write!(out, ", spawned at {at}");
+        }
+        let _ = writeln!(out, ": {doing}");
+    }
+    if live.len() > SHUTDOWN_REPORT_MAX {
+        let _ = writeln!(out, "  ... and {} more", live.len() - SHUTDOWN_REPORT_MAX);
+    }
+    out.push_str("  (Runtime::shutdown_timeout bounds this wait)\n");
+    out
 }
 
 impl Drop for Runtime {

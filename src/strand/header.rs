@@ -4,7 +4,7 @@
 //!
 //! | field | who touches it, and when |
 //! |---|---|
-//! | `id`, `name`, `priority`, `deadline`, `migratable`, `sched` | anyone; fixed at spawn |
+//! | `id`, `name`, `priority`, `deadline`, `migratable`, `spawned_at`, `sched` | anyone; fixed at spawn |
 //! | `state` | anyone, through its protocol (`state.rs`) |
 //! | `cancelled` | anyone sets it; the strand reads it at its blocking points |
 //! | `registry_slot` | the registry, under its shard's lock |
@@ -71,6 +71,8 @@ pub(crate) struct Header {
     /// May be stolen by another worker while runnable, not only before it
     /// starts (see `Builder::migratable`).
     pub(crate) migratable: bool,
+    /// Where it was spawned (the user's call), for reports.
+    pub(crate) spawned_at: Option<&'static std::panic::Location<'static>>,
     pub(crate) state: State,
     /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
     pub(crate) cancelled: AtomicBool,
@@ -136,6 +138,7 @@ impl Header {
             priority: spec.priority,
             deadline: spec.deadline,
             migratable: spec.migratable,
+            spawned_at: spec.spawned_at,
             state: State::new(),
             cancelled: AtomicBool::new(false),
             registry_slot: AtomicUsize::new(usize::MAX),

@@ -78,6 +78,7 @@ pub(crate) struct Spec {
     pub(crate) priority: crate::Priority,
     pub(crate) deadline: Option<std::time::Instant>,
     pub(crate) migratable: bool,
+    pub(crate) spawned_at: Option<&'static std::panic::Location<'static>>,
 }
 
 /// A handle to a strand: its id and name. Cheap to clone.

@@ -47,6 +47,11 @@ pub struct Stuck {
     pub held_for: Duration,
     /// Whether a spare worker was started for it.
     pub spare_started: bool,
+    /// Other live strands that started on the same worker: they are pinned
+    /// to it (a started strand never moves, see the crate docs on
+    /// migration), so a spare cannot run them, and they wait until the
+    /// stuck strand yields or blocks.
+    pub pinned_behind: usize,
 }
 
 impl fmt::Display for Stuck {
@@ -61,7 +66,21 @@ impl fmt::Display for Stuck {
             self.held_for.as_millis()
         )?;
         if self.spare_started {
-            write!(f, "; started a spare worker")?;
+            write!(
+                f,
+                "; started a spare worker for new strands, timers and I/O"
+            )?;
+        }
+        if self.pinned_behind > 0 {
+            write!(
+                f,
+                "; {} strand{} that started on worker {} cannot move and wait behind it \
+                 (started strands stay on their worker: see the crate docs on migration; \
+                 call strands::yield_now() in long loops)",
+                self.pinned_behind,
+                if self.pinned_behind == 1 { "" } else { "s" },
+                self.worker
+            )?;
         }
         Ok(())
     }

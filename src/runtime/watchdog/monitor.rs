@@ -73,12 +73,17 @@ fn monitor(weak: Weak<Shared>, threshold: Duration) {
 fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
     let wd = &shared.watchdog;
     wd.reports.fetch_add(1, Ordering::Relaxed);
-    let name = shared
-        .registry
-        .all()
-        .into_iter()
-        .find(|t| t.id.as_u64() == id)
-        .and_then(|t| t.name.as_deref().map(str::to_string));
+    let live = shared.registry.all();
+    let name = live
+        .iter()
+        .find(|s| s.id.as_u64() == id)
+        .and_then(|s| s.name.as_deref().map(str::to_string));
+    // strands that started on this worker: pinned to it, they wait
+    let pinned_behind = live
+        .iter()
+        .filter(|s| s.id.as_u64() != id && s.home.load(Ordering::Relaxed) == worker)
+        .count();
+    drop(live);
     let spare = wd.spares.lock().unwrap_or_else(|e| e.into_inner()).pop();
     let mut spare_started = false;
     if let Some((index, deques)) = spare {
@@ -104,6 +109,7 @@ fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
         name,
         held_for,
         spare_started,
+        pinned_behind,
     };
     eprintln!("strands watchdog: {stuck}");
     if let Some(hook) = &wd.hook {
