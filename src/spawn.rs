@@ -233,13 +233,14 @@ impl Runtime {
             "Runtime::block_on called from a strand of the same runtime: \
              spawn the work and join it instead"
         );
+        let mut builder = Builder::new();
+        builder.spawned_at = Some(Location::caller());
         // SAFETY: the handle is joined below before this function returns,
         // and `join` neither panics nor returns before the strand's body --
         // which owns everything borrowed from `'_` -- has run and been
         // dropped.
-        let mut builder = Builder::new();
-        builder.spawned_at = Some(Location::caller());
-        let h = match unsafe { self.handle().spawn_unchecked(builder, f) } {
+        let spawned = unsafe { self.handle().spawn_unchecked(builder, f) };
+        let h = match spawned {
             Ok(h) => h,
             Err(e) => panic!("Runtime::block_on could not spawn its strand: {e}"),
         };
