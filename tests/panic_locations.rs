@@ -9,6 +9,9 @@ use std::time::Duration;
 
 static LOCATIONS: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
+/// A call that must panic, named for the report.
+type Case = (&'static str, Box<dyn FnOnce()>);
+
 /// Runs `f`, which must panic, and returns the file the panic reported.
 fn panic_file(f: impl FnOnce()) -> String {
     LOCATIONS.lock().unwrap().clear();
@@ -33,7 +36,7 @@ fn panics_report_the_callers_line() {
         let _ = &prev; // keep std's hook alive, quietly
     }));
     let here = file!();
-    let cases: Vec<(&str, Box<dyn FnOnce()>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "spawn outside a runtime",
             Box::new(|| drop(strands::spawn(|| 1))),
