@@ -57,6 +57,7 @@ pub mod channel;
 mod grow;
 #[cfg(not(loom))]
 pub mod io;
+pub mod join;
 mod local;
 mod loom;
 mod metrics;
@@ -80,6 +81,7 @@ pub mod __bench;
 
 pub use arch::BACKEND;
 pub use grow::{grow, remaining_stack};
+pub use join::{CancelCause, CancelToken};
 pub use local::LocalKey;
 pub use metrics::Metrics;
 pub use runtime::agenda::Priority;

@@ -1,0 +1,15 @@
+//! Join bookkeeping: running groups of strands and deciding when they are
+//! done.
+//!
+//! - [`JoinSet`]: a set of strands joined in the order they finish, with an
+//!   optional limit on how many run at once (the rest wait in spawn order).
+//! - [`CancelToken`] (also at the crate root): a cancellation signal with a
+//!   cause, children, and strands tied to it.
+//! - [`timeout`](crate::timeout) (at the crate root): run a closure in a
+//!   strand and cancel it at a deadline.
+
+mod cancel;
+mod slab;
+
+pub(crate) use cancel::CancelUnwind;
+pub use cancel::{CancelCause, CancelToken};
