@@ -261,7 +261,7 @@ pub struct JoinError {
 
 enum Repr {
     Panic(Box<dyn Any + Send + 'static>),
-    Cancelled,
+    Cancelled(Option<crate::CancelCause>),
 }
 
 impl JoinError {
@@ -273,7 +273,22 @@ impl JoinError {
 
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled(None),
+        }
+    }
+
+    /// The error for a strand's unwind payload: a cancellation (with the
+    /// cause of the [`CancelToken`](crate::CancelToken) that cancelled it,
+    /// if one did) or a panic.
+    pub(crate) fn from_unwind(p: Box<dyn Any + Send + 'static>) -> JoinError {
+        if p.is::<worker::Cancelled>() {
+            return JoinError::cancelled();
+        }
+        match p.downcast::<crate::join::CancelUnwind>() {
+            Ok(c) => JoinError {
+                repr: Repr::Cancelled(Some(c.0)),
+            },
+            Err(p) => JoinError::panic(p),
         }
     }
 
@@ -284,7 +299,17 @@ impl JoinError {
 
     /// Whether the strand was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// Why the strand was cancelled, when a [`CancelToken`](crate::CancelToken)
+    /// it was tied to did it (`None` for a panic, or a cancellation through
+    /// [`JoinHandle::cancel`] or a runtime shutdown).
+    pub fn cancel_cause(&self) -> Option<&crate::CancelCause> {
+        match &self.repr {
+            Repr::Cancelled(c) => c.as_ref(),
+            Repr::Panic(_) => None,
+        }
     }
 
     /// The panic payload, to inspect or to [`std::panic::resume_unwind`].
@@ -304,7 +329,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled(_) => Err(self),
         }
     }
 }
@@ -316,7 +341,8 @@ impl fmt::Debug for JoinError {
                 Some(m) => write!(f, "JoinError::Panic({m:?})"),
                 None => f.write_str("JoinError::Panic(..)"),
             },
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Cancelled(None) => f.write_str("JoinError::Cancelled"),
+            Repr::Cancelled(Some(c)) => write!(f, "JoinError::Cancelled({c:?})"),
         }
     }
 }
@@ -328,7 +354,8 @@ impl fmt::Display for JoinError {
                 Some(m) => write!(f, "strand panicked: {m}"),
                 None => f.write_str("strand panicked"),
             },
-            Repr::Cancelled => f.write_str("strand was cancelled"),
+            Repr::Cancelled(None) => f.write_str("strand was cancelled"),
+            Repr::Cancelled(Some(c)) => write!(f, "strand was cancelled: {c}"),
         }
     }
 }
@@ -531,13 +558,7 @@ where
             drop(f); // cancelled before it started: never runs
             Err(JoinError::cancelled())
         } else {
-            panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-                if p.is::<worker::Cancelled>() {
-                    JoinError::cancelled()
-                } else {
-                    JoinError::panic(p)
-                }
-            })
+            panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_unwind)
         };
         theirs.store(r);
     });
