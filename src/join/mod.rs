@@ -9,7 +9,10 @@
 //!   strand and cancel it at a deadline.
 
 mod cancel;
+mod set;
 mod slab;
+mod slots;
 
 pub(crate) use cancel::CancelUnwind;
 pub use cancel::{CancelCause, CancelToken};
+pub use set::{JoinSet, MemberId};

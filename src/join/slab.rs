@@ -57,6 +57,16 @@ impl<T> Slab<T> {
         Some(v)
     }
 
+    /// The value under `key`, if there is one.
+    pub(crate) fn get(&self, key: usize) -> Option<&T> {
+        self.slots.get(key)?.as_ref()
+    }
+
+    /// The value under `key`, mutably.
+    pub(crate) fn get_mut(&mut self, key: usize) -> Option<&mut T> {
+        self.slots.get_mut(key)?.as_mut()
+    }
+
     /// Takes every value out, leaving the slab empty.
     pub(crate) fn drain(&mut self) -> impl Iterator<Item = T> {
         self.len = 0;
@@ -65,9 +75,14 @@ impl<T> Slab<T> {
     }
 
     /// The values, in key order.
-    #[allow(dead_code)] // used by tests and by JoinSet
+    #[cfg(test)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
         self.slots.iter().flatten()
+    }
+
+    /// The values, mutably, in key order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.slots.iter_mut().flatten()
     }
 }
 
