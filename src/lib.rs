@@ -81,7 +81,7 @@ pub mod __bench;
 
 pub use arch::BACKEND;
 pub use grow::{grow, remaining_stack};
-pub use join::{CancelCause, CancelToken};
+pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};
 pub use local::LocalKey;
 pub use metrics::Metrics;
 pub use runtime::agenda::Priority;

@@ -162,3 +162,92 @@ fn wait_from_a_plain_thread_and_from_strands() {
     assert_eq!(thread.join().unwrap(), Some(CancelCause::from("now")));
     token.wait(); // returns at once once cancelled
 }
+
+#[test]
+fn timeout_with_zero_duration_never_runs_the_closure() {
+    let rt = common::rt(1);
+    let ran = Arc::new(AtomicBool::new(false));
+    let r = Arc::clone(&ran);
+    let out = rt.block_on(move || strands::timeout(Duration::ZERO, move || r.store(true, SeqCst)));
+    assert_eq!(out.unwrap_err().to_string(), "deadline has elapsed");
+    // the same from a plain thread
+    let r = Arc::clone(&ran);
+    let out = strands::timeout_on(rt.handle(), Duration::ZERO, move || r.store(true, SeqCst));
+    assert!(out.is_err());
+    assert!(!ran.load(SeqCst));
+}
+
+#[test]
+fn timeout_returns_values_and_resumes_panics() {
+    common::rt(2).block_on(|| {
+        assert_eq!(strands::timeout(Duration::from_secs(60), || 5), Ok(5));
+        let p = panic::catch_unwind(|| {
+            strands::timeout(Duration::from_secs(60), || -> u8 { panic!("inner") })
+        })
+        .unwrap_err();
+        assert_eq!(p.downcast_ref::<&str>(), Some(&"inner"));
+    });
+}
+
+#[test]
+#[should_panic(expected = "strands::timeout called outside a strand")]
+fn timeout_outside_a_runtime_panics() {
+    let _ = strands::timeout(Duration::from_secs(1), || ());
+}
+
+/// Locks `lock` when dropped (after saying so on `started`), then counts.
+struct LockOnDrop {
+    lock: Arc<strands::sync::Mutex<()>>,
+    started: std::sync::mpsc::Sender<()>,
+    done: Arc<AtomicUsize>,
+}
+
+impl Drop for LockOnDrop {
+    fn drop(&mut self) {
+        let _ = self.started.send(());
+        drop(self.lock.lock());
+        self.done.fetch_add(1, SeqCst);
+    }
+}
+
+#[test]
+fn timeout_returns_only_after_a_blocking_drop_ran() {
+    let rt = common::rt(1);
+    let lock = Arc::new(strands::sync::Mutex::new(()));
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (drop_tx, drop_rx) = std::sync::mpsc::channel();
+    // a plain thread holds the lock until the Drop has started waiting
+    let holder = {
+        let lock = Arc::clone(&lock);
+        std::thread::spawn(move || {
+            let g = lock.lock().unwrap();
+            held_tx.send(()).unwrap();
+            drop_rx.recv().unwrap();
+            drop(g);
+        })
+    };
+    held_rx.recv().unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let v = LockOnDrop {
+        lock: Arc::clone(&lock),
+        started: drop_tx,
+        done: Arc::clone(&done),
+    };
+    let out = rt.block_on(move || {
+        strands::timeout(Duration::from_millis(10), move || {
+            let _v = v;
+            strands::sleep(Duration::from_secs(3600));
+        })
+    });
+    assert!(out.is_err());
+    assert_eq!(done.load(SeqCst), 1, "the Drop ran before timeout returned");
+    holder.join().unwrap();
+}
+
+#[test]
+fn timeout_from_a_plain_thread_cancels_at_the_deadline() {
+    let rt = common::rt(1);
+    let (_tx, rx) = channel::unbounded::<()>();
+    let out = strands::timeout_on(rt.handle(), Duration::from_millis(5), move || rx.recv());
+    assert!(out.is_err());
+}

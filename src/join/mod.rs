@@ -12,7 +12,9 @@ mod cancel;
 mod set;
 mod slab;
 mod slots;
+mod timeout;
 
 pub(crate) use cancel::CancelUnwind;
 pub use cancel::{CancelCause, CancelToken};
 pub use set::{JoinSet, MemberId};
+pub use timeout::{timeout, timeout_on, Elapsed};
