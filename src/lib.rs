@@ -53,6 +53,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arch;
+#[cfg(not(loom))]
+mod blocking;
 pub mod channel;
 mod grow;
 #[cfg(not(loom))]
