@@ -61,6 +61,9 @@ pub struct Builder {
     spare_workers: Option<usize>,
     #[cfg(not(loom))]
     on_stuck: Option<watchdog::StuckHook>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    blocking_queue: usize,
 }
 
 impl fmt::Debug for Builder {
@@ -73,6 +76,9 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("watchdog", &self.watchdog)
             .field("spare_workers", &self.spare_workers)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("blocking_queue", &self.blocking_queue)
             .finish_non_exhaustive()
     }
 }
@@ -89,6 +95,9 @@ impl Default for Builder {
             spare_workers: None,
             #[cfg(not(loom))]
             on_stuck: None,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            blocking_queue: 1 << 16,
         }
     }
 }
@@ -167,6 +176,28 @@ impl Builder {
         self
     }
 
+    /// Most threads of the blocking pool ([`crate::spawn_blocking`]);
+    /// default 512. They start on demand. Zero makes `build` fail.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it
+    /// exits; default 10 s.
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = d;
+        self
+    }
+
+    /// Most jobs waiting for a blocking-pool thread once all are busy;
+    /// past it [`crate::try_spawn_blocking`] answers
+    /// [`SpawnError::Saturated`]. Default 65,536; 0 queues nothing.
+    pub fn blocking_queue(mut self, n: usize) -> Builder {
+        self.blocking_queue = n;
+        self
+    }
+
     /// Builds the runtime and starts its workers.
     ///
     /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
@@ -180,6 +211,9 @@ impl Builder {
         };
         if self.max_strands == 0 {
             return Err(invalid("max_strands must be at least 1"));
+        }
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
         }
         let stack_size = stack::checked_size(self.stack_size)?;
         let pool = StackPool::new(self.stack_guard)?;
@@ -228,6 +262,13 @@ impl Builder {
             registry: registry::Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
             base_workers: workers,
+            #[cfg(not(loom))]
+            blocking: crate::blocking::pool::Pool::new(crate::blocking::pool::Config {
+                max_threads: self.max_blocking_threads,
+                keep_alive: self.blocking_keep_alive,
+                queue_limit: self.blocking_queue,
+                thread_name: format!("{}-blocking", self.thread_name),
+            }),
             #[cfg(not(loom))]
             watchdog: {
                 for (i, d) in fresh_deques.drain(workers..).enumerate() {
@@ -396,6 +437,8 @@ impl Runtime {
         for task in shared.registry.all() {
             task.cancel();
         }
+        #[cfg(not(loom))]
+        shared.blocking.shutdown();
         shared.timers.wake_all_now(); // sleepers wake and unwind
         shared.unpark_all();
         let inside = worker::with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &shared)));
@@ -722,6 +765,9 @@ pub(crate) struct Shared {
     pub(crate) base_workers: usize,
     #[cfg(not(loom))]
     pub(crate) watchdog: watchdog::Watchdog,
+    /// The blocking pool (`spawn_blocking`).
+    #[cfg(not(loom))]
+    pub(crate) blocking: crate::blocking::pool::Pool,
 }
 
 /// The part of a worker other threads reach.
