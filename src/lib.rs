@@ -82,6 +82,8 @@ mod time;
 pub mod __bench;
 
 pub use arch::BACKEND;
+#[cfg(not(loom))]
+pub use blocking::{block_in_place, spawn_blocking, try_spawn_blocking};
 pub use grow::{grow, remaining_stack};
 pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};
 pub use local::LocalKey;
