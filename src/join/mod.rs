@@ -9,6 +9,8 @@
 //!   strand and cancel it at a deadline.
 
 mod cancel;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod set;
 mod slab;
 mod slots;
