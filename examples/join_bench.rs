@@ -31,7 +31,9 @@ fn arg(name: &str, default: usize) -> usize {
 }
 
 fn bare_all(n: usize) -> u64 {
-    let hs: Vec<_> = (0..n as u64).map(|i| strands::spawn(move || black_box(i))).collect();
+    let hs: Vec<_> = (0..n as u64)
+        .map(|i| strands::spawn(move || black_box(i)))
+        .collect();
     hs.into_iter().map(|h| h.join().unwrap()).sum()
 }
 

@@ -63,7 +63,11 @@ fn check(m: &Model, all: &[u32]) {
     assert_eq!(seen, all, "each member started or cancelled exactly once");
     assert!(m.slots.running() <= LIMIT);
     if m.slots.queued() > 0 {
-        assert_eq!(m.slots.running(), LIMIT, "a queued member waits for a free slot");
+        assert_eq!(
+            m.slots.running(),
+            LIMIT,
+            "a queued member waits for a free slot"
+        );
     }
 }
 
