@@ -2,8 +2,10 @@
 //! against N bare `spawn` + `join`, per part.
 //!
 //! ```text
-//! cargo run --release --example join_bench -- [--parts 10000] [--rounds 15] [--workers 2]
+//! cargo run --release --example join_bench -- [--parts 10000] [--rounds 15] [--workers 2] [--only K]
 //! ```
+//!
+//! `--only K` runs case K alone (0-3, in the order below; for profiling).
 //!
 //! Every round runs each case once (interleaved, so a noisy neighbour hits
 //! all of them alike); the figures are medians over the rounds, in ns per
@@ -67,6 +69,7 @@ fn main() {
     let parts = arg("--parts", 10_000);
     let rounds = arg("--rounds", 15);
     let workers = arg("--workers", 2);
+    let only = arg("--only", usize::MAX);
     let rt = strands::Runtime::builder()
         .workers(workers)
         .watchdog(None) // the spawning loop holds its worker by design
@@ -82,11 +85,14 @@ fn main() {
     ];
     let mut times = vec![Vec::new(); cases.len()];
     rt.block_on(|| {
-        for (_, f) in &cases {
+        for (_, f) in cases.iter().filter(|_| only == usize::MAX) {
             assert_eq!(f(parts), want); // warm-up: stacks pooled, code paged in
         }
         for _ in 0..rounds {
             for (i, (_, f)) in cases.iter().enumerate() {
+                if only != usize::MAX && only != i {
+                    continue;
+                }
                 let t = Instant::now();
                 let sum = f(parts);
                 let ns = t.elapsed().as_nanos() as f64 / parts as f64;
@@ -95,6 +101,10 @@ fn main() {
             }
         }
     });
+    if only != usize::MAX {
+        println!("{}: {:.0} ns per part", cases[only].0, median(&mut times[only]));
+        return;
+    }
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
     let base = medians[0].min(medians[1]);
     println!("{parts} parts, {workers} workers, median of {rounds} rounds (ns per part)");

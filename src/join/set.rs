@@ -20,7 +20,7 @@
 
 use super::slab::Slab;
 use super::slots::Slots;
-use crate::loom::{Arc, Mutex, MutexGuard};
+use crate::loom::{Arc, Mutex, MutexGuard, OnceLock};
 use crate::runtime::Handle;
 use crate::strand::waiter::{self, Waiter};
 use crate::{JoinError, Strand};
@@ -75,13 +75,13 @@ pub struct JoinSet<T> {
 }
 
 struct Inner<T> {
+    /// The runtime members are spawned on (set by the first spawn).
+    handle: OnceLock<Handle>,
     state: Mutex<State<T>>,
 }
 
 struct State<T> {
     slots: Slots<Queued<T>>,
-    /// The runtime members are spawned on (set by the first spawn).
-    handle: Option<Handle>,
     next_id: u64,
     /// The current generation (see the module docs).
     gen: u64,
@@ -148,9 +148,9 @@ impl<T: Send + 'static> JoinSet<T> {
     fn with_slots(slots: Slots<Queued<T>>) -> JoinSet<T> {
         JoinSet {
             inner: Arc::new(Inner {
+                handle: OnceLock::new(),
                 state: Mutex::new(State {
                     slots,
-                    handle: None,
                     next_id: 0,
                     gen: 0,
                     detached_below: 0,
@@ -179,22 +179,22 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        let mut st = self.inner.lock();
-        if st.handle.is_none() {
-            st.handle = Some(
-                Handle::try_current()
-                    .expect("JoinSet::spawn: the first spawn must be made from a strand"),
-            );
+        if self.inner.handle.get().is_none() {
+            let h = Handle::try_current()
+                .expect("JoinSet::spawn: the first spawn must be made from a strand");
+            let _ = self.inner.handle.set(h);
         }
+        let mut st = self.inner.lock();
         let id = MemberId(st.next_id);
         st.next_id += 1;
         st.len += 1;
         let gen = st.gen;
         if st.slots.try_start() {
-            let handle = st.handle.clone().expect("set above");
             let key = st.started.insert((id, Reg::Spawning));
             drop(st);
-            start(&self.inner, &handle, id, gen, key, f);
+            if let Some(h) = start(&self.inner, id, gen, key, f) {
+                register(&mut self.inner.lock(), key, id, &h);
+            }
         } else {
             st.slots.enqueue(Queued {
                 id,
@@ -222,15 +222,15 @@ struct Member<T: Send + 'static> {
     result: Option<Result<T, JoinError>>,
 }
 
-/// Spawns a member whose slot is taken.
+/// Spawns a member whose slot is taken; `None` if it could not be
+/// spawned (then it has ended already: its guard was dropped).
 fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
     inner: &Arc<Inner<T>>,
-    handle: &Handle,
     id: MemberId,
     gen: u64,
     key: usize,
     f: F,
-) {
+) -> Option<crate::JoinHandle<()>> {
     let member = Member {
         inner: Arc::clone(inner),
         id,
@@ -238,35 +238,37 @@ fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
         key,
         result: None,
     };
-    // On failure the closure, and with it `member`, is dropped: its slot
-    // is freed and it is reported as cancelled.
-    let Ok(h) = crate::Builder::new().spawn_on(handle, move || member.run(f)) else {
-        return;
-    };
-    let mut st = inner.lock();
-    let cancel = match st.started.get_mut(key) {
-        Some((i, reg)) if *i == id => {
-            let cancel = matches!(reg, Reg::CancelWhenSpawned);
-            *reg = Reg::Spawned(h.strand().clone());
-            cancel
-        }
-        _ => false, // ended already, or detached
-    };
-    drop(st);
-    if cancel {
-        h.cancel();
-    }
+    let handle = inner.handle.get().expect("set by the first spawn");
+    crate::Builder::new()
+        .spawn_on(handle, move || member.run(f))
+        .ok()
 }
 
-/// Hands free slots to queued members until none is free or none waits.
-fn pump<T: Send + 'static>(inner: &Arc<Inner<T>>) {
-    loop {
-        let mut st = inner.lock();
-        let Some(q) = st.slots.next() else { return };
-        let handle = st.handle.clone().expect("a member was spawned");
+/// Under the lock: records a started member's strand for `cancel_all`,
+/// and cancels it at once if `cancel_all` came while it was being spawned.
+/// (Cancelling only flags and wakes the strand: no user code runs.)
+fn register<T>(st: &mut State<T>, key: usize, id: MemberId, h: &crate::JoinHandle<()>) {
+    if let Some((i, reg)) = st.started.get_mut(key) {
+        if *i == id {
+            if matches!(reg, Reg::CancelWhenSpawned) {
+                h.cancel();
+            }
+            *reg = Reg::Spawned(h.strand().clone());
+        }
+    } // else it ended already, or was detached
+}
+
+/// The pumper's loop (see `slots.rs`): starts queued members while slots
+/// are free; called with the lock held and `pumping` set.
+fn hand_over<'a, T: Send + 'static>(inner: &'a Arc<Inner<T>>, mut st: MutexGuard<'a, State<T>>) {
+    while let Some(q) = st.slots.next() {
         let key = st.started.insert((q.id, Reg::Spawning));
         drop(st);
-        start(inner, &handle, q.id, q.gen, key, q.f);
+        let h = start(inner, q.id, q.gen, key, q.f);
+        st = inner.lock();
+        if let Some(h) = h {
+            register(&mut st, key, q.id, &h);
+        }
     }
 }
 
@@ -298,15 +300,16 @@ impl<T: Send + 'static> Drop for Member<T> {
         } else {
             (Some(result), None) // nobody will join it
         };
-        let must_pump = st.slots.release();
-        drop(st);
+        // waking only flags and queues the owner: fine under the lock
         if let Some(w) = waiter {
             w.wake();
         }
-        crate::panic::abort_on_unwind("a detached JoinSet member's result", move || drop(stale));
-        if must_pump {
-            pump(&self.inner);
+        if st.slots.release() {
+            hand_over(&self.inner, st);
+        } else {
+            drop(st);
         }
+        crate::panic::abort_on_unwind("a detached JoinSet member's result", move || drop(stale));
     }
 }
 
