@@ -102,7 +102,11 @@ fn main() {
         }
     });
     if only != usize::MAX {
-        println!("{}: {:.0} ns per part", cases[only].0, median(&mut times[only]));
+        println!(
+            "{}: {:.0} ns per part",
+            cases[only].0,
+            median(&mut times[only])
+        );
         return;
     }
     let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
