@@ -200,6 +200,14 @@ impl Drop for Registration<'_> {
 
 impl CancelToken {
     /// A token that is not cancelled.
+    ///
+    /// ```
+    /// let t = strands::CancelToken::new();
+    /// assert!(!t.is_cancelled() && t.cause().is_none());
+    /// t.cancel();
+    /// assert!(t.is_cancelled());
+    /// assert_eq!(t.cause(), Some(strands::CancelCause::Requested));
+    /// ```
     pub fn new() -> CancelToken {
         CancelToken {
             node: Arc::new(Node::new(None, None)),
@@ -337,6 +345,16 @@ impl CancelToken {
 
     /// How many strands are tied to this token and running now (not its
     /// children's). Drops back as they finish; 0 once it is cancelled.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     let t = token.clone();
+    ///     let h = token.spawn(move || t.tied_strands());
+    ///     assert_eq!(h.join().unwrap(), 1); // itself, while it ran
+    ///     assert_eq!(token.tied_strands(), 0);
+    /// });
+    /// ```
     pub fn tied_strands(&self) -> usize {
         self.node.lock().strands.len()
     }

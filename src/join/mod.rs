@@ -11,6 +11,7 @@
 mod cancel;
 #[cfg(all(test, loom))]
 mod loom_tests;
+mod member;
 mod set;
 mod slab;
 mod slots;

@@ -1,32 +1,16 @@
 //! [`JoinSet`]: strands joined in the order they finish, with an optional
-//! limit on how many run at once.
-//!
-//! Every member is, from the set's point of view, a [`Member`] guard: it
-//! holds a slot from the moment it is started until it is dropped, and its
-//! drop -- whether the strand ran, was cancelled before it started, or could
-//! not be spawned at all -- records the member's result, frees the slot and
-//! hands it to the next queued member (see `slots.rs`). So nothing that
-//! was started is lost, and nothing queued starts twice.
-//!
-//! Cancelling: a started member is in `started` from before its strand is
-//! spawned until its guard drops; `cancel_all` cancels the strands there (a
-//! strand cancelled before it runs never runs its closure), or, for a member
-//! whose spawn is still under way, marks it to be cancelled as soon as its
-//! strand is known.
-//!
-//! Detaching: `detach_all` opens a new generation; a member remembers the
-//! generation it was spawned in, so at its end it can tell whether it was
-//! detached meanwhile (and drop its result instead of handing it in).
+//! limit on how many run at once. The members' side (their guards, the
+//! hand-over of slots, the shared state) is in `member.rs`.
 
+use super::member::{register, start, Inner, Queued, Reg, State};
 use super::slab::Slab;
 use super::slots::Slots;
-use crate::loom::{Arc, Mutex, MutexGuard, OnceLock};
+use crate::loom::{Arc, Mutex, OnceLock};
 use crate::runtime::Handle;
 use crate::strand::waiter::{self, Waiter};
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 
 /// Identifies a member of a [`JoinSet`] (unique within its set), as
 /// returned by [`JoinSet::spawn`] and [`JoinSet::join_next_with_id`].
@@ -35,6 +19,14 @@ pub struct MemberId(u64);
 
 impl MemberId {
     /// The id as a number (members are numbered from 0 in spawn order).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let mut set = strands::join::JoinSet::new();
+    ///     assert_eq!(set.spawn(|| ()).as_u64(), 0);
+    ///     assert_eq!(set.spawn(|| ()).as_u64(), 1);
+    /// });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0
     }
@@ -72,52 +64,6 @@ impl MemberId {
 /// ```
 pub struct JoinSet<T> {
     inner: Arc<Inner<T>>,
-}
-
-struct Inner<T> {
-    /// The runtime members are spawned on (set by the first spawn).
-    handle: OnceLock<Handle>,
-    state: Mutex<State<T>>,
-}
-
-struct State<T> {
-    slots: Slots<Queued<T>>,
-    next_id: u64,
-    /// The current generation (see the module docs).
-    gen: u64,
-    /// Members of a generation below this are detached.
-    detached_below: u64,
-    /// Members started and not ended, for `cancel_all` (not the detached
-    /// ones).
-    started: Slab<(MemberId, Reg)>,
-    /// Results not yet joined.
-    done: VecDeque<(MemberId, Result<T, JoinError>)>,
-    /// Members not joined yet (running, queued or done), not detached.
-    len: usize,
-    /// The owner waiting in `join_next`.
-    waiter: Option<Waiter>,
-}
-
-/// A started member's strand, as far as `cancel_all` is concerned.
-enum Reg {
-    /// Being spawned: the strand is not known yet.
-    Spawning,
-    /// Being spawned, and cancelled meanwhile: cancel it once known.
-    CancelWhenSpawned,
-    Spawned(Strand),
-}
-
-struct Queued<T> {
-    id: MemberId,
-    gen: u64,
-    f: Box<dyn FnOnce() -> T + Send>,
-}
-
-impl<T> Inner<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        // user code never runs under this lock
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
 }
 
 impl<T: Send + 'static> JoinSet<T> {
@@ -174,6 +120,20 @@ impl<T: Send + 'static> JoinSet<T> {
     ///
     /// If the set has never spawned and this is not called from a strand
     /// (there is no runtime to spawn on).
+    ///
+    /// ```
+    /// use strands::join::JoinSet;
+    /// strands::run(|| {
+    ///     let mut set = JoinSet::with_limit(1);
+    ///     let a = set.spawn(|| 'a');
+    ///     let b = set.spawn(|| 'b'); // queued until `a` ends
+    ///     assert!(a < b);
+    ///     assert_eq!(set.len(), 2);
+    ///     let mut got: Vec<_> = std::iter::from_fn(|| set.join_next_with_id()).collect();
+    ///     got.sort_by_key(|(id, _)| *id);
+    ///     assert_eq!(got.into_iter().map(|(_, r)| r.unwrap()).collect::<String>(), "ab");
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(&mut self, f: F) -> MemberId
     where
@@ -209,107 +169,6 @@ impl<T: Send + 'static> JoinSet<T> {
 impl<T: Send + 'static> Default for JoinSet<T> {
     fn default() -> JoinSet<T> {
         JoinSet::new()
-    }
-}
-
-/// A started member: frees its slot and records its result when dropped.
-struct Member<T: Send + 'static> {
-    inner: Arc<Inner<T>>,
-    id: MemberId,
-    gen: u64,
-    /// Its key in `started`.
-    key: usize,
-    result: Option<Result<T, JoinError>>,
-}
-
-/// Spawns a member whose slot is taken; `None` if it could not be
-/// spawned (then it has ended already: its guard was dropped).
-fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
-    inner: &Arc<Inner<T>>,
-    id: MemberId,
-    gen: u64,
-    key: usize,
-    f: F,
-) -> Option<crate::JoinHandle<()>> {
-    let member = Member {
-        inner: Arc::clone(inner),
-        id,
-        gen,
-        key,
-        result: None,
-    };
-    let handle = inner.handle.get().expect("set by the first spawn");
-    crate::Builder::new()
-        .spawn_on(handle, move || member.run(f))
-        .ok()
-}
-
-/// Under the lock: records a started member's strand for `cancel_all`,
-/// and cancels it at once if `cancel_all` came while it was being spawned.
-/// (Cancelling only flags and wakes the strand: no user code runs.)
-fn register<T>(st: &mut State<T>, key: usize, id: MemberId, h: &crate::JoinHandle<()>) {
-    if let Some((i, reg)) = st.started.get_mut(key) {
-        if *i == id {
-            if matches!(reg, Reg::CancelWhenSpawned) {
-                h.cancel();
-            }
-            *reg = Reg::Spawned(h.strand().clone());
-        }
-    } // else it ended already, or was detached
-}
-
-/// The pumper's loop (see `slots.rs`): starts queued members while slots
-/// are free; called with the lock held and `pumping` set.
-fn hand_over<'a, T: Send + 'static>(inner: &'a Arc<Inner<T>>, mut st: MutexGuard<'a, State<T>>) {
-    while let Some(q) = st.slots.next() {
-        let key = st.started.insert((q.id, Reg::Spawning));
-        drop(st);
-        let h = start(inner, q.id, q.gen, key, q.f);
-        st = inner.lock();
-        if let Some(h) = h {
-            register(&mut st, key, q.id, &h);
-        }
-    }
-}
-
-impl<T: Send + 'static> Member<T> {
-    fn run<F: FnOnce() -> T>(mut self, f: F) {
-        let r = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_unwind);
-        self.result = Some(r);
-    }
-}
-
-impl<T: Send + 'static> Drop for Member<T> {
-    fn drop(&mut self) {
-        let result = self
-            .result
-            .take()
-            .unwrap_or_else(|| Err(JoinError::cancelled()));
-        let mut st = self.inner.lock();
-        // detach_all may have drained the slab and the key been reused
-        if st
-            .started
-            .get(self.key)
-            .is_some_and(|(id, _)| *id == self.id)
-        {
-            st.started.remove(self.key);
-        }
-        let (stale, waiter) = if self.gen >= st.detached_below {
-            st.done.push_back((self.id, result));
-            (None, st.waiter.take())
-        } else {
-            (Some(result), None) // nobody will join it
-        };
-        // waking only flags and queues the owner: fine under the lock
-        if let Some(w) = waiter {
-            w.wake();
-        }
-        if st.slots.release() {
-            hand_over(&self.inner, st);
-        } else {
-            drop(st);
-        }
-        crate::panic::abort_on_unwind("a detached JoinSet member's result", move || drop(stale));
     }
 }
 
@@ -379,6 +238,17 @@ impl<T> JoinSet<T> {
 
     /// Members not joined yet: running, queued, or finished and waiting
     /// to be joined.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let mut set = strands::join::JoinSet::new();
+    ///     assert!(set.is_empty());
+    ///     set.spawn(|| ());
+    ///     assert_eq!(set.len(), 1);
+    ///     set.join_next().unwrap().unwrap();
+    ///     assert_eq!(set.len(), 0);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.lock().len
     }
@@ -392,6 +262,19 @@ impl<T> JoinSet<T> {
     /// point, queued ones never start (their closures are dropped here).
     /// They stay in the set: `join_next` reports each as cancelled (or with
     /// its value, if it finished first).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let mut set = strands::join::JoinSet::with_limit(1);
+    ///     set.spawn(|| strands::sleep(Duration::from_secs(3600)));
+    ///     set.spawn(|| unreachable!("queued: never starts"));
+    ///     set.cancel_all();
+    ///     while let Some(r) = set.join_next() {
+    ///         assert!(r.unwrap_err().is_cancelled());
+    ///     }
+    /// });
+    /// ```
     pub fn cancel_all(&mut self) {
         let mut st = self.inner.lock();
         let (strands, queued) = st.cancel();
@@ -408,6 +291,17 @@ impl<T> JoinSet<T> {
     /// Lets every member go: running ones run on, queued ones still start
     /// in order as slots free up (the limit still holds); their results are
     /// dropped. Unjoined results are dropped here. The set is empty after.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let (tx, rx) = strands::channel::unbounded();
+    ///     let mut set = strands::join::JoinSet::new();
+    ///     set.spawn(move || tx.send("still ran").unwrap());
+    ///     set.detach_all();
+    ///     drop(set); // detached members are not cancelled
+    ///     assert_eq!(rx.recv().unwrap(), "still ran");
+    /// });
+    /// ```
     pub fn detach_all(&mut self) {
         let mut st = self.inner.lock();
         st.gen += 1;
@@ -455,25 +349,6 @@ impl<T> Drop for JoinSet<T> {
         drop(started);
         drop(queued);
         drop(done);
-    }
-}
-
-impl<T> State<T> {
-    /// Under the lock: takes the queued members that are not detached, and
-    /// the strands of the started ones to cancel (marking those still
-    /// being spawned).
-    fn cancel(&mut self) -> (Vec<Strand>, Vec<Queued<T>>) {
-        let detached_below = self.detached_below;
-        let queued = self.slots.take_queued(|q| q.gen >= detached_below);
-        let mut strands = Vec::new();
-        for (_, reg) in self.started.iter_mut() {
-            match reg {
-                Reg::Spawning => *reg = Reg::CancelWhenSpawned,
-                Reg::CancelWhenSpawned => {}
-                Reg::Spawned(s) => strands.push(s.clone()),
-            }
-        }
-        (strands, queued)
     }
 }
 
