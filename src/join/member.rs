@@ -162,14 +162,18 @@ impl<T: Send + 'static> Drop for Member<T> {
         } else {
             (Some(result), None) // nobody will join it
         };
-        // waking only flags and queues the owner: fine under the lock
-        if let Some(w) = waiter {
-            w.wake();
-        }
         if st.slots.release() {
+            // waking only flags and queues the owner (no user code): done
+            // under the lock here, which the hand-over needs anyway
+            if let Some(w) = waiter {
+                w.wake();
+            }
             hand_over(&self.inner, st);
         } else {
-            drop(st);
+            drop(st); // the owner, woken, will want the lock
+            if let Some(w) = waiter {
+                w.wake();
+            }
         }
         crate::panic::abort_on_unwind("a detached JoinSet member's result", move || drop(stale));
     }
