@@ -332,3 +332,32 @@ fn detach_all_lets_members_finish_on_their_own() {
         assert_eq!(got, vec![0, 1, 2, 3], "still one at a time, in order");
     });
 }
+
+#[test]
+fn an_owner_cancelled_in_join_next_drops_the_set_and_cancels_its_members() {
+    let (dtx, drx) = mpsc::channel();
+    common::rt(1).block_on(move || {
+        let started = Arc::new(AtomicUsize::new(0));
+        let s = Arc::clone(&started);
+        let owner = strands::spawn(move || {
+            let mut set = JoinSet::new();
+            let v = Counted(0, dtx);
+            set.spawn(move || {
+                let _v = v;
+                s.fetch_add(1, SeqCst);
+                strands::sleep(Duration::from_secs(3600));
+            });
+            set.join_next() // cancelled here
+        });
+        yield_until(&started, 1);
+        strands::yield_now(); // the owner parks in join_next
+        owner.cancel();
+        assert!(owner.join().unwrap_err().is_cancelled());
+        loop {
+            match drx.try_recv() {
+                Ok(i) => break assert_eq!(i, 0),
+                Err(_) => strands::yield_now(),
+            }
+        }
+    });
+}
