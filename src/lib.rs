@@ -54,6 +54,8 @@
 
 mod abort;
 mod arch;
+#[cfg(not(loom))]
+mod blocking;
 pub mod channel;
 mod grow;
 #[cfg(not(loom))]
@@ -82,7 +84,10 @@ mod time;
 pub mod __bench;
 
 pub use arch::BACKEND;
+#[cfg(not(loom))]
+pub use blocking::{block_in_place, spawn_blocking, try_spawn_blocking};
 pub use grow::{grow, remaining_stack};
+pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};
 pub use join_handle::{JoinError, JoinHandle};
 pub use local::LocalKey;
 pub use metrics::Metrics;

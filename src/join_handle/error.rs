@@ -11,7 +11,7 @@ pub struct JoinError {
 
 enum Repr {
     Panic(Box<dyn Any + Send + 'static>),
-    Cancelled,
+    Cancelled(Option<crate::CancelCause>),
 }
 
 impl JoinError {
@@ -23,7 +23,22 @@ impl JoinError {
 
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
-            repr: Repr::Cancelled,
+            repr: Repr::Cancelled(None),
+        }
+    }
+
+    /// The error for a strand's unwind payload: a cancellation (with the
+    /// cause of the [`CancelToken`](crate::CancelToken) that cancelled it,
+    /// if one did) or a panic.
+    pub(crate) fn from_unwind(p: Box<dyn Any + Send + 'static>) -> JoinError {
+        if p.is::<crate::runtime::context::Cancelled>() {
+            return JoinError::cancelled();
+        }
+        match p.downcast::<crate::join::CancelUnwind>() {
+            Ok(c) => JoinError {
+                repr: Repr::Cancelled(Some(c.0)),
+            },
+            Err(p) => JoinError::panic(p),
         }
     }
 
@@ -34,7 +49,18 @@ impl JoinError {
 
     /// Whether the strand was cancelled.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled(_))
+    }
+
+    /// Why the strand was cancelled, when a [`CancelToken`](crate::CancelToken)
+    /// it was tied to did it (`None` for a panic, or a cancellation through
+    /// [`JoinHandle::cancel`](crate::JoinHandle::cancel) or a runtime
+    /// shutdown).
+    pub fn cancel_cause(&self) -> Option<&crate::CancelCause> {
+        match &self.repr {
+            Repr::Cancelled(c) => c.as_ref(),
+            Repr::Panic(_) => None,
+        }
     }
 
     /// The panic payload, to inspect or to [`std::panic::resume_unwind`].
@@ -56,7 +82,7 @@ impl JoinError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p),
-            Repr::Cancelled => Err(self),
+            Repr::Cancelled(_) => Err(self),
         }
     }
 }
@@ -68,7 +94,8 @@ impl fmt::Debug for JoinError {
                 Some(m) => write!(f, "JoinError::Panic({m:?})"),
                 None => f.write_str("JoinError::Panic(..)"),
             },
-            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Cancelled(None) => f.write_str("JoinError::Cancelled"),
+            Repr::Cancelled(Some(c)) => write!(f, "JoinError::Cancelled({c:?})"),
         }
     }
 }
@@ -80,7 +107,8 @@ impl fmt::Display for JoinError {
                 Some(m) => write!(f, "strand panicked: {m}"),
                 None => f.write_str("strand panicked"),
             },
-            Repr::Cancelled => f.write_str("strand was cancelled"),
+            Repr::Cancelled(None) => f.write_str("strand was cancelled"),
+            Repr::Cancelled(Some(c)) => write!(f, "strand was cancelled: {c}"),
         }
     }
 }

@@ -208,13 +208,7 @@ where
             drop(f); // cancelled before it started: never runs
             Err(JoinError::cancelled())
         } else {
-            panic::catch_unwind(AssertUnwindSafe(f)).map_err(|p| {
-                if p.is::<context::Cancelled>() {
-                    JoinError::cancelled()
-                } else {
-                    JoinError::panic(p)
-                }
-            })
+            panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_unwind)
         };
         theirs.store(r);
     });

@@ -37,6 +37,9 @@ pub struct Builder {
     watchdog: Option<Duration>,
     spare_workers: Option<usize>,
     on_stuck: Option<StuckHook>,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    blocking_queue: usize,
 }
 
 impl fmt::Debug for Builder {
@@ -49,6 +52,9 @@ impl fmt::Debug for Builder {
             .field("thread_name", &self.thread_name)
             .field("watchdog", &self.watchdog)
             .field("spare_workers", &self.spare_workers)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("blocking_queue", &self.blocking_queue)
             .finish_non_exhaustive()
     }
 }
@@ -64,6 +70,9 @@ impl Default for Builder {
             watchdog: Some(Duration::from_millis(100)),
             spare_workers: None,
             on_stuck: None,
+            max_blocking_threads: 512,
+            blocking_keep_alive: Duration::from_secs(10),
+            blocking_queue: 1 << 16,
         }
     }
 }
@@ -141,6 +150,29 @@ impl Builder {
         self
     }
 
+    /// Most threads of the blocking pool ([`crate::spawn_blocking`]);
+    /// default 512. They start on demand. Zero makes `build` fail.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it
+    /// exits; default 10 s.
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
+        self.blocking_keep_alive = d;
+        self
+    }
+
+    /// Most jobs waiting for a blocking-pool thread once all are busy;
+    /// past it [`crate::try_spawn_blocking`] answers
+    /// [`SpawnError::Saturated`](crate::SpawnError::Saturated). Default
+    /// 65,536; 0 queues nothing.
+    pub fn blocking_queue(mut self, n: usize) -> Builder {
+        self.blocking_queue = n;
+        self
+    }
+
     /// Builds the runtime and starts its workers.
     ///
     /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
@@ -154,6 +186,9 @@ impl Builder {
         };
         if self.max_strands == 0 {
             return Err(invalid("max_strands must be at least 1"));
+        }
+        if self.max_blocking_threads == 0 {
+            return Err(invalid("max_blocking_threads must be at least 1"));
         }
         let stack_size = stack::checked_size(self.stack_size)?;
         let pool = StackPool::new(self.stack_guard)?;
@@ -183,6 +218,13 @@ impl Builder {
             registry: Registry::new(),
             stacks_in_caches: AtomicUsize::new(0),
             base_workers: workers,
+            #[cfg(not(loom))]
+            blocking: crate::blocking::pool::Pool::new(crate::blocking::pool::Config {
+                max_threads: self.max_blocking_threads,
+                keep_alive: self.blocking_keep_alive,
+                queue_limit: self.blocking_queue,
+                thread_name: format!("{}-blocking", self.thread_name),
+            }),
             watchdog: Watchdog::new(
                 self.watchdog,
                 self.on_stuck.clone(),

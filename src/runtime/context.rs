@@ -235,6 +235,18 @@ fn park_until(deadline: Instant) {
     park();
 }
 
+/// Notifies an idle worker of the running strand's runtime, if any (so it
+/// takes the strands queued here that may move, while this one holds its
+/// worker: `block_in_place`).
+#[cfg_attr(loom, allow(dead_code))] // the blocking pool is not built under loom
+pub(crate) fn notify_idle_worker() {
+    with_worker(|w| {
+        if let Some(w) = w.filter(|w| w.running().is_some()) {
+            w.shared.notify_idle();
+        }
+    });
+}
+
 /// The stack pool of the runtime running this strand, if any.
 pub(crate) fn stack_pool() -> Option<StackPool> {
     with_worker(|w| w.map(|w| w.shared.pool.clone()))

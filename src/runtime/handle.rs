@@ -86,6 +86,8 @@ impl Runtime {
         for strand in shared.registry.all() {
             strand.cancel();
         }
+        #[cfg(not(loom))]
+        shared.blocking.shutdown();
         shared.timers.wake_all_now(); // sleeping strands wake and unwind
         shared.notify_all();
         if self.handle.is_worker_thread() {

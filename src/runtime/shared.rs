@@ -41,6 +41,9 @@ pub(crate) struct Shared {
     /// the spares the watchdog may start.
     pub(crate) base_workers: usize,
     pub(crate) watchdog: Watchdog,
+    /// The blocking pool (`spawn_blocking`).
+    #[cfg(not(loom))]
+    pub(crate) blocking: crate::blocking::pool::Pool,
 }
 
 /// The part of a worker other threads reach.
