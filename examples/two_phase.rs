@@ -25,16 +25,15 @@
 //! cargo run --release --example two_phase -- --items 40 --limit 10 --fail 7,19 --panic 23
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use strands::join::KeyedMutex;
-use strands::sync::Semaphore;
-use strands::{JoinError, JoinHandle};
+use strands::join::{JoinSet, KeyedMutex, MemberId};
+use strands::JoinError;
 
 /// Targets the mutations are spread over (besides the shared index).
 const TARGETS: usize = 8;
@@ -76,49 +75,39 @@ fn parse_args() -> Args {
     a
 }
 
-/// At most `limit` strands of a batch run at once; the rest wait for a
-/// permit before they are spawned, in spawn order.
-///
-/// `strands::join::JoinSet::with_limit(limit)` is this in one type: once it
-/// lands, `Limited::new(_, n)` becomes `JoinSet::with_limit(n)`, `spawn` stays,
-/// and `join_all` becomes a `join_next_with_id` loop (a few lines).
+/// At most `limit` strands of a batch run at once, the rest queued in
+/// spawn order: a `JoinSet` with a limit, whose members are named
+/// `<name>-<item>` (a panic report names the item) and mapped back to
+/// their item when they are joined.
 struct Limited<T> {
-    /// Strands are named `<name>-<id>` (a panic report names the item).
     name: &'static str,
-    permits: Arc<Semaphore>,
-    handles: Vec<(usize, JoinHandle<T>)>,
+    set: JoinSet<T>,
+    items: HashMap<MemberId, usize>,
 }
 
 impl<T: Send + 'static> Limited<T> {
     fn new(name: &'static str, limit: usize) -> Limited<T> {
         Limited {
             name,
-            permits: Arc::new(Semaphore::new(limit)),
-            handles: Vec::new(),
+            set: JoinSet::with_limit(limit),
+            items: HashMap::new(),
         }
     }
 
-    /// Parks until fewer than `limit` members run, then spawns `f` as
-    /// member `id`. The permit goes back when the strand ends, however it
-    /// ends (a panic unwinds through the permit's drop).
+    /// Spawns `f` for item `id`: it starts once fewer than `limit` run.
     fn spawn(&mut self, id: usize, f: impl FnOnce() -> T + Send + 'static) {
-        let permit = self.permits.acquire_owned();
-        let h = strands::Builder::new()
-            .name(format!("{}-{id:02}", self.name))
-            .spawn(move || {
-                let _permit = permit;
-                f()
-            })
-            .expect("spawn");
-        self.handles.push((id, h));
+        let b = strands::Builder::new().name(format!("{}-{id:02}", self.name));
+        let member = self.set.spawn_with(b, f);
+        self.items.insert(member, id);
     }
 
-    /// Joins every member: the barrier. Results in spawn order.
-    fn join_all(self) -> Vec<(usize, Result<T, JoinError>)> {
-        self.handles
-            .into_iter()
-            .map(|(id, h)| (id, h.join()))
-            .collect()
+    /// Joins every member: the barrier. Results by item.
+    fn join_all(mut self) -> Vec<(usize, Result<T, JoinError>)> {
+        let mut out: Vec<_> = std::iter::from_fn(|| self.set.join_next_with_id())
+            .map(|(m, r)| (self.items[&m], r))
+            .collect();
+        out.sort_by_key(|(id, _)| *id);
+        out
     }
 }
 

@@ -64,6 +64,8 @@ pub(super) enum Reg {
 pub(super) struct Queued<T> {
     pub(super) id: MemberId,
     pub(super) gen: u64,
+    /// How to spawn it (name, priority, stack size, ...).
+    pub(super) builder: crate::Builder,
     pub(super) f: Box<dyn FnOnce() -> T + Send>,
 }
 
@@ -91,6 +93,7 @@ pub(super) fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
     id: MemberId,
     gen: u64,
     key: usize,
+    builder: crate::Builder,
     f: F,
 ) -> Option<crate::JoinHandle<()>> {
     let member = Member {
@@ -101,9 +104,7 @@ pub(super) fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
         result: None,
     };
     let handle = inner.handle.get().expect("set by the first spawn");
-    crate::Builder::new()
-        .spawn_on(handle, move || member.run(f))
-        .ok()
+    builder.spawn_on(handle, move || member.run(f)).ok()
 }
 
 /// Under the lock: records a started member's strand for `cancel_all`,
@@ -126,7 +127,7 @@ fn hand_over<'a, T: Send + 'static>(inner: &'a Arc<Inner<T>>, mut st: MutexGuard
     while let Some(q) = st.slots.next() {
         let key = st.started.insert((q.id, Reg::Spawning));
         drop(st);
-        let h = start(inner, q.id, q.gen, key, q.f);
+        let h = start(inner, q.id, q.gen, key, q.builder, q.f);
         st = inner.lock();
         if let Some(h) = h {
             register(&mut st, key, q.id, &h);

@@ -139,6 +139,41 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
+        self.spawn_with(crate::Builder::new(), f)
+    }
+
+    /// [`spawn`](JoinSet::spawn) with a [`Builder`](crate::Builder): the
+    /// member's name (shown in its panic report), priority, deadline or
+    /// stack size. A member that cannot be spawned when its turn comes (a
+    /// stack size out of range, the runtime saturated or shut down) ends
+    /// as cancelled.
+    ///
+    /// # Panics
+    ///
+    /// As [`spawn`](JoinSet::spawn).
+    ///
+    /// ```
+    /// use strands::join::JoinSet;
+    /// strands::run(|| {
+    ///     let mut set = JoinSet::with_limit(4);
+    ///     for i in 0..8 {
+    ///         let b = strands::Builder::new().name(format!("fetch-{i}"));
+    ///         set.spawn_with(b, || strands::current().name().unwrap().to_string());
+    ///     }
+    ///     let mut names: Vec<_> = std::iter::from_fn(|| set.join_next()).map(Result::unwrap).collect();
+    ///     names.sort();
+    ///     assert_eq!(names[0], "fetch-0");
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn spawn_with<F>(&mut self, builder: crate::Builder, f: F) -> MemberId
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let mut builder = builder;
+        builder
+            .spawned_at
+            .get_or_insert(std::panic::Location::caller());
         if self.inner.handle.get().is_none() {
             let h = Handle::try_current()
                 .expect("JoinSet::spawn: the first spawn must be made from a strand");
@@ -152,13 +187,14 @@ impl<T: Send + 'static> JoinSet<T> {
         if st.slots.try_start() {
             let key = st.started.insert((id, Reg::Spawning));
             drop(st);
-            if let Some(h) = start(&self.inner, id, gen, key, f) {
+            if let Some(h) = start(&self.inner, id, gen, key, builder, f) {
                 register(&mut self.inner.lock(), key, id, &h);
             }
         } else {
             st.slots.enqueue(Queued {
                 id,
                 gen,
+                builder,
                 f: Box::new(f),
             });
         }
