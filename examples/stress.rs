@@ -5,9 +5,10 @@
 //! ```
 //!
 //! Spawns `--strands` strands (default 100,000) that each yield `--yields`
-//! times (default 10), so all of them are alive together, then reports:
-//! strands, switches, wall time, ns per switch, peak RSS, KiB per strand and
-//! the number of memory mappings the stacks added.
+//! times (default 10), so all of them are alive together, then reports each
+//! phase on its own: spawning (per strand), running (per switch, counted
+//! from the first switch after the last spawn to the last join), shutdown;
+//! then peak RSS, KiB per strand and the memory mappings the stacks added.
 //!
 //! Options: `--mode yield|pingpong|sleep|tree|mixed` (default `yield`),
 //! `--workers N` (default 1), `--stack-size BYTES` (default the runtime's),
@@ -222,7 +223,7 @@ fn main() {
     let (n, k) = (args.strands, args.yields);
     let start = Instant::now();
     let mode = args.mode;
-    let (maps_peak, spawn_time) = rt.block_on(|| {
+    let (maps_peak, spawn_time, run_time, switches_at_spawn) = rt.block_on(|| {
         let mut handles = Vec::with_capacity(n);
         let mut spawn =
             |i: usize, body: Box<dyn FnOnce() + Send>| match strands::Builder::new().spawn(body) {
@@ -260,39 +261,54 @@ fn main() {
             i += 1;
         }
         let spawn_time = start.elapsed();
+        let switched = |h: strands::Handle| h.metrics().switches.iter().sum::<u64>();
+        let switches_at_spawn = switched(strands::Handle::try_current().expect("a strand"));
+        let run_start = Instant::now();
         strands::yield_now(); // let the strands start
         let maps_peak = mappings();
         for h in handles {
             h.join().expect("a stress strand panicked");
         }
-        (maps_peak, spawn_time)
+        (maps_peak, spawn_time, run_start.elapsed(), switches_at_spawn)
     });
-    let wall = start.elapsed();
     let m = rt.metrics();
     let switches: u64 = m.switches.iter().sum();
+    let run_switches = switches.saturating_sub(switches_at_spawn);
     let rss_peak = status_kib("VmHWM:");
-    println!("backend           {}", strands::BACKEND);
-    println!("guard             {:?}", m.stack_guard);
-    println!("workers           {}", args.workers);
+    let guard = m.stack_guard;
+    let shutdown_start = Instant::now();
+    drop(rt);
+    let shutdown = shutdown_start.elapsed();
+    let mode = std::env::args()
+        .skip_while(|a| a != "--mode")
+        .nth(1)
+        .unwrap_or_else(|| "yield".into());
+    let what = match args.mode {
+        Mode::Yield => format!("{n} strands x {k} yields each"),
+        Mode::PingPong => format!("{} pairs of strands x {k} turns each", n / 2),
+        Mode::Sleep => format!("{n} strands x {k} sleeps of 1 ms each"),
+        Mode::Tree => format!("{n} strands in trees of up to 1,000 (spawn children, join them)"),
+        Mode::Mixed => format!("{n} strands: a third each of yield x {k}, sleep x {k}, trees of 7"),
+    };
     println!(
-        "mode              {}",
-        std::env::args()
-            .skip_while(|a| a != "--mode")
-            .nth(1)
-            .unwrap_or_else(|| "yield".into())
+        "stress: {what}, all alive at once, on {} worker{} (mode {mode}, backend {}, guard {guard:?})",
+        args.workers,
+        if args.workers == 1 { "" } else { "s" },
+        strands::BACKEND,
     );
-    println!("strands           {n}");
-    println!("yields each       {k}");
-    println!("switches          {switches}");
-    println!("spawn time        {:.3} s", spawn_time.as_secs_f64());
-    println!("wall time         {:.3} s", wall.as_secs_f64());
     println!(
-        "ns per switch     {:.1}",
-        wall.as_nanos() as f64 / switches as f64
+        "spawn     {:>9.3} s   {:>8.1} ns per strand   (spawning every strand, from one strand)",
+        spawn_time.as_secs_f64(),
+        spawn_time.as_nanos() as f64 / n as f64
     );
     println!(
-        "switches/s        {:.0}",
-        switches as f64 / wall.as_secs_f64()
+        "run       {:>9.3} s   {:>8.1} ns per switch   ({run_switches} switches into strands, after the last spawn)",
+        run_time.as_secs_f64(),
+        run_time.as_nanos() as f64 / run_switches.max(1) as f64
+    );
+    println!(
+        "shutdown  {:>9.3} s                            (dropping the runtime: workers joined, stacks unmapped)",
+        shutdown.as_secs_f64()
     );
     println!("peak RSS          {:.1} MiB", rss_peak as f64 / 1024.0);
     println!(
@@ -304,7 +320,6 @@ fn main() {
         maps_peak.saturating_sub(maps_before)
     );
     if args.floor {
-        drop(rt);
         let secs = page_touch_floor(n, args.stack_size);
         println!("page-touch floor  {secs:.3} s ({n} fresh pages, one per stack stride)");
     }
