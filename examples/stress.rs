@@ -269,7 +269,12 @@ fn main() {
         for h in handles {
             h.join().expect("a stress strand panicked");
         }
-        (maps_peak, spawn_time, run_start.elapsed(), switches_at_spawn)
+        (
+            maps_peak,
+            spawn_time,
+            run_start.elapsed(),
+            switches_at_spawn,
+        )
     });
     let m = rt.metrics();
     let switches: u64 = m.switches.iter().sum();

@@ -70,6 +70,7 @@ pub mod net;
 #[cfg(not(loom))]
 pub mod os;
 mod panic;
+mod park;
 pub mod runtime;
 mod scope;
 #[cfg(not(loom))]
@@ -78,7 +79,7 @@ mod spawn;
 mod stack;
 mod strand;
 pub mod sync;
-mod time;
+pub mod time;
 
 #[doc(hidden)]
 pub mod __bench;
@@ -91,6 +92,7 @@ pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};
 pub use join_handle::{JoinError, JoinHandle};
 pub use local::LocalKey;
 pub use metrics::Metrics;
+pub use park::{park, park_timeout};
 pub use runtime::{Handle, Priority, Runtime, SpawnError};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use spawn::{spawn, Builder};

@@ -101,6 +101,33 @@ impl<T> JoinHandle<T> {
         }
     }
 
+    /// Waits at most `timeout` for the strand to finish; returns whether it
+    /// has (then [`join`](JoinHandle::join) returns at once). Reads better
+    /// than matching [`join_timeout`](JoinHandle::join_timeout)'s nested
+    /// result:
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     if !h.wait_timeout(Duration::from_millis(5)) {
+    ///         h.cancel();
+    ///     }
+    ///     assert!(h.join().unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.wait_deadline(deadline),
+            None => self.packet.wait(None),
+        }
+    }
+
+    /// [`wait_timeout`](JoinHandle::wait_timeout) with a deadline.
+    pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.packet.wait(Some(deadline))
+    }
+
     /// Cancels the strand: see [`Strand::cancel`]. Joining it then reports
     /// [`JoinError::is_cancelled`] (unless it finished first).
     pub fn cancel(&self) {

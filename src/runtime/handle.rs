@@ -214,6 +214,27 @@ impl Handle {
         })
     }
 
+    /// The handle of the runtime running the current strand.
+    ///
+    /// # Panics
+    ///
+    /// Outside a strand (or a worker thread); see [`Handle::try_current`].
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::Handle::current();
+    ///     let job = std::thread::spawn(move || h.spawn(|| 2 + 2).join().unwrap());
+    ///     assert_eq!(job.join().unwrap(), 4);
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Handle::try_current() {
+            Some(h) => h,
+            None => panic!("strands::Handle::current called outside a strand: use Runtime::handle"),
+        }
+    }
+
     /// The handle of the runtime running the current strand, if any.
     pub fn try_current() -> Option<Handle> {
         with_worker(|w| {

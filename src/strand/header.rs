@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `id`, `name`, `priority`, `deadline`, `migratable`, `spawned_at`, `sched` | anyone; fixed at spawn |
 //! | `state` | anyone, through its protocol (`state.rs`) |
-//! | `cancelled` | anyone sets it; the strand reads it at its blocking points |
+//! | `cancelled`, `unparked` | anyone sets them; the strand reads them at its blocking points |
 //! | `registry_slot` | the registry, under its shard's lock |
 //! | `home` | the worker that installs the strand to run it |
 //! | `unwinding` | the strand while it runs (and the panic hook on its thread); its worker reads it at a switch |
@@ -76,6 +76,8 @@ pub(crate) struct Header {
     pub(crate) state: State,
     /// Set by [`Header::cancel`]: the strand's next blocking point unwinds.
     pub(crate) cancelled: AtomicBool,
+    /// The token of `strands::park` / `Strand::unpark` (std's semantics).
+    pub(crate) unparked: AtomicBool,
     /// Its slot in the runtime's registry of live strands.
     pub(crate) registry_slot: AtomicUsize,
     /// Worker the strand first ran on (where it stays); `usize::MAX` before.
@@ -141,6 +143,7 @@ impl Header {
             spawned_at: spec.spawned_at,
             state: State::new(),
             cancelled: AtomicBool::new(false),
+            unparked: AtomicBool::new(false),
             registry_slot: AtomicUsize::new(usize::MAX),
             home: AtomicUsize::new(usize::MAX),
             unwinding: AtomicBool::new(false),

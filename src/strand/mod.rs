@@ -110,6 +110,24 @@ impl Strand {
         self.inner.cancel();
     }
 
+    /// Makes the strand's park token available, as
+    /// [`std::thread::Thread::unpark`] does: if the strand is in
+    /// [`park`](crate::park) it returns, otherwise its next `park` returns
+    /// at once. Tokens do not add up.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::park());
+    ///     h.strand().unpark(); // before or after it parks: either way it returns
+    ///     h.join().unwrap();
+    /// });
+    /// ```
+    pub fn unpark(&self) {
+        if !self.inner.unparked.swap(true, Ordering::AcqRel) {
+            self.inner.wake();
+        }
+    }
+
     /// Whether [`cancel`](Strand::cancel) was called.
     pub fn is_cancelled(&self) -> bool {
         self.inner.is_cancelled()

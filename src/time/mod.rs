@@ -1,4 +1,10 @@
-//! Sleeping: [`sleep`] and [`sleep_until`].
+//! Time: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`] (the
+//! first three are also at the crate root).
+
+mod interval;
+
+pub use crate::join::{timeout, timeout_on, Elapsed};
+pub use interval::{interval, interval_at, Interval};
 
 use crate::runtime::context;
 use std::time::{Duration, Instant};
