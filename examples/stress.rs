@@ -12,9 +12,10 @@
 //!
 //! Options: `--mode yield|pingpong|sleep|tree|mixed` (default `yield`),
 //! `--workers N` (default 1), `--stack-size BYTES` (default the runtime's),
-//! `--guard auto|guard-install|mprotect|canary`, `--watchdog` (on with the
-//! runtime's default 100 ms; off by default here, since the spawning strand
-//! holds its worker while it spawns everything), `--floor` (afterwards, also
+//! `--guard auto|guard-install|mprotect|canary`, `--no-watchdog` (the
+//! watchdog is on, with the runtime's default 100 ms: the spawning strand's
+//! loop yields every slice of spawns, so it reports nothing), `--floor`
+//! (afterwards, also
 //! time the kernel's first touch of as many fresh pages, one per stack-sized
 //! stride: the floor under the spawn time of strands that each touch one
 //! stack page).
@@ -60,7 +61,7 @@ fn parse() -> Result<Args, String> {
         stack_size: strands::DEFAULT_STACK_SIZE,
         guard: StackGuard::Auto,
         floor: false,
-        watchdog: false,
+        watchdog: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,17 +96,15 @@ fn parse() -> Result<Args, String> {
                 }
             }
             "--floor" => a.floor = true,
-            // Off by default: the spawning strand spawns every strand in one
-            // loop without yielding (so that all are alive together), which
-            // the watchdog rightly reports, and its spare worker would then
-            // change the worker count being measured.
+            // On by default, as in any runtime: the spawn loop yields every
+            // slice of spawns, so the watchdog has nothing to report.
             "--watchdog" => a.watchdog = true,
             "--no-watchdog" => a.watchdog = false,
             "-h" | "--help" => {
                 println!(
                     "usage: stress [--mode yield|pingpong|sleep|tree|mixed] [--strands N] \
                      [--yields K] [--workers W] [--stack-size BYTES] \
-                     [--guard auto|guard-install|mprotect|canary] [--floor] [--watchdog]"
+                     [--guard auto|guard-install|mprotect|canary] [--floor] [--no-watchdog]"
                 );
                 std::process::exit(0);
             }
@@ -295,8 +294,13 @@ fn main() {
         Mode::Tree => format!("{n} strands in trees of up to 1,000 (spawn children, join them)"),
         Mode::Mixed => format!("{n} strands: a third each of yield x {k}, sleep x {k}, trees of 7"),
     };
+    let together = if matches!(args.mode, Mode::Tree | Mode::Mixed) {
+        ""
+    } else {
+        ", all alive at once"
+    };
     println!(
-        "stress: {what}, all alive at once, on {} worker{} (mode {mode}, backend {}, guard {guard:?})",
+        "stress: {what}{together}, on {} worker{} (mode {mode}, backend {}, guard {guard:?})",
         args.workers,
         if args.workers == 1 { "" } else { "s" },
         strands::BACKEND,

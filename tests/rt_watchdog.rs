@@ -110,3 +110,63 @@ fn the_report_counts_the_started_strands_stuck_behind_it() {
     release_tx.send(()).unwrap();
     pinned.join().unwrap();
 }
+
+/// Under an emulator everything is slower: the watchdog's threshold and
+/// the loop's length grow with it.
+fn slow_factor() -> u32 {
+    if std::env::var("STRANDS_TEST_RUNNER").is_ok_and(|r| !r.is_empty()) {
+        20
+    } else {
+        1
+    }
+}
+
+#[test]
+fn a_loop_of_spawns_is_progress_not_a_stuck_strand() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let threshold = Duration::from_millis(50) * slow_factor();
+    let rt = common::rt_with(1, |b| {
+        b.watchdog(Some(threshold))
+            .spare_workers(0)
+            .on_stuck(move |s| {
+                let _ = tx.lock().unwrap().send(s.clone());
+            })
+    });
+    let spawned = rt.block_on(move || {
+        let start = std::time::Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < threshold * 4 {
+            drop(strands::spawn(|| ()));
+            n += 1;
+        }
+        n
+    });
+    assert!(spawned > 0);
+    assert!(
+        rx.try_recv().is_err(),
+        "the watchdog reported a strand that only spawned"
+    );
+    assert_eq!(rt.metrics().stuck_reports, 0);
+}
+
+#[test]
+fn a_loop_of_spawns_lets_the_strands_pinned_to_its_worker_run() {
+    // Without the spawn path's yield this loop never ends: the pinned
+    // strand it waits for can run only on this (only) worker.
+    let rt = common::rt_with(1, |b| b.watchdog(None));
+    rt.block_on(|| {
+        let turns = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let t = Arc::clone(&turns);
+        let pinned = common::spawn_parked(move || {
+            for _ in 0..3 {
+                t.fetch_add(1, Ordering::SeqCst);
+                strands::yield_now();
+            }
+        });
+        while turns.load(Ordering::SeqCst) < 3 {
+            drop(strands::spawn(|| ()));
+        }
+        pinned.join().unwrap();
+    });
+}

@@ -321,6 +321,15 @@ impl LocalQueues {
                     && self.migrants.iter().all(Deque::is_empty)))
     }
 
+    /// Whether a strand that can run only here waits: started (pinned),
+    /// or dated (never stolen). Fresh strands and migrants do not count:
+    /// an idle worker may take those.
+    pub(crate) fn has_pinned(&self) -> bool {
+        !self.started.borrow().iter().all(VecDeque::is_empty)
+            || (self.special.iter().any(|n| n.get() != 0)
+                && !self.timed.borrow().iter().all(BinaryHeap::is_empty))
+    }
+
     /// Strands waiting in this worker's queues, per level.
     pub(crate) fn depths(&self) -> PerPriority<usize> {
         let (timed, started) = (self.timed.borrow(), self.started.borrow());

@@ -76,11 +76,19 @@ pub(crate) fn panicking() -> bool {
 /// Lets the other runnable strands run, then continues. Returns `false`
 /// (without doing anything) if not called from a strand.
 pub(crate) fn yield_now() -> bool {
+    yield_with(true)
+}
+
+/// [`yield_now`], optionally not a cancellation point (for yields the
+/// runtime makes on the strand's behalf, like the spawn path's).
+pub(crate) fn yield_with(cancellable: bool) -> bool {
     let me = with_worker(|w| {
         let w = w?;
         let strand = w.running()?;
         refresh_unwinding(strand, w);
-        unwind_if_cancelled(strand);
+        if cancellable {
+            unwind_if_cancelled(strand);
+        }
         let me: *const Header = &**strand;
         // SAFETY: we are the running strand of `w`.
         if !unsafe { w.yield_direct() } {
@@ -92,7 +100,7 @@ pub(crate) fn yield_now() -> bool {
     });
     match me {
         Some(me) => {
-            resumed(me, true);
+            resumed(me, cancellable);
             true
         }
         None => false,

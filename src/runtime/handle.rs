@@ -5,6 +5,7 @@
 //! to a `JoinHandle`) lives above the runtime, in `spawn.rs`; the runtime
 //! sees only a type-erased body and the [`Exit`] that announces its end.
 
+use super::context;
 use super::shared::Shared;
 use super::worker::{strand_entry, with_worker, Worker};
 use crate::loom::{Arc, Ordering};
@@ -255,10 +256,19 @@ impl Handle {
     ) -> Result<StrandRef, SpawnError> {
         // This thread's worker, if it is one of this runtime's: looked up
         // once for the stack cache, the registry shard and the queue.
-        with_worker(|w| {
+        let (spawned, slice_used) = with_worker(|w| {
             let here = w.filter(|w| Arc::ptr_eq(&w.shared, &self.shared));
-            self.spawn_body_here(here, spec, stack_size, body, exit)
-        })
+            let spawned = self.spawn_body_here(here, spec, stack_size, body, exit);
+            let slice_used = here.is_some_and(|w| w.running().is_some() && w.spawned_one());
+            (spawned, slice_used)
+        });
+        if slice_used {
+            // A strand spawning in a loop holds its worker: after a slice
+            // of spawns it lets the strands queued here run (not a
+            // cancellation point: the handle must reach the caller).
+            context::yield_with(false);
+        }
+        spawned
     }
 
     fn spawn_body_here(

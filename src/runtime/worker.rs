@@ -26,6 +26,13 @@ use crate::strand::{Header, StrandRef};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr;
 
+/// Spawns a strand makes in a row (without switching out) per slice,
+/// about 0.3 ms of spawning. A loop of spawns is progress, not a stuck
+/// strand: at each slice the worker tells the watchdog so, and if strands
+/// that can run only on this worker wait (started or dated ones; fresh ones
+/// may be stolen), the spawn path yields to let them run.
+const SPAWN_SLICE: u32 = 1024;
+
 /// Most stacks a worker keeps for reuse.
 const STACK_CACHE: usize = 64;
 
@@ -71,6 +78,12 @@ pub(crate) struct Worker {
     /// (switched out mid-unwind): while there are any, this thread's
     /// `std::thread::panicking()` is true whatever the running strand does.
     unwinding_out: Cell<usize>,
+    /// Spawns made by the running strand since it was switched in (or
+    /// since its last slice).
+    spawns: Cell<u32>,
+    /// Progress seen by the watchdog: bumped at every switch into a strand
+    /// and every slice of spawns.
+    progress: Cell<u64>,
 }
 
 thread_local! {
@@ -311,6 +324,33 @@ impl Worker {
         }
     }
 
+    /// Counts a spawn by the running strand; at each slice of spawns,
+    /// tells the watchdog it progresses, and answers whether it should
+    /// yield (strands that only this worker can run wait: see
+    /// `Handle::spawn_body`).
+    #[inline]
+    pub(crate) fn spawned_one(&self) -> bool {
+        let n = self.spawns.get() + 1;
+        if n < SPAWN_SLICE {
+            self.spawns.set(n);
+            return false;
+        }
+        self.spawns.set(0);
+        self.note_progress();
+        self.drain_remote();
+        self.queues.has_pinned()
+    }
+
+    /// Publishes progress for the watchdog.
+    #[inline]
+    fn note_progress(&self) {
+        let p = self.progress.get() + 1;
+        self.progress.set(p);
+        self.shared.workers[self.index]
+            .watch_seq
+            .store(p, Ordering::Relaxed);
+    }
+
     /// How many strands of this worker are switched out mid-unwind (see
     /// `context::refresh_unwinding`).
     pub(crate) fn unwinding_out(&self) -> usize {
@@ -342,11 +382,12 @@ impl Worker {
             self.unwinding_out.set(self.unwinding_out.get() - 1);
         }
         strand.state.start_running();
+        self.spawns.set(0);
         self.set_running(strand);
         self.switches.set(self.switches.get() + 1);
         let header: &Header = self.running().expect("just installed");
         let me = &self.shared.workers[self.index];
-        me.watch_seq.store(self.switches.get(), Ordering::Relaxed);
+        self.note_progress();
         me.watch_current
             .store(header.id.as_u64(), Ordering::Relaxed);
         overflow::set_current(&header.record);
@@ -460,6 +501,8 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         finished: PerPriority::default(),
         ticks: Cell::new(0),
         unwinding_out: Cell::new(0),
+        spawns: Cell::new(0),
+        progress: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     /// Unpublishes the worker however this frame is left.
