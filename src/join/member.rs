@@ -18,7 +18,6 @@
 //! generation it was spawned in, so at its end it can tell whether it was
 //! detached meanwhile (and drop its result instead of handing it in).
 
-use super::set::MemberId;
 use super::slab::Slab;
 use super::slots::Slots;
 use crate::loom::{Arc, Mutex, MutexGuard, OnceLock};
@@ -27,6 +26,27 @@ use crate::strand::waiter::Waiter;
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::panic::{self, AssertUnwindSafe};
+
+/// Identifies a member of a [`JoinSet`](super::JoinSet) (unique within its set), as
+/// returned by [`JoinSet::spawn`](super::JoinSet::spawn) and
+/// [`JoinSet::join_next_with_id`](super::JoinSet::join_next_with_id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MemberId(pub(super) u64);
+
+impl MemberId {
+    /// The id as a number (members are numbered from 0 in spawn order).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let mut set = strands::join::JoinSet::new();
+    ///     assert_eq!(set.spawn(|| ()).as_u64(), 0);
+    ///     assert_eq!(set.spawn(|| ()).as_u64(), 1);
+    /// });
+    /// ```
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
 
 pub(super) struct Inner<T> {
     /// The runtime members are spawned on (set by the first spawn).

@@ -2,6 +2,7 @@
 //! limit on how many run at once. The members' side (their guards, the
 //! hand-over of slots, the shared state) is in `member.rs`.
 
+pub use super::member::MemberId;
 use super::member::{register, start, Inner, Queued, Reg, State};
 use super::slab::Slab;
 use super::slots::Slots;
@@ -11,26 +12,6 @@ use crate::runtime::Handle;
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::fmt;
-
-/// Identifies a member of a [`JoinSet`] (unique within its set), as
-/// returned by [`JoinSet::spawn`] and [`JoinSet::join_next_with_id`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MemberId(u64);
-
-impl MemberId {
-    /// The id as a number (members are numbered from 0 in spawn order).
-    ///
-    /// ```
-    /// strands::run(|| {
-    ///     let mut set = strands::join::JoinSet::new();
-    ///     assert_eq!(set.spawn(|| ()).as_u64(), 0);
-    ///     assert_eq!(set.spawn(|| ()).as_u64(), 1);
-    /// });
-    /// ```
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
 
 /// A set of strands, joined in the order they finish.
 ///
