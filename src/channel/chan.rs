@@ -271,6 +271,7 @@ impl<T> Chan<T> {
                 tag: 0,
                 data: slot.as_data(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
                 // Taken: it was sent. Disconnected: the value is still in
@@ -327,6 +328,7 @@ impl<T> Chan<T> {
                 tag: 0,
                 data: slot.as_data(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
                 abandoned: |token| {

@@ -161,6 +161,7 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 // The key is held by someone else (else we would have been
                 // handed it): its entry stays.

@@ -93,6 +93,7 @@ impl Barrier {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |s: &mut State| {
                     s.arrived -= 1;

@@ -162,6 +162,7 @@ impl Condvar {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 // Registered first, then unlocked: a notify after our
                 // unlock finds us.
                 registered: || {
@@ -173,7 +174,10 @@ impl Condvar {
             },
         );
         let mutex = mutex.expect("unlocked while waiting");
-        (mutex.lock(), token.is_none())
+        // Notified (or timed out): the wait completes, so re-locking is not
+        // a cancellation point (one that unwound here would have consumed
+        // a notification for nothing); the next blocking point is.
+        (mutex.lock_with(false), token.is_none())
     }
 
     /// Wakes the first waiter, if any.

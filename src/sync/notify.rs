@@ -109,6 +109,7 @@ impl Notify {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State| Wakes::none(),
                 abandoned: |token| {

@@ -133,6 +133,7 @@ impl<T> OnceLock<T> {
                             tag: 0,
                             data: ptr::null_mut(),
                             deadline: None,
+                            cancellable: true,
                             registered: || {},
                             withdrawn: |_: &mut Queue| Wakes::none(),
                             abandoned: |_| {},

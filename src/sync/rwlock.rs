@@ -208,6 +208,7 @@ impl<T: ?Sized> RwLock<T> {
                 tag: kind,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 // A writer at the head may have held back readers.
                 withdrawn: grant,

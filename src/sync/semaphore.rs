@@ -179,6 +179,7 @@ impl Semaphore {
                 tag: n,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 // We may have held back smaller requests behind us.
                 withdrawn: grant,
