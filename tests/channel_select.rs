@@ -4,7 +4,9 @@
 mod common;
 use common::{rt, spawn_parked_on_channel as spawn_parked};
 
+use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::mpsc::TrySendError;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strands::channel::{self, Select, SelectTimeoutError};
 
@@ -154,27 +156,53 @@ fn wait_without_operations_panics() {
     Select::<()>::new().wait();
 }
 
+/// A value handed to a `Select` before it saw its cancellation runs the
+/// operation's handler (the value is received), and the cancellation fires
+/// at the strand's next blocking point; before 2026-11 the select unwound
+/// and gave the value on to the next receiver.
 #[test]
-fn a_value_handed_to_a_cancelled_select_goes_back() {
+fn a_value_handed_to_a_cancelled_select_is_received() {
     rt(1).block_on(|| {
         let (tx, rx) = channel::bounded::<u32>(0);
         let (_t2, r2) = channel::bounded::<u32>(0);
         let rx2 = rx.clone();
+        let got = Arc::new(AtomicU32::new(0));
+        let g = Arc::clone(&got);
         let h = spawn_parked(move || {
-            Select::new()
+            let v = Select::new()
                 .recv(&rx2, |r| r.unwrap())
                 .recv(&r2, |r| r.unwrap())
-                .wait()
+                .wait();
+            g.store(v, SeqCst);
+            strands::yield_now(); // unwinds here
+            unreachable!("cancelled");
         });
         let other = spawn_parked(move || rx.recv());
         h.cancel();
         tx.try_send(3).unwrap(); // into the select's slot
         assert!(h.join().unwrap_err().is_cancelled());
-        assert_eq!(
-            other.join().unwrap(),
-            Ok(3),
-            "given on to the next receiver"
-        );
+        assert_eq!(got.load(SeqCst), 3, "the handler got the value");
+        tx.send(4).unwrap();
+        assert_eq!(other.join().unwrap(), Ok(4), "`3` was not given on");
+    });
+}
+
+/// A `Select` cancelled before any operation completed unwinds; its
+/// values to send drop unsent and no receiver sees them.
+#[test]
+fn a_cancelled_select_with_nothing_handed_over_unwinds() {
+    rt(1).block_on(|| {
+        let (tx, rx) = channel::bounded::<u32>(0);
+        let (_t2, r2) = channel::bounded::<u32>(0);
+        let h = spawn_parked(move || {
+            Select::new()
+                .send(&tx, 1, |r| r.is_ok())
+                .recv(&r2, |_| false)
+                .wait()
+        });
+        h.cancel();
+        assert!(h.join().unwrap_err().is_cancelled());
+        assert!(rx.try_recv().is_err(), "nothing was sent");
     });
 }
 

@@ -13,10 +13,11 @@ const NOTIFIED: usize = 0;
 /// [`Mutex`]; waiting parks the strand (or the thread).
 ///
 /// Waiters are woken in FIFO order. A strand cancelled while it waits
-/// unwinds without its guard (the mutex is left unlocked); if a
-/// [`notify_one`](Condvar::notify_one) had just picked it, the notification
-/// passes to the next waiter, so it is not lost (one cancelled later, while
-/// it locks the mutex again, has consumed it). As with std, waits may
+/// unwinds without its guard (the mutex is left unlocked), unless a
+/// notification picked it first: then `wait` completes as usual (it locks
+/// the mutex again, which is then not a cancellation point, and returns the
+/// guard) and the cancellation fires at the strand's next blocking point.
+/// So a notification is never consumed by a waiter that then unwinds. As with std, waits may
 /// wake spuriously: wait in a loop, or use
 /// [`wait_while`](Condvar::wait_while). Using one condition variable with
 /// two different mutexes is a logic error (no undefined behaviour: waiters

@@ -31,8 +31,9 @@ const HANDED: usize = 0;
 ///   [cancellation](crate::JoinHandle::cancel)) while holding the guard, the
 ///   mutex is poisoned and later `lock`s return [`PoisonError`]s that still
 ///   carry the guard.
-/// - **Cancellation.** A strand cancelled while waiting leaves the queue; if
-///   the lock had just been handed to it, it goes to the next waiter.
+/// - **Cancellation.** A strand cancelled while waiting leaves the queue and
+///   unwinds; if the lock had been handed to it first, `lock` returns the
+///   guard as usual and the cancellation fires at the next blocking point.
 /// - **Recursive locking deadlocks.** Locking a mutex the caller already
 ///   holds parks the caller forever (as std may); it is never undefined
 ///   behaviour. Use [`try_lock`](Mutex::try_lock) where re-entry is possible.

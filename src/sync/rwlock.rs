@@ -25,8 +25,9 @@ const GRANTED: usize = 0;
 /// caller forever; it is never undefined behaviour.
 ///
 /// Poisoning follows std: a writer that unwinds while holding the lock
-/// poisons it. A strand cancelled while waiting leaves the queue, or passes
-/// on the lock if it had just been granted.
+/// poisons it. A strand cancelled while waiting leaves the queue and
+/// unwinds; if the lock was granted to it first, `read`/`write` return the
+/// guard as usual and the cancellation fires at the next blocking point.
 ///
 /// ```
 /// use std::sync::Arc;
