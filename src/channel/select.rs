@@ -383,9 +383,10 @@ impl<'a, R> Select<'a, R> {
         // between, and that one is still ready for the second pass unless
         // yet another hand-over happened meanwhile; so a chain of such
         // hand-overs, each racing us exactly, is needed to fool two passes
-        // (the same reasoning as crossbeam's second pass). The test
-        // `select_default_is_linearizable` (tests/channel_select.rs) runs
-        // the race that one pass loses.
+        // (the same reasoning as crossbeam's second pass). The unit test
+        // below forces the interleaving that one pass loses;
+        // `select_default_is_linearizable` (tests/channel_select.rs) races
+        // it for real.
         match self.attempt_all() {
             Some(r) => Ok(r),
             None => self.attempt_all().ok_or(SelectTimeoutError),
@@ -398,7 +399,11 @@ impl<'a, R> Select<'a, R> {
             return None;
         }
         let s = start(n);
-        (0..n).find_map(|k| self.ops[(s + k) % n].attempt())
+        (0..n).find_map(|k| {
+            #[cfg(all(test, not(loom)))]
+            tests::before_attempt(k, (s + k) % n);
+            self.ops[(s + k) % n].attempt()
+        })
     }
 
     fn run(mut self, deadline: Option<Instant>) -> Result<R, SelectTimeoutError> {
@@ -471,5 +476,68 @@ impl<R> fmt::Debug for Select<'_, R> {
         f.debug_struct("Select")
             .field("operations", &self.ops.len())
             .finish()
+    }
+}
+
+/// A deterministic check of the second pass of [`Select::try_wait`]: a
+/// hook that runs before each attempt moves the value from the channel
+/// that is about to be tried second into the one that was tried first,
+/// right between the two tries, so one pass misses it every time.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Select;
+    use crate::channel;
+    use std::cell::RefCell;
+
+    type Hook = Box<dyn FnMut(usize, usize)>;
+
+    thread_local! {
+        static BEFORE_ATTEMPT: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    }
+
+    /// Called by `attempt_all` before its `k`-th try, on operation `index`.
+    pub(super) fn before_attempt(k: usize, index: usize) {
+        BEFORE_ATTEMPT.with(|h| {
+            if let Some(h) = h.borrow_mut().as_mut() {
+                h(k, index);
+            }
+        });
+    }
+
+    #[test]
+    fn try_wait_does_not_miss_a_value_that_moves_between_its_tries() {
+        for round in 0..4 {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..2).map(|_| channel::bounded::<u32>(1)).unzip();
+            let (hook_txs, hook_rxs) = (txs.clone(), rxs.clone());
+            let mut first = None;
+            BEFORE_ATTEMPT.with(|h| {
+                *h.borrow_mut() = Some(Box::new(move |k, index| match (k, first) {
+                    // Before the first try: the other channel holds the value.
+                    (0, None) => {
+                        first = Some(index);
+                        hook_txs[1 - index].send(7).unwrap();
+                    }
+                    // Between the tries: into the first, then out of the
+                    // second (one of them holds it at every instant).
+                    (1, Some(f)) if f != usize::MAX => {
+                        hook_txs[f].send(7).unwrap();
+                        assert_eq!(hook_rxs[1 - f].try_recv(), Ok(7));
+                        first = Some(usize::MAX); // once
+                    }
+                    _ => {}
+                }));
+            });
+            let got = Select::new()
+                .recv(&rxs[0], |r| r.unwrap())
+                .recv(&rxs[1], |r| r.unwrap())
+                .try_wait();
+            BEFORE_ATTEMPT.with(|h| h.borrow_mut().take());
+            assert_eq!(
+                got,
+                Ok(7),
+                "round {round}: `default` although a value was there"
+            );
+            drop(txs);
+        }
     }
 }
