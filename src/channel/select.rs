@@ -27,7 +27,7 @@
 use super::chan::{Chan, RecvFail, SendFail, Slot, State, DISCONNECTED};
 use super::{Receiver, RecvError, SendError, Sender};
 use crate::runtime::context;
-use crate::sync::waitlist::{Node, Parked, Ticket};
+use crate::sync::waitlist::{self, Node, Parked, Ticket};
 use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -456,7 +456,7 @@ impl<'a, R> Select<'a, R> {
                 Ok(()) if parked == Some(Parked::Cancelled) => {
                     // Withdrawn before anything was handed over: the
                     // values to send drop with the operations as we unwind.
-                    context::cancellation_point();
+                    waitlist::cancellation_point();
                     unreachable!("a pending cancellation unwinds")
                 }
                 Ok(()) => return Err(SelectTimeoutError),

@@ -133,7 +133,7 @@ impl Ticket {
             if let Some(t) = self.token() {
                 return Parked::Token(t);
             }
-            if cancellable && context::cancellation_pending() {
+            if cancellable && cancellation_pending() {
                 return Parked::Cancelled;
             }
             match deadline {
@@ -164,6 +164,45 @@ impl Ticket {
         }
     }
 }
+
+/// Whether a wait that parks now should end as cancelled:
+/// [`context::cancellation_pending`] (and, under loom, which has no strands,
+/// a loom thread's simulated cancellation: see [`simulate_cancellation`]).
+fn cancellation_pending() -> bool {
+    #[cfg(loom)]
+    if SIMULATED.with(Cell::get) {
+        return true;
+    }
+    context::cancellation_pending()
+}
+
+/// Unwinds with the pending cancellation, as a blocking point would
+/// ([`context::cancellation_point`]; under loom, a simulated one unwinds
+/// with [`SimulatedCancel`]).
+pub(crate) fn cancellation_point() {
+    #[cfg(loom)]
+    if SIMULATED.with(Cell::get) {
+        std::panic::resume_unwind(Box::new(SimulatedCancel));
+    }
+    context::cancellation_point();
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static SIMULATED: Cell<bool> = Cell::new(false);
+}
+
+/// Under loom: marks the calling loom thread as cancelled, so that its
+/// waits end as a cancelled strand's do (the models of the rule "a wait
+/// whose hand-off happened completes; one whose hand-off did not unwinds").
+#[cfg(loom)]
+pub(crate) fn simulate_cancellation() {
+    SIMULATED.with(|c| c.set(true));
+}
+
+/// The payload a simulated cancellation unwinds with (under loom).
+#[cfg(loom)]
+pub(crate) struct SimulatedCancel;
 
 /// How [`Ticket::park`] returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,6 @@
 //! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
 use super::{lock, Node, Parked, Queue, Ticket, Wakes};
-use crate::runtime::context;
 use crate::sync::spin::{RawGuard, RawMutex};
 use std::time::Instant;
 
@@ -79,7 +78,7 @@ where
             // Claimed before we could withdraw: it happened; complete.
             Err(t) => Some(t),
             Ok(()) => {
-                context::cancellation_point();
+                super::cancellation_point();
                 unreachable!("a pending cancellation unwinds")
             }
         },
