@@ -1,7 +1,8 @@
 //! *The* way code above the scheduler reaches the strand running now and
 //! its worker: who is running ([`current`]), parking and yielding it
 //! ([`park`], [`yield_now`], [`block`], [`block_until`]), whether it was
-//! cancelled, and the runtime parts it may use (its stack pool, its I/O
+//! cancelled ([`cancelled`], [`cancellation_pending`]) and a cancellation
+//! point without a park ([`cancellation_point`]), and the runtime parts it may use (its stack pool, its I/O
 //! driver). `sync/`, `channel/`, `io/`, `net/`, `time.rs`, `local.rs`,
 //! `panic.rs`, `grow.rs`, `spawn.rs` and `scope.rs` call these and never a
 //! worker's internals.
