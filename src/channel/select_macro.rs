@@ -24,13 +24,14 @@
 /// (it would wait forever); with only `default(timeout)`, it waits
 /// `timeout` (a cancellation point), then runs that arm.
 ///
-/// A `default` arm runs only if no operation was ready: the operations are
-/// tried twice before giving up (see [`Select::try_wait`]), so a channel
-/// that holds a value the whole time is not passed over.
+/// The semantics are those of [`Select`](crate::channel::Select); the
+/// macro only moves each arm's result into a slot and runs the arm's body
+/// after the wait.
 ///
-/// [`Select::try_wait`]: crate::channel::Select::try_wait The semantics are
-/// those of [`Select`](crate::channel::Select); the macro only moves each
-/// arm's result into a slot and runs the arm's body after the wait.
+/// A `default` arm runs only if no operation was ready: the operations are
+/// tried twice before giving up (see
+/// [`Select::try_wait`](crate::channel::Select::try_wait)), so a channel
+/// that holds a value the whole time is not passed over.
 ///
 /// ```
 /// use std::time::Duration;
