@@ -50,25 +50,41 @@ fn a_cancelled_queued_receiver_withdraws() {
     });
 }
 
+/// A value handed to a receiver before it saw its cancellation is
+/// received: `recv` returns it, and the cancellation fires at the
+/// receiver's next blocking point. (Before 2026-11 the receiver unwound out
+/// of `recv` and gave the value on to the next receiver, or back to the
+/// front of the buffer; `Chan::give_back` still does that for an unexpected
+/// unwind.)
 #[test]
-fn a_value_handed_to_a_cancelled_receiver_goes_to_the_next() {
+fn a_value_handed_to_a_cancelled_receiver_is_received() {
     let drops = Arc::new(AtomicUsize::new(0));
     let d = Arc::clone(&drops);
     rt(1).block_on(move || {
         let (tx, rx) = channel::bounded::<Counted>(0);
         let rx2 = rx.clone();
-        let w = spawn_parked(move || rx2.recv().map(|c| c.0));
+        let got = Arc::new(AtomicUsize::new(0));
+        let g = Arc::clone(&got);
+        let w = spawn_parked(move || {
+            let v = rx2.recv().unwrap();
+            g.store(v.0 as usize, SeqCst);
+            drop(v);
+            strands::yield_now(); // the next blocking point: unwinds here
+            unreachable!("cancelled");
+        });
         let x = spawn_parked(move || rx.recv().map(|c| c.0));
         w.cancel(); // runnable, not run yet
-        tx.try_send(Counted(7, d)).ok().unwrap(); // written into `w`'s slot
+        tx.try_send(Counted(7, Arc::clone(&d))).ok().unwrap(); // into `w`'s slot
         assert!(w.join().unwrap_err().is_cancelled());
-        assert_eq!(x.join().unwrap(), Ok(7), "given on to the next receiver");
+        assert_eq!(got.load(SeqCst), 7, "received by `w`");
+        tx.send(Counted(8, d)).unwrap();
+        assert_eq!(x.join().unwrap(), Ok(8), "`x` was not served `7`");
     });
-    assert_eq!(drops.load(SeqCst), 1, "dropped once, by its receiver");
+    assert_eq!(drops.load(SeqCst), 2, "each dropped once, by its receiver");
 }
 
 #[test]
-fn a_value_handed_to_a_cancelled_receiver_goes_back_to_the_buffer() {
+fn a_value_handed_to_a_cancelled_receiver_does_not_go_back_to_the_buffer() {
     rt(1).block_on(|| {
         let (tx, rx) = channel::bounded::<u32>(1);
         let rx2 = rx.clone();
@@ -76,9 +92,7 @@ fn a_value_handed_to_a_cancelled_receiver_goes_back_to_the_buffer() {
         w.cancel();
         tx.send(1).unwrap(); // handed to `w`
         tx.send(2).unwrap(); // buffered
-        assert!(w.join().unwrap_err().is_cancelled());
-        // `1` went back to the front, past the capacity: nothing is lost
-        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(w.join().unwrap(), Ok(1), "no blocking point after `recv`");
         assert_eq!(rx.try_recv(), Ok(2));
         assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
     });
@@ -98,14 +112,26 @@ fn a_cancelled_blocked_sender_drops_its_value_unsent() {
     assert_eq!(drops.load(SeqCst), 1);
 }
 
+/// A send whose value was taken before the sender saw its cancellation
+/// returns `Ok` (before 2026-11 it unwound, though the value was
+/// received), and the cancellation fires at the next blocking point.
 #[test]
-fn a_sender_cancelled_after_its_value_was_taken_has_sent_it() {
+fn a_sender_cancelled_after_its_value_was_taken_returns_ok() {
     rt(1).block_on(|| {
         let (tx, rx) = channel::bounded::<u32>(0);
-        let s = spawn_parked(move || tx.send(4));
+        let ok = Arc::new(AtomicUsize::new(0));
+        let o = Arc::clone(&ok);
+        let s = spawn_parked(move || {
+            if tx.send(4).is_ok() {
+                o.fetch_add(1, SeqCst);
+            }
+            strands::yield_now(); // unwinds here
+            unreachable!("cancelled");
+        });
         s.cancel();
         assert_eq!(rx.try_recv(), Ok(4)); // taken from the cancelled sender's slot
         assert!(s.join().unwrap_err().is_cancelled());
+        assert_eq!(ok.load(SeqCst), 1, "`send` returned `Ok`");
         assert!(rx.try_recv().is_err());
     });
 }

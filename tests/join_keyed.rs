@@ -107,35 +107,42 @@ fn a_cancelled_waiter_leaves_no_entry_and_no_trace_in_the_queue() {
 }
 
 #[test]
-fn a_key_handed_to_a_cancelled_waiter_goes_to_the_next() {
+fn a_key_handed_to_a_cancelled_waiter_is_its_own() {
+    // Before 2026-11 the cancelled waiter unwound out of `lock` and passed
+    // the key on; now `lock` returns (the hand-off happened), the waiter
+    // releases the key normally, and the cancellation fires at its next
+    // blocking point.
     rt(1).block_on(|| {
         let km = Arc::new(KeyedMutex::new());
         let log = Arc::new(StdMutex::new(Vec::new()));
         let g = km.lock("k");
         let (km1, log1) = (Arc::clone(&km), Arc::clone(&log));
         let w1 = spawn_parked(move || {
-            let _g = km1.lock("k");
-            log1.lock().unwrap().push("cancelled");
+            let g = km1.lock("k");
+            log1.lock().unwrap().push("handed");
+            drop(g);
+            strands::yield_now(); // unwinds here
+            unreachable!("cancelled");
         });
         let (km2, log2) = (Arc::clone(&km), Arc::clone(&log));
         let w2 = spawn_parked(move || {
             let _g = km2.lock("k");
             log2.lock().unwrap().push("next");
         });
-        w1.cancel(); // queued to run (and unwind), not run yet
-        drop(g); // hands the key to w1, which unwinds and must pass it on
+        w1.cancel(); // queued to run, not run yet
+        drop(g); // hands the key to w1, which takes it, then unwinds later
         assert!(w1.join().unwrap_err().is_cancelled());
         w2.join().unwrap();
-        assert_eq!(*log.lock().unwrap(), ["next"]);
+        assert_eq!(*log.lock().unwrap(), ["handed", "next"]);
         assert_eq!(km.len(), 0);
 
-        // and with nobody behind it: the entry goes
+        // and with nobody behind it: the entry goes when it releases
         let g = km.lock("j");
         let km3 = Arc::clone(&km);
         let w = spawn_parked(move || drop(km3.lock("j")));
         w.cancel();
         drop(g);
-        assert!(w.join().unwrap_err().is_cancelled());
+        assert!(w.join().is_ok(), "no blocking point after `lock`");
         assert_eq!(km.len(), 0);
         assert!(km.try_lock("j").is_some());
     });

@@ -210,9 +210,12 @@ fn dropping_the_set_mid_flight_drops_every_value_exactly_once() {
             strands::yield_now(); // the channel waiter parks after a yield
         }
         drop(set);
-        drop(guard);
         drop(dtx);
-        // wait for all ten drops (the six queued closures go at once)
+        // wait for all ten drops (the six queued closures go at once). The
+        // lock stays held meanwhile: a lock handed to a cancelled waiter
+        // is its own (the exactly-once rule), so releasing it now could
+        // let that member run on to its end.
+
         let mut seen = vec![0; 10];
         for _ in 0..10 {
             loop {
@@ -225,6 +228,7 @@ fn dropping_the_set_mid_flight_drops_every_value_exactly_once() {
                 }
             }
         }
+        drop(guard);
         assert_eq!(seen, vec![1; 10]);
         assert_eq!(started.load(SeqCst), 4, "queued members never start");
         assert_eq!(ran_to_end.load(SeqCst), 0);

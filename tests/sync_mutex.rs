@@ -142,20 +142,28 @@ fn a_cancelled_queued_waiter_leaves_the_queue() {
     });
 }
 
+/// The lock was handed over before the cancellation was seen: `lock`
+/// returns the guard (the waiter owns the lock and releases it normally);
+/// the cancellation fires at the next blocking point (before 2026-11 the
+/// waiter unwound out of `lock` and passed the lock on).
 #[test]
-fn a_lock_handed_to_a_cancelled_waiter_goes_to_the_next() {
+fn a_lock_handed_to_a_cancelled_waiter_is_its_own() {
     rt(1).block_on(|| {
         let m = Arc::new(Mutex::new(Vec::new()));
         let g = m.lock().unwrap();
         let (m1, m2) = (Arc::clone(&m), Arc::clone(&m));
-        let w = spawn_parked(move || m1.lock().unwrap().push("cancelled"));
+        let w = spawn_parked(move || {
+            m1.lock().unwrap().push("handed");
+            strands::yield_now(); // the next blocking point: unwinds here
+            unreachable!("cancelled");
+        });
         let x = spawn_parked(move || m2.lock().unwrap().push("next"));
-        w.cancel(); // queued to run (and unwind), not run yet
-        drop(g); // hands the lock to `w`, which must pass it on
+        w.cancel(); // queued to run, not run yet
+        drop(g); // hands the lock to `w`, which takes it, then unwinds later
         assert!(w.join().unwrap_err().is_cancelled());
         x.join().unwrap();
-        assert_eq!(*m.lock().unwrap(), ["next"]);
-        assert!(!m.is_poisoned());
+        assert_eq!(*m.lock().unwrap(), ["handed", "next"]);
+        assert!(!m.is_poisoned(), "released before the unwind");
     });
 }
 
@@ -235,17 +243,36 @@ fn condvar_wait_timeout_does_not_return_before_its_deadline() {
     });
 }
 
+/// A notification picked by a cancelled waiter is its own: `wait`
+/// returns the re-locked guard (even with the mutex contended), the
+/// cancellation fires at the next blocking point, and nobody else is
+/// woken (before 2026-11 the waiter unwound and passed it on).
 #[test]
-fn a_notification_picked_by_a_cancelled_waiter_passes_on() {
+fn a_notification_picked_by_a_cancelled_waiter_is_its_own() {
     rt(1).block_on(|| {
-        let pair = Arc::new((Mutex::new(()), Condvar::new()));
+        let pair = Arc::new((Mutex::new(0), Condvar::new()));
         let (p1, p2) = (Arc::clone(&pair), Arc::clone(&pair));
-        let w = spawn_parked(move || drop(p1.1.wait(p1.0.lock().unwrap())));
+        let w = spawn_parked(move || {
+            let mut g = p1.1.wait(p1.0.lock().unwrap()).unwrap();
+            *g += 1;
+            drop(g);
+            strands::yield_now(); // unwinds here
+            unreachable!("cancelled");
+        });
         let x = spawn_parked(move || drop(p2.1.wait(p2.0.lock().unwrap())));
+        let held = pair.0.lock().unwrap(); // `w` must wait to re-lock
         w.cancel();
-        pair.1.notify_one(); // picks `w`, which unwinds and passes it on
+        pair.1.notify_one(); // picks `w`
+        strands::yield_now(); // `w` runs, queues for the mutex
+        drop(held);
         assert!(w.join().unwrap_err().is_cancelled());
-        assert!(x.join_timeout(HANG).is_ok(), "the notification was lost");
+        assert_eq!(*pair.0.lock().unwrap(), 1, "`wait` returned the guard");
+        for _ in 0..5 {
+            strands::yield_now(); // `x` would run now if it had been woken
+        }
+        assert!(!x.is_finished(), "not woken");
+        pair.1.notify_one();
+        assert!(x.join_timeout(HANG).is_ok());
         assert!(!pair.0.is_poisoned());
     });
 }

@@ -111,21 +111,28 @@ fn a_panicking_writer_poisons_a_reader_does_not() {
     });
 }
 
+/// A queued writer that is cancelled withdraws; one that was granted the
+/// lock before it saw the cancellation holds it, writes, releases it, and
+/// unwinds at its next blocking point (before 2026-11 it unwound out of
+/// `write` and passed the lock on).
 #[test]
-fn a_lock_granted_to_a_cancelled_writer_goes_on() {
+fn a_lock_granted_to_a_cancelled_writer_is_its_own() {
     rt(1).block_on(|| {
         let l = Arc::new(RwLock::new(Vec::new()));
         let g = l.write().unwrap();
         let (l1, l2, l3) = (Arc::clone(&l), Arc::clone(&l), Arc::clone(&l));
         let queued = spawn_parked(move || l1.write().unwrap().push("queued"));
-        let handed = spawn_parked(move || l2.write().unwrap().push("handed"));
+        let handed = spawn_parked(move || {
+            l2.write().unwrap().push("handed");
+            strands::yield_now(); // unwinds here
+        });
         let reader = spawn_parked(move || l3.read().unwrap().len());
         queued.cancel();
         assert!(queued.join().unwrap_err().is_cancelled());
         handed.cancel();
-        drop(g); // granted to `handed`, which passes it on to the reader
+        drop(g); // granted to `handed`, which writes, then the reader
         assert!(handed.join().unwrap_err().is_cancelled());
-        assert_eq!(reader.join().unwrap(), 0);
+        assert_eq!(reader.join().unwrap(), 1);
         assert!(l.try_write().is_ok());
         assert!(!l.is_poisoned());
     });

@@ -74,15 +74,24 @@ fn grants_are_fifo_and_a_large_request_is_not_overtaken() {
     });
 }
 
+/// A queued waiter that is cancelled withdraws; one that was granted its
+/// permit before it saw the cancellation owns it (`acquire` returns it) and
+/// releases it when the permit drops, as the strand unwinds at its next
+/// blocking point (before 2026-11 it unwound out of `acquire` and gave the
+/// permit on).
 #[test]
-fn a_cancelled_waiter_withdraws_or_gives_its_permit_back() {
+fn a_cancelled_waiter_withdraws_or_owns_its_permit() {
     rt(1).block_on(|| {
         let sem = Arc::new(Semaphore::new(0));
         let got = Arc::new(AtomicUsize::new(0));
         let (s1, s2, s3) = (Arc::clone(&sem), Arc::clone(&sem), Arc::clone(&sem));
-        let g = Arc::clone(&got);
+        let (g, g2) = (Arc::clone(&got), Arc::clone(&got));
         let queued = spawn_parked(move || drop(s1.acquire()));
-        let handed = spawn_parked(move || drop(s2.acquire()));
+        let handed = spawn_parked(move || {
+            let _p = s2.acquire();
+            g2.fetch_add(1, SeqCst);
+            strands::yield_now(); // unwinds here; the permit drops
+        });
         let last = spawn_parked(move || {
             let _p = s3.acquire();
             g.fetch_add(1, SeqCst);
@@ -90,10 +99,10 @@ fn a_cancelled_waiter_withdraws_or_gives_its_permit_back() {
         queued.cancel();
         assert!(queued.join().unwrap_err().is_cancelled()); // withdrew
         handed.cancel();
-        sem.add_permits(1); // granted to `handed`, which gives it on to `last`
+        sem.add_permits(1); // granted to `handed`, which releases it to `last`
         assert!(handed.join().unwrap_err().is_cancelled());
         last.join().unwrap();
-        assert_eq!(got.load(SeqCst), 1);
+        assert_eq!(got.load(SeqCst), 2);
         assert_eq!(sem.available_permits(), 1, "no permit lost");
     });
 }

@@ -140,24 +140,34 @@ fn notify_waiters_wakes_all_current_waiters() {
     });
 }
 
+/// A notification picked by a cancelled waiter is its own: `wait`
+/// returns, and the cancellation fires at the next blocking point; nobody
+/// else is woken and no permit is stored (before 2026-11 the waiter
+/// unwound out of `wait` and passed the notification on).
 #[test]
-fn a_notification_picked_by_a_cancelled_waiter_passes_on() {
+fn a_notification_picked_by_a_cancelled_waiter_is_its_own() {
     rt(1).block_on(|| {
         let n = Arc::new(Notify::new());
         let (n1, n2) = (Arc::clone(&n), Arc::clone(&n));
-        let w = spawn_parked(move || n1.wait());
+        let w = spawn_parked(move || {
+            n1.wait();
+            strands::yield_now(); // unwinds here
+            unreachable!("cancelled");
+        });
         let x = spawn_parked(move || n2.wait());
         w.cancel();
-        n.notify_one(); // picks `w`, which passes it to `x`
+        n.notify_one(); // picks `w`
         assert!(w.join().unwrap_err().is_cancelled());
-        assert!(x.join_timeout(HANG).is_ok(), "the notification was lost");
-        // and if nobody else waits, it becomes the permit
+        assert!(!n.wait_timeout(Duration::ZERO), "no permit left over");
+        n.notify_one();
+        assert!(x.join_timeout(HANG).is_ok());
+        // a cancelled waiter that was not notified withdraws
         let n1 = Arc::clone(&n);
         let w = spawn_parked(move || n1.wait());
         w.cancel();
-        n.notify_one();
         assert!(w.join().unwrap_err().is_cancelled());
-        assert!(n.wait_timeout(Duration::ZERO));
+        n.notify_one();
+        assert!(n.wait_timeout(Duration::ZERO), "stored as the permit");
     });
 }
 

@@ -10,10 +10,11 @@
 //! (written into the receiver's slot on its stack), else buffers it, else
 //! waits with the value in a slot of its own, from which a receiver takes
 //! it. A receiver that takes from a full buffer refills it from the first
-//! waiting sender. A receiver cancelled after a value was handed to it
-//! gives the value back (to the next receiver, or the front of the buffer):
-//! a value accepted by a send is received or dropped with the channel, never
-//! lost or duplicated.
+//! waiting sender. A receiver (or sender) cancelled while waiting completes
+//! its operation if the hand-off happened first (see `sync::waitlist`);
+//! only an unexpected unwind out of a wait gives a delivered value back (to
+//! the next receiver, or the front of the buffer): a value accepted by a
+//! send is received or dropped with the channel, never lost or duplicated.
 
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
@@ -271,6 +272,7 @@ impl<T> Chan<T> {
                 tag: 0,
                 data: slot.as_data(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
                 // Taken: it was sent. Disconnected: the value is still in
@@ -327,6 +329,7 @@ impl<T> Chan<T> {
                 tag: 0,
                 data: slot.as_data(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State<T>| Wakes::none(),
                 abandoned: |token| {

@@ -14,10 +14,14 @@
 //!   value back ([`SendError`]); buffered values are dropped. When every
 //!   sender is gone, receives drain the buffer, then fail ([`RecvError`]).
 //! - **Nothing lost or duplicated.** A value accepted by a send is received
-//!   exactly once, or dropped with the channel. A strand cancelled while
-//!   blocked in `recv` after a value was handed to it gives the value back
-//!   to the channel; one cancelled in `send` either sent its value or drops
-//!   it (the send never returned `Ok`).
+//!   exactly once, or dropped with the channel.
+//! - **Cancellation is exactly-once.** A strand cancelled while blocked in
+//!   `send` whose value was taken (or handed to a receiver) gets `Ok`; one
+//!   whose value was not unwinds, and the value drops with its frame. A
+//!   strand cancelled in `recv` (or a [`Select`]) after a value was handed
+//!   to it receives it. In both cases the cancellation then fires at the
+//!   strand's next blocking point. So the values whose `send` returned `Ok`
+//!   are exactly the values received.
 //!
 //! ```
 //! use strands::channel;

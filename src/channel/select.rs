@@ -16,12 +16,18 @@
 //!    other nodes are then skipped by their channels and unlinked by us.
 //!
 //! A deadline or a cancellation withdraws the ticket; one claimed in the
-//! meantime is finished (deadline) or passed on (cancellation: a received
-//! value goes back to its channel).
+//! meantime is finished as if it had been seen first (a cancellation then
+//! fires at the strand's next blocking point). Only an unexpected unwind
+//! out of the wait passes a claimed operation on (a received value goes
+//! back to its channel).
+//!
+//! A `Select` without operations and with a deadline just waits until the
+//! deadline (`select!` with only a `default(t)` arm).
 
 use super::chan::{Chan, RecvFail, SendFail, Slot, State, DISCONNECTED};
 use super::{Receiver, RecvError, SendError, Sender};
-use crate::sync::waitlist::{Node, Ticket};
+use crate::runtime::context;
+use crate::sync::waitlist::{self, Node, Parked, Ticket};
 use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -44,9 +50,15 @@ use std::time::{Duration, Instant};
 /// bodies run in the caller's frame (for `break`, `continue`, `?`, and arms
 /// that touch the same variables).
 ///
-/// Waiting parks the strand (or thread); a strand cancelled while waiting
-/// leaves every channel's queue, and a value that had just been handed to
-/// it goes back to its channel.
+/// Waiting parks the strand (or thread). A strand cancelled while waiting
+/// leaves every channel's queue and unwinds, unless an operation completed
+/// first: then that operation's handler runs as usual (a value sent was
+/// sent, a value received is passed to the handler), and the cancellation
+/// fires at the strand's next blocking point.
+///
+/// [`wait_timeout`](Select::wait_timeout) and
+/// [`wait_deadline`](Select::wait_deadline) on a `Select` without
+/// operations wait until the deadline, then fail.
 ///
 /// # Panics
 ///
@@ -361,7 +373,24 @@ impl<'a, R> Select<'a, R> {
     /// assert_eq!(Select::new().recv(&rx, |r| r.unwrap()).try_wait(), Ok(3));
     /// ```
     pub fn try_wait(mut self) -> Result<R, SelectTimeoutError> {
-        self.attempt_all().ok_or(SelectTimeoutError)
+        // Two passes before giving up. One pass tries the operations one
+        // after another, each at its own instant, so it can miss a state
+        // in which some operation was ready at every moment: A tried (not
+        // ready), then B becomes ready, then A's value leaves, then B
+        // tried (not ready). Seen from the caller, `default` ran although
+        // a channel held a value all along. Whatever made the operations
+        // fail in the first pass must then have made another one ready in
+        // between, and that one is still ready for the second pass unless
+        // yet another hand-over happened meanwhile; so a chain of such
+        // hand-overs, each racing us exactly, is needed to fool two passes
+        // (the same reasoning as crossbeam's second pass). The unit test
+        // below forces the interleaving that one pass loses;
+        // `select_default_is_linearizable` (tests/channel_select.rs) races
+        // it for real.
+        match self.attempt_all() {
+            Some(r) => Ok(r),
+            None => self.attempt_all().ok_or(SelectTimeoutError),
+        }
     }
 
     fn attempt_all(&mut self) -> Option<R> {
@@ -370,10 +399,28 @@ impl<'a, R> Select<'a, R> {
             return None;
         }
         let s = start(n);
-        (0..n).find_map(|k| self.ops[(s + k) % n].attempt())
+        (0..n).find_map(|k| {
+            #[cfg(all(test, not(loom)))]
+            tests::before_attempt(k, (s + k) % n);
+            self.ops[(s + k) % n].attempt()
+        })
     }
 
     fn run(mut self, deadline: Option<Instant>) -> Result<R, SelectTimeoutError> {
+        if self.ops.is_empty() {
+            // Nothing can complete: wait out the deadline (a cancellation
+            // point, like any wait).
+            let Some(d) = deadline else {
+                unreachable!("`wait` refuses a Select without operations")
+            };
+            loop {
+                context::cancellation_point();
+                if Instant::now() >= d {
+                    return Err(SelectTimeoutError);
+                }
+                context::block_until(d);
+            }
+        }
         loop {
             if let Some(r) = self.attempt_all() {
                 return Ok(r);
@@ -388,22 +435,30 @@ impl<'a, R> Select<'a, R> {
                 armed: true,
             };
             let ready = (0..guard.ops.len()).any(|i| guard.ops[i].register(&ticket, i));
-            let token = if ready {
+            let parked = if ready {
                 None // something became ready: withdraw and attempt again
             } else {
-                ticket.park(deadline)
+                // Not a cancellation point itself: a cancelled strand whose
+                // ticket was claimed first completes that operation.
+                Some(ticket.park(deadline, true))
             };
             guard.armed = false;
             // `Err(token)`: an operation was served (maybe while we
             // withdrew); `Ok`: withdrawn, nothing was.
-            let served = match token {
-                Some(t) => Err(t),
-                None => ticket.abort(),
+            let served = match parked {
+                Some(Parked::Token(t)) => Err(t),
+                _ => ticket.abort(),
             };
             guard.all();
             match served {
                 Err(t) => return Ok(guard.ops[ticket.selected()].finish(t)),
                 Ok(()) if ready => continue,
+                Ok(()) if parked == Some(Parked::Cancelled) => {
+                    // Withdrawn before anything was handed over: the
+                    // values to send drop with the operations as we unwind.
+                    waitlist::cancellation_point();
+                    unreachable!("a pending cancellation unwinds")
+                }
                 Ok(()) => return Err(SelectTimeoutError),
             }
         }
@@ -421,5 +476,68 @@ impl<R> fmt::Debug for Select<'_, R> {
         f.debug_struct("Select")
             .field("operations", &self.ops.len())
             .finish()
+    }
+}
+
+/// A deterministic check of the second pass of [`Select::try_wait`]: a
+/// hook that runs before each attempt moves the value from the channel
+/// that is about to be tried second into the one that was tried first,
+/// right between the two tries, so one pass misses it every time.
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::Select;
+    use crate::channel;
+    use std::cell::RefCell;
+
+    type Hook = Box<dyn FnMut(usize, usize)>;
+
+    thread_local! {
+        static BEFORE_ATTEMPT: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    }
+
+    /// Called by `attempt_all` before its `k`-th try, on operation `index`.
+    pub(super) fn before_attempt(k: usize, index: usize) {
+        BEFORE_ATTEMPT.with(|h| {
+            if let Some(h) = h.borrow_mut().as_mut() {
+                h(k, index);
+            }
+        });
+    }
+
+    #[test]
+    fn try_wait_does_not_miss_a_value_that_moves_between_its_tries() {
+        for round in 0..4 {
+            let (txs, rxs): (Vec<_>, Vec<_>) = (0..2).map(|_| channel::bounded::<u32>(1)).unzip();
+            let (hook_txs, hook_rxs) = (txs.clone(), rxs.clone());
+            let mut first = None;
+            BEFORE_ATTEMPT.with(|h| {
+                *h.borrow_mut() = Some(Box::new(move |k, index| match (k, first) {
+                    // Before the first try: the other channel holds the value.
+                    (0, None) => {
+                        first = Some(index);
+                        hook_txs[1 - index].send(7).unwrap();
+                    }
+                    // Between the tries: into the first, then out of the
+                    // second (one of them holds it at every instant).
+                    (1, Some(f)) if f != usize::MAX => {
+                        hook_txs[f].send(7).unwrap();
+                        assert_eq!(hook_rxs[1 - f].try_recv(), Ok(7));
+                        first = Some(usize::MAX); // once
+                    }
+                    _ => {}
+                }));
+            });
+            let got = Select::new()
+                .recv(&rxs[0], |r| r.unwrap())
+                .recv(&rxs[1], |r| r.unwrap())
+                .try_wait();
+            BEFORE_ATTEMPT.with(|h| h.borrow_mut().take());
+            assert_eq!(
+                got,
+                Ok(7),
+                "round {round}: `default` although a value was there"
+            );
+            drop(txs);
+        }
     }
 }

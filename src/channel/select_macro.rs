@@ -9,17 +9,29 @@
 ///     recv(rx) -> msg => body,          // msg: Result<T, RecvError>
 ///     send(tx, value) -> res => body,   // res: Result<(), SendError<T>>
 ///     default => body,                  // optional: run if nothing is ready now
+///                                       //   (also spelled `default() =>`)
 ///     default(timeout) => body,         // or: run if nothing was ready in time
 /// }
 /// ```
 ///
 /// `rx` and `tx` are a [`Receiver`](crate::channel::Receiver) and a
-/// [`Sender`](crate::channel::Sender), or references to them; `msg` and
-/// `res` are irrefutable patterns (usually a name). At most one `default`
-/// arm, last. Exactly one arm runs. Without a `default` arm and without
-/// operations, `select!` panics (it would wait forever). The semantics are
-/// those of [`Select`](crate::channel::Select); the macro only moves each
-/// arm's result into a slot and runs the arm's body after the wait.
+/// [`Sender`](crate::channel::Sender), or references to them, or
+/// expressions that make one (`recv(make_receiver())`: the temporary lives
+/// until the `select!` ends); `msg` and `res` are irrefutable patterns
+/// (usually a name). Trailing commas are accepted inside the parentheses
+/// and after the last arm. At most one `default` arm, last. Exactly one arm
+/// runs. Without a `default` arm and without operations, `select!` panics
+/// (it would wait forever); with only `default(timeout)`, it waits
+/// `timeout` (a cancellation point), then runs that arm.
+///
+/// The semantics are those of [`Select`](crate::channel::Select); the
+/// macro only moves each arm's result into a slot and runs the arm's body
+/// after the wait.
+///
+/// A `default` arm runs only if no operation was ready: the operations are
+/// tried twice before giving up (see
+/// [`Select::try_wait`](crate::channel::Select::try_wait)), so a channel
+/// that holds a value the whole time is not passed over.
 ///
 /// ```
 /// use std::time::Duration;
@@ -61,33 +73,36 @@ macro_rules! __select_parse {
     ([$($ops:tt)*] default => $body:expr $(,)?) => {
         $crate::__select_start!([$($ops)*] (default ($body)))
     };
-    ([$($ops:tt)*] default($t:expr) => $body:expr $(,)?) => {
+    ([$($ops:tt)*] default() => $body:expr $(,)?) => {
+        $crate::__select_start!([$($ops)*] (default ($body)))
+    };
+    ([$($ops:tt)*] default($t:expr $(,)?) => $body:expr $(,)?) => {
         $crate::__select_start!([$($ops)*] (timeout ($t) ($body)))
     };
     // recv arms
-    ([$($ops:tt)*] recv($rx:expr) -> $pat:pat => $body:block, $($rest:tt)*) => {
+    ([$($ops:tt)*] recv($rx:expr $(,)?) -> $pat:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (recv ($rx) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] recv($rx:expr) -> $pat:pat => $body:block $($rest:tt)*) => {
+    ([$($ops:tt)*] recv($rx:expr $(,)?) -> $pat:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (recv ($rx) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] recv($rx:expr) -> $pat:pat => $body:expr, $($rest:tt)*) => {
+    ([$($ops:tt)*] recv($rx:expr $(,)?) -> $pat:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (recv ($rx) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] recv($rx:expr) -> $pat:pat => $body:expr) => {
+    ([$($ops:tt)*] recv($rx:expr $(,)?) -> $pat:pat => $body:expr) => {
         $crate::__select_parse!([$($ops)* (recv ($rx) ($pat) ($body))])
     };
     // send arms
-    ([$($ops:tt)*] send($tx:expr, $v:expr) -> $pat:pat => $body:block, $($rest:tt)*) => {
+    ([$($ops:tt)*] send($tx:expr, $v:expr $(,)?) -> $pat:pat => $body:block, $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (send ($tx) ($v) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] send($tx:expr, $v:expr) -> $pat:pat => $body:block $($rest:tt)*) => {
+    ([$($ops:tt)*] send($tx:expr, $v:expr $(,)?) -> $pat:pat => $body:block $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (send ($tx) ($v) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] send($tx:expr, $v:expr) -> $pat:pat => $body:expr, $($rest:tt)*) => {
+    ([$($ops:tt)*] send($tx:expr, $v:expr $(,)?) -> $pat:pat => $body:expr, $($rest:tt)*) => {
         $crate::__select_parse!([$($ops)* (send ($tx) ($v) ($pat) ($body))] $($rest)*)
     };
-    ([$($ops:tt)*] send($tx:expr, $v:expr) -> $pat:pat => $body:expr) => {
+    ([$($ops:tt)*] send($tx:expr, $v:expr $(,)?) -> $pat:pat => $body:expr) => {
         $crate::__select_parse!([$($ops)* (send ($tx) ($v) ($pat) ($body))])
     };
 }
@@ -130,7 +145,10 @@ macro_rules! __select_build {
     }};
     ($sel:ident [(recv ($rx:expr) ($pat:pat) ($body:expr)) $($ops:tt)*] $default:tt) => {{
         let mut __slot = ::core::option::Option::None;
-        let __sel = $sel.recv(&$rx, |__r| __slot = ::core::option::Option::Some(__r));
+        // `&$rx` in a `let` keeps a temporary (`recv(get())`) alive to the
+        // end of this block, past the wait.
+        let __rx = &$rx;
+        let __sel = $sel.recv(__rx, |__r| __slot = ::core::option::Option::Some(__r));
         match $crate::__select_build!(__sel [$($ops)*] $default) {
             ::core::option::Option::Some(__v) => ::core::option::Option::Some(__v),
             ::core::option::Option::None => match __slot.take() {
@@ -144,7 +162,9 @@ macro_rules! __select_build {
     }};
     ($sel:ident [(send ($tx:expr) ($v:expr) ($pat:pat) ($body:expr)) $($ops:tt)*] $default:tt) => {{
         let mut __slot = ::core::option::Option::None;
-        let __sel = $sel.send(&$tx, $v, |__r| __slot = ::core::option::Option::Some(__r));
+        // As for `recv`: a temporary sender lives to the end of the block.
+        let __tx = &$tx;
+        let __sel = $sel.send(__tx, $v, |__r| __slot = ::core::option::Option::Some(__r));
         match $crate::__select_build!(__sel [$($ops)*] $default) {
             ::core::option::Option::Some(__v) => ::core::option::Option::Some(__v),
             ::core::option::Option::None => match __slot.take() {

@@ -307,6 +307,7 @@ impl<V> Flight<V> {
                     tag: 0,
                     data: ptr::null_mut(),
                     deadline: None,
+                    cancellable: true,
                     registered: || {},
                     withdrawn: |_: &mut FlightState<V>| Wakes::none(),
                     abandoned: |_| {},

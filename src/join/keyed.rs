@@ -44,9 +44,11 @@ const MIN_CAPACITY: usize = 64;
 /// - **Parks, like [`sync::Mutex`](crate::sync::Mutex).** A strand waiting
 ///   for a key parks (its worker runs other strands); a plain thread
 ///   blocks.
-/// - **Cancellation.** A strand cancelled while waiting leaves the queue;
-///   if the key had just been handed to it, it goes to the next waiter (or
-///   the entry is removed). Nothing is left behind.
+/// - **Cancellation.** A strand cancelled while waiting leaves the queue
+///   and unwinds; if the key had been handed to it first, `lock` returns
+///   the guard as usual (released when it drops: to the next waiter, or
+///   the entry is removed) and the cancellation fires at the next blocking
+///   point. Nothing is left behind.
 /// - **No poisoning.** The lock guards no data of its own, so a holder that
 ///   unwinds simply releases the key.
 /// - **Recursive locking deadlocks:** locking a key the caller already holds
@@ -161,6 +163,7 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 // The key is held by someone else (else we would have been
                 // handed it): its entry stays.

@@ -1,7 +1,8 @@
 //! *The* way code above the scheduler reaches the strand running now and
 //! its worker: who is running ([`current`]), parking and yielding it
 //! ([`park`], [`yield_now`], [`block`], [`block_until`]), whether it was
-//! cancelled, and the runtime parts it may use (its stack pool, its I/O
+//! cancelled ([`cancelled`], [`cancellation_pending`]) and a cancellation
+//! point without a park ([`cancellation_point`]), and the runtime parts it may use (its stack pool, its I/O
 //! driver). `sync/`, `channel/`, `io/`, `net/`, `time.rs`, `local.rs`,
 //! `panic.rs`, `grow.rs`, `spawn.rs` and `scope.rs` call these and never a
 //! worker's internals.
@@ -184,6 +185,38 @@ pub(crate) fn mark_unwinding() {
     });
 }
 
+/// Whether a blocking point would unwind now: the running strand was
+/// cancelled and is not unwinding already (a plain thread: never). For
+/// waits that park without the check ([`block_with`]`(false)`) and decide
+/// themselves, once they know whether something was handed to them.
+pub(crate) fn cancellation_pending() -> bool {
+    with_worker(|w| match w.and_then(|w| w.running().map(|s| (w, s))) {
+        Some((w, s)) => {
+            refresh_unwinding(s, w);
+            s.is_cancelled() && !s.is_unwinding()
+        }
+        None => false,
+    })
+}
+
+/// A blocking point without the block: unwinds the running strand with a
+/// cancellation if [`cancellation_pending`] (exactly as [`park`] would),
+/// else returns.
+pub(crate) fn cancellation_point() {
+    let strand = with_worker(|w| {
+        let w = w?;
+        let s = w.running()?;
+        refresh_unwinding(s, w);
+        let me: *const Header = &**s;
+        Some(me)
+    });
+    if let Some(me) = strand {
+        // SAFETY: `me` is the running strand's header, kept alive by the
+        // running slot of this worker (no switch since it was read).
+        unwind_if_cancelled(unsafe { &*me });
+    }
+}
+
 /// Whether the running strand has been cancelled.
 pub(crate) fn cancelled() -> bool {
     with_current(|s| s.is_some_and(Header::is_cancelled))
@@ -214,8 +247,13 @@ pub(crate) fn block_with(cancellable: bool) {
 
 /// Like [`block`] but gives up at `deadline` (the caller rechecks the time).
 pub(crate) fn block_until(deadline: Instant) {
+    block_until_with(deadline, true);
+}
+
+/// [`block_until`], optionally not a cancellation point.
+pub(crate) fn block_until_with(deadline: Instant, cancellable: bool) {
     if may_switch() {
-        park_until(deadline);
+        park_until(deadline, cancellable);
     } else {
         let now = Instant::now();
         if deadline > now {
@@ -230,7 +268,7 @@ pub(crate) fn block_until(deadline: Instant) {
 /// Parks the running strand until `deadline` or an earlier wake. The timer
 /// entry is removed however this returns (including by a cancellation
 /// unwinding through it).
-fn park_until(deadline: Instant) {
+fn park_until(deadline: Instant, cancellable: bool) {
     let shared = with_worker(|w| Arc::clone(&w.expect("a strand runs on a worker").shared));
     let key = shared.insert_timer(deadline, waiter());
     struct Deregister<'a>(&'a super::shared::Shared, super::time::Key);
@@ -240,7 +278,11 @@ fn park_until(deadline: Instant) {
         }
     }
     let _deregister = Deregister(&shared, key);
-    park();
+    if cancellable {
+        park();
+    } else {
+        park_with(false);
+    }
 }
 
 /// Notifies an idle worker of the running strand's runtime, if any (so it

@@ -13,8 +13,9 @@ const RELEASED: usize = 0;
 /// `Barrier::new(0)` and `Barrier::new(1)` never block: every `wait`
 /// returns at once and is the leader (as in std). A strand cancelled while
 /// waiting withdraws its arrival, so the round still waits for `n` parties
-/// that are really there; if the round had just completed, it is over for
-/// the cancelled strand too (nobody else is affected).
+/// that are really there; if the round had completed first, its `wait`
+/// returns as usual (nobody else is affected) and the cancellation fires
+/// at its next blocking point.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -93,6 +94,7 @@ impl Barrier {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |s: &mut State| {
                     s.arrived -= 1;

@@ -13,10 +13,11 @@ const NOTIFIED: usize = 0;
 /// [`Mutex`]; waiting parks the strand (or the thread).
 ///
 /// Waiters are woken in FIFO order. A strand cancelled while it waits
-/// unwinds without its guard (the mutex is left unlocked); if a
-/// [`notify_one`](Condvar::notify_one) had just picked it, the notification
-/// passes to the next waiter, so it is not lost (one cancelled later, while
-/// it locks the mutex again, has consumed it). As with std, waits may
+/// unwinds without its guard (the mutex is left unlocked), unless a
+/// notification picked it first: then `wait` completes as usual (it locks
+/// the mutex again, which is then not a cancellation point, and returns the
+/// guard) and the cancellation fires at the strand's next blocking point.
+/// So a notification is never consumed by a waiter that then unwinds. As with std, waits may
 /// wake spuriously: wait in a loop, or use
 /// [`wait_while`](Condvar::wait_while). Using one condition variable with
 /// two different mutexes is a logic error (no undefined behaviour: waiters
@@ -162,6 +163,7 @@ impl Condvar {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 // Registered first, then unlocked: a notify after our
                 // unlock finds us.
                 registered: || {
@@ -173,7 +175,10 @@ impl Condvar {
             },
         );
         let mutex = mutex.expect("unlocked while waiting");
-        (mutex.lock(), token.is_none())
+        // Notified (or timed out): the wait completes, so re-locking is not
+        // a cancellation point (one that unwound here would have consumed
+        // a notification for nothing); the next blocking point is.
+        (mutex.lock_with(false), token.is_none())
     }
 
     /// Wakes the first waiter, if any.

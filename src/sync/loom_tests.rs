@@ -256,3 +256,59 @@ fn loom_two_receivers_one_withdrawing_get_each_value_once() {
         assert_eq!(got, [1, 2]);
     });
 }
+
+/// Runs `f` in a loom thread marked cancelled; `None` if it unwound with
+/// the (simulated) cancellation.
+fn cancelled<R>(f: impl FnOnce() -> R) -> Option<R> {
+    crate::sync::waitlist::simulate_cancellation();
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(p) => {
+            assert!(
+                p.is::<crate::sync::waitlist::SimulatedCancel>(),
+                "only the cancellation unwinds"
+            );
+            None
+        }
+    }
+}
+
+/// A cancelled sender blocked on a rendezvous races a receiver that takes
+/// its value: either the receiver got it and `send` returned `Ok`, or
+/// neither happened and the value dropped with the unwinding sender. Never
+/// "received, but the send unwound" (or returned an error).
+#[test]
+fn loom_a_send_claimed_while_cancelled_completes() {
+    loom::model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = channel::bounded::<Counted>(0);
+        let d = Arc::clone(&drops);
+        let t = thread::spawn(move || cancelled(|| tx.send(Counted(d)).is_ok()));
+        let got = rx.try_recv().is_ok();
+        let sent = t.join().unwrap();
+        assert!(sent != Some(false), "a send to a live receiver cannot fail");
+        assert_eq!(
+            got,
+            sent == Some(true),
+            "received exactly when sent with Ok"
+        );
+        assert_eq!(drops.load(SeqCst), 1, "dropped once");
+    });
+}
+
+/// A cancelled waiter that is handed the lock owns it: `lock` returns and
+/// the guard releases it; one that withdrew first unwinds. Either way the
+/// lock is free afterwards.
+#[test]
+fn loom_a_lock_handed_while_cancelled_is_owned() {
+    loom::model(|| {
+        let m = Arc::new(Mutex::new(0));
+        let g = m.lock().unwrap();
+        let m2 = Arc::clone(&m);
+        let t = thread::spawn(move || cancelled(|| *m2.lock().unwrap() += 1));
+        drop(g); // races the waiter's withdrawal (or comes before it queues)
+        let locked = t.join().unwrap().is_some();
+        assert_eq!(*m.lock().unwrap(), usize::from(locked));
+        assert!(!m.is_poisoned());
+    });
+}

@@ -11,10 +11,14 @@
 //! - **FIFO with direct hand-off.** Waiters queue in arrival order. Whoever
 //!   releases a lock, a permit or a signal hands it to the first waiter
 //!   directly; a newcomer cannot take it in between, so no waiter starves.
-//! - **Cancellation.** A strand [cancelled](crate::JoinHandle::cancel) while
-//!   waiting unwinds out of the wait: it leaves the queue, and whatever had
-//!   just been handed to it (the lock, permits, a notification) passes on to
-//!   the next waiter. Nothing is lost.
+//! - **Cancellation is exactly-once.** A strand
+//!   [cancelled](crate::JoinHandle::cancel) while waiting leaves the queue
+//!   and unwinds, if nothing was handed to it yet. If something was (the
+//!   lock, permits, a notification, the end of a barrier round), the wait
+//!   completes as usual: `lock` returns the guard, `acquire` the permit,
+//!   `wait` returns; the strand owns what it got and releases it normally,
+//!   and the cancellation fires at its next blocking point. Nothing is
+//!   lost, and no operation that happened reports that it did not.
 //! - **Poisoning** follows std for [`Mutex`] and [`RwLock`] (writers): a
 //!   holder that unwinds while holding the guard (a panic or a
 //!   cancellation) poisons it. [`OnceLock`] is not poisoned by a failed

@@ -31,8 +31,9 @@ const HANDED: usize = 0;
 ///   [cancellation](crate::JoinHandle::cancel)) while holding the guard, the
 ///   mutex is poisoned and later `lock`s return [`PoisonError`]s that still
 ///   carry the guard.
-/// - **Cancellation.** A strand cancelled while waiting leaves the queue; if
-///   the lock had just been handed to it, it goes to the next waiter.
+/// - **Cancellation.** A strand cancelled while waiting leaves the queue and
+///   unwinds; if the lock had been handed to it first, `lock` returns the
+///   guard as usual and the cancellation fires at the next blocking point.
 /// - **Recursive locking deadlocks.** Locking a mutex the caller already
 ///   holds parks the caller forever (as std may); it is never undefined
 ///   behaviour. Use [`try_lock`](Mutex::try_lock) where re-entry is possible.
@@ -133,12 +134,19 @@ impl<T: ?Sized> Mutex<T> {
     /// Returns `Err` (still carrying the guard) if the mutex is poisoned.
     /// Locking a mutex the caller holds deadlocks.
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
+        self.lock_with(true)
+    }
+
+    /// [`lock`](Mutex::lock), optionally not a cancellation point (a
+    /// [`Condvar`](super::Condvar) that was notified re-locks this way: its
+    /// wait completes, and a cancellation fires at the next blocking point).
+    pub(crate) fn lock_with(&self, cancellable: bool) -> LockResult<MutexGuard<'_, T>> {
         if self
             .state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            self.lock_slow();
+            self.lock_slow(cancellable);
         }
         self.guard()
     }
@@ -190,7 +198,7 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     #[cold]
-    fn lock_slow(&self) {
+    fn lock_slow(&self, cancellable: bool) {
         let q = waitlist::lock(&self.waiters);
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
@@ -218,6 +226,7 @@ impl<T: ?Sized> Mutex<T> {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable,
                 registered: || {},
                 withdrawn: |q: &mut Queue| {
                     if q.is_empty() {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::ptr;
 use std::time::{Duration, Instant};
 
-/// Woken by `notify_one`: passed on if the waiter is cancelled.
+/// Woken by `notify_one`.
 const ONE: usize = 0;
 /// Woken by `notify_waiters`.
 const ALL: usize = 1;
@@ -17,8 +17,10 @@ const ALL: usize = 1;
 /// waits, stores one permit so that the next [`wait`](Notify::wait)
 /// returns at once (permits do not add up: at most one is stored).
 /// [`notify_waiters`](Notify::notify_waiters) wakes everyone waiting now and
-/// stores nothing. A strand cancelled right after `notify_one` picked it
-/// passes the notification on (to the next waiter, or as the permit).
+/// stores nothing. A strand cancelled while waiting withdraws, unless
+/// `notify_one` picked it first: then its `wait` returns as usual (the
+/// notification is its own) and the cancellation fires at its next
+/// blocking point.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -109,6 +111,7 @@ impl Notify {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State| Wakes::none(),
                 abandoned: |token| {

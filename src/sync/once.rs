@@ -6,7 +6,6 @@ use crate::loom::{AtomicU8, Ordering};
 use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
-use std::mem::MaybeUninit;
 use std::ptr;
 
 const INCOMPLETE: u8 = 0;
@@ -48,7 +47,13 @@ const COMPLETE: u8 = 2;
 pub struct OnceLock<T> {
     state: AtomicU8,
     waiters: RawMutex<Queue>,
-    value: UnsafeCell<MaybeUninit<T>>,
+    /// `Some` once initialised (written before COMPLETE is published).
+    /// An `Option`, not a `MaybeUninit` with a `Drop` impl on the cell: the
+    /// cell has no `Drop` impl of its own, so its drop glue is the
+    /// `Option<T>`'s, and the drop checker lets a cell hold a reference to
+    /// a value that is dropped before it (as with std's `OnceLock`, which
+    /// needs the unstable `#[may_dangle]` for the same).
+    value: UnsafeCell<Option<T>>,
 }
 
 // SAFETY: as std's: the value is written once (by one caller, under the
@@ -66,7 +71,7 @@ impl<T> OnceLock<T> {
         OnceLock {
             state: AtomicU8::new(INCOMPLETE),
             waiters: RawMutex::new(Queue::new()),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
+            value: UnsafeCell::new(None),
         }
     }
 
@@ -76,7 +81,7 @@ impl<T> OnceLock<T> {
         OnceLock {
             state: AtomicU8::new(INCOMPLETE),
             waiters: RawMutex::new(Queue::new()),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
+            value: UnsafeCell::new(None),
         }
     }
 
@@ -84,8 +89,8 @@ impl<T> OnceLock<T> {
     pub fn get(&self) -> Option<&T> {
         if self.state.load(Ordering::Acquire) == COMPLETE {
             // SAFETY: COMPLETE is published after the value is written, and
-            // the value is never written again.
-            Some(unsafe { (*self.value.get()).assume_init_ref() })
+            // the value is never written again while shared.
+            unsafe { (*self.value.get()).as_ref() }
         } else {
             None
         }
@@ -133,6 +138,7 @@ impl<T> OnceLock<T> {
                             tag: 0,
                             data: ptr::null_mut(),
                             deadline: None,
+                            cancellable: true,
                             registered: || {},
                             withdrawn: |_: &mut Queue| Wakes::none(),
                             abandoned: |_| {},
@@ -163,7 +169,7 @@ impl<T> OnceLock<T> {
         let mut finish = Finish(self, INCOMPLETE);
         let v = f();
         // SAFETY: we are the one initialiser (RUNNING), nobody reads yet.
-        unsafe { (*self.value.get()).write(v) };
+        unsafe { *self.value.get() = Some(v) };
         finish.1 = COMPLETE;
     }
 
@@ -175,19 +181,12 @@ impl<T> OnceLock<T> {
             return None;
         }
         self.state.store(INCOMPLETE, Ordering::Relaxed);
-        // SAFETY: it was COMPLETE: initialised; now marked empty.
-        Some(unsafe { self.value.get_mut().assume_init_read() })
+        self.value.get_mut().take()
     }
 
     /// The value, if initialised, consuming the cell.
     pub fn into_inner(mut self) -> Option<T> {
         self.take()
-    }
-}
-
-impl<T> Drop for OnceLock<T> {
-    fn drop(&mut self) {
-        drop(self.take());
     }
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 use std::ptr;
+use std::ptr::NonNull;
 
 const READ: usize = 0;
 const WRITE: usize = 1;
@@ -25,8 +26,9 @@ const GRANTED: usize = 0;
 /// caller forever; it is never undefined behaviour.
 ///
 /// Poisoning follows std: a writer that unwinds while holding the lock
-/// poisons it. A strand cancelled while waiting leaves the queue, or passes
-/// on the lock if it had just been granted.
+/// poisons it. A strand cancelled while waiting leaves the queue and
+/// unwinds; if the lock was granted to it first, `read`/`write` return the
+/// guard as usual and the cancellation fires at the next blocking point.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -75,9 +77,15 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLock<T> {}
 /// let (a, b) = (l.read().unwrap(), l.read().unwrap());
 /// assert_eq!(*a + *b, 2);
 /// ```
+///
+/// Covariant in `T`, like std's: a guard of a `RwLock<&'static str>` can be
+/// used as a guard of a shorter-lived `&str` (it only reads).
 #[must_use = "if unused the RwLock will immediately unlock"]
 pub struct RwLockReadGuard<'a, T: ?Sized + 'a> {
-    lock: &'a RwLock<T>,
+    /// The value (a `NonNull`, not `&'a RwLock<T>`, whose `UnsafeCell<T>`
+    /// would make the guard invariant in `T`).
+    data: NonNull<T>,
+    inner: &'a RawMutex<State>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -177,7 +185,9 @@ impl<T: ?Sized> RwLock<T> {
 
     fn read_guard(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
-            lock: self,
+            // SAFETY: `UnsafeCell::get` never returns null.
+            data: unsafe { NonNull::new_unchecked(self.data.get()) },
+            inner: &self.inner,
             _not_send: PhantomData,
         }
     }
@@ -208,26 +218,29 @@ impl<T: ?Sized> RwLock<T> {
                 tag: kind,
                 data: ptr::null_mut(),
                 deadline: None,
+                cancellable: true,
                 registered: || {},
                 // A writer at the head may have held back readers.
                 withdrawn: grant,
-                abandoned: |_| self.release(kind),
+                abandoned: |_| release(&self.inner, kind),
             },
         );
         debug_assert_eq!(token, Some(GRANTED));
     }
+}
 
-    fn release(&self, kind: usize) {
-        let mut st = waitlist::lock(&self.inner);
-        if kind == READ {
-            st.readers -= 1;
-        } else {
-            st.writer = false;
-        }
-        let wakes = grant(&mut st);
-        drop(st);
-        wakes.wake();
+/// Releases a shared (`READ`) or the exclusive (`WRITE`) hold of the lock
+/// whose state `inner` is, and grants it to the waiters it can serve now.
+fn release(inner: &RawMutex<State>, kind: usize) {
+    let mut st = waitlist::lock(inner);
+    if kind == READ {
+        st.readers -= 1;
+    } else {
+        st.writer = false;
     }
+    let wakes = grant(&mut st);
+    drop(st);
+    wakes.wake();
 }
 
 /// Grants the lock to the head of the queue: one writer, or a run of
@@ -254,22 +267,23 @@ fn grant(st: &mut State) -> Wakes {
 
 impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     fn drop(&mut self) {
-        self.lock.release(READ);
+        release(self.inner, READ);
     }
 }
 
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.poison.done(&self.poison);
-        self.lock.release(WRITE);
+        release(&self.lock.inner, WRITE);
     }
 }
 
 impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: a read guard proves that no writer holds the lock.
-        unsafe { &*self.lock.data.get() }
+        // SAFETY: a read guard proves that no writer holds the lock, and
+        // `data` points into the lock it borrows for `'a`.
+        unsafe { self.data.as_ref() }
     }
 }
 

@@ -16,8 +16,9 @@ const GRANTED: usize = 0;
 /// behind it until it is served (no starvation of large requests).
 /// [`Semaphore::new(0)`](Semaphore::new) is valid: every acquire waits until
 /// [`add_permits`](Semaphore::add_permits) or a permit's release. A strand
-/// cancelled while waiting leaves the queue; permits just granted to it are
-/// given back, so none is lost.
+/// cancelled while waiting leaves the queue and unwinds; if its permits were
+/// granted first, `acquire` returns them as usual (released when the permit
+/// drops) and the cancellation fires at the next blocking point.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -179,6 +180,7 @@ impl Semaphore {
                 tag: n,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 // We may have held back smaller requests behind us.
                 withdrawn: grant,

@@ -125,6 +125,7 @@ impl WaitGroup {
                 tag: 0,
                 data: ptr::null_mut(),
                 deadline,
+                cancellable: true,
                 registered: || {},
                 withdrawn: |_: &mut State| Wakes::none(),
                 abandoned: |_| {},

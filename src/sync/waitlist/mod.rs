@@ -34,12 +34,24 @@
 //! # Leaving early
 //!
 //! A wait ends in one of three ways: a token (handed over), a deadline, or a
-//! cancellation unwinding out of the park. The last two run the same code
-//! ([`Leave`]): abort the ticket; if that wins, unlink the node under the
-//! lock and let the primitive fix its state; if it loses, something was
-//! already handed over, and the caller either takes it (deadline) or passes
-//! it on (cancellation: the next waiter gets the lock, the permit is given
-//! back, the value goes back to the channel). Nothing is lost.
+//! cancellation of the waiting strand. The park itself is *not* a
+//! cancellation point ([`Ticket::park`] parks with
+//! `context::block_with(false)` and looks at the ticket first): the last
+//! two run the same code (`Leave`): abort the ticket; if that
+//! wins, unlink the node under the lock and let the primitive fix its
+//! state, then return the timeout or unwind with the cancellation
+//! (`context::cancellation_point`); if it loses, something was already
+//! handed over, and the wait **completes normally** with that token: the
+//! send returns `Ok`, the lock or permit is the caller's, the value is
+//! received. A cancellation then fires at the strand's next blocking
+//! point. So a cancelled operation is exactly-once: it either happened
+//! (and says so) or did not (and unwinds). Nothing is lost.
+//!
+//! Only an unexpected unwind out of the wait (a panic in a primitive's
+//! `registered` callback) still leaves through `Leave`'s `Drop`,
+//! which passes on what was handed over (`WaitSpec::abandoned`: the next
+//! waiter gets the lock, the permit is given back, the value goes back to
+//! the channel).
 //!
 //! # Lost wake-ups
 //!
@@ -106,19 +118,28 @@ impl Ticket {
         }
     }
 
-    /// Parks until a token arrives (`Some`), or until `deadline` has passed
-    /// (`None`; the ticket is still `WAITING`, or was claimed meanwhile,
-    /// which [`abort`](Ticket::abort) then tells). A cancellation unwinds
-    /// from here.
-    pub(crate) fn park(&self, deadline: Option<Instant>) -> Option<usize> {
+    /// Parks until a token arrives ([`Parked::Token`]), `deadline` passes
+    /// ([`Parked::Deadline`]), or, if `cancellable`, the strand is found
+    /// cancelled with nothing handed over yet ([`Parked::Cancelled`]). In
+    /// the last two cases the ticket may still be `WAITING`, or may have
+    /// been claimed meanwhile: [`abort`](Ticket::abort) tells. Never
+    /// unwinds: the park itself is not a cancellation point, so a wait
+    /// whose claim completed returns its token even if the strand was
+    /// cancelled meanwhile (the cancellation then fires at its next
+    /// blocking point). The caller that gets `Cancelled` withdraws and, if
+    /// the withdrawal wins, unwinds with [`context::cancellation_point`].
+    pub(crate) fn park(&self, deadline: Option<Instant>, cancellable: bool) -> Parked {
         loop {
             if let Some(t) = self.token() {
-                return Some(t);
+                return Parked::Token(t);
+            }
+            if cancellable && cancellation_pending() {
+                return Parked::Cancelled;
             }
             match deadline {
-                None => context::block(),
-                Some(d) if Instant::now() >= d => return None,
-                Some(d) => context::block_until(d),
+                None => context::block_with(false),
+                Some(d) if Instant::now() >= d => return Parked::Deadline,
+                Some(d) => context::block_until_with(d, false),
             }
         }
     }
@@ -142,6 +163,56 @@ impl Ticket {
             },
         }
     }
+}
+
+/// Whether a wait that parks now should end as cancelled:
+/// [`context::cancellation_pending`] (and, under loom, which has no strands,
+/// a loom thread's simulated cancellation: see [`simulate_cancellation`]).
+fn cancellation_pending() -> bool {
+    #[cfg(loom)]
+    if SIMULATED.with(Cell::get) {
+        return true;
+    }
+    context::cancellation_pending()
+}
+
+/// Unwinds with the pending cancellation, as a blocking point would
+/// ([`context::cancellation_point`]; under loom, a simulated one unwinds
+/// with [`SimulatedCancel`]).
+pub(crate) fn cancellation_point() {
+    #[cfg(loom)]
+    if SIMULATED.with(Cell::get) {
+        std::panic::resume_unwind(Box::new(SimulatedCancel));
+    }
+    context::cancellation_point();
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static SIMULATED: Cell<bool> = Cell::new(false);
+}
+
+/// Under loom: marks the calling loom thread as cancelled, so that its
+/// waits end as a cancelled strand's do (the models of the rule "a wait
+/// whose hand-off happened completes; one whose hand-off did not unwinds").
+#[cfg(loom)]
+pub(crate) fn simulate_cancellation() {
+    SIMULATED.with(|c| c.set(true));
+}
+
+/// The payload a simulated cancellation unwinds with (under loom).
+#[cfg(loom)]
+pub(crate) struct SimulatedCancel;
+
+/// How [`Ticket::park`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parked {
+    /// Handed over, with this token.
+    Token(usize),
+    /// The deadline passed first.
+    Deadline,
+    /// The strand was cancelled first (and is not unwinding already).
+    Cancelled,
 }
 
 /// A waiter's entry in a [`Queue`]; lives on the waiter's stack.

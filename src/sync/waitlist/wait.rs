@@ -1,7 +1,7 @@
 //! [`wait`]: the one blocking routine of the locks and signals (the
 //! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
-use super::{lock, Node, Queue, Ticket, Wakes};
+use super::{lock, Node, Parked, Queue, Ticket, Wakes};
 use crate::sync::spin::{RawGuard, RawMutex};
 use std::time::Instant;
 
@@ -20,22 +20,29 @@ where
     pub(crate) tag: usize,
     pub(crate) data: *mut (),
     pub(crate) deadline: Option<Instant>,
+    /// Whether a cancellation of the waiting strand ends the wait (if
+    /// nothing was handed over yet). `false` for waits that must complete
+    /// (a condition variable re-locking its mutex).
+    pub(crate) cancellable: bool,
     /// Run once the node is published and the lock released, before
     /// parking (a condition variable unlocks its mutex here).
     pub(crate) registered: R,
     /// Under the lock, after the node left without being served: fix the
     /// state (a flag for "someone waits", a FIFO head that now can go).
     pub(crate) withdrawn: W,
-    /// A cancellation unwound through the wait after `token` was handed
-    /// over: pass it on (no lock held).
+    /// An unexpected unwind (a panic in `registered`) left the wait after
+    /// `token` was handed over: pass it on (no lock held). A cancellation
+    /// never comes here: a wait whose hand-over happened completes.
     pub(crate) abandoned: A,
 }
 
 /// Waits in a queue of the primitive whose lock `guard` holds: publishes a
 /// node, releases the lock, parks. Returns the token handed over, or `None`
 /// if the deadline passed first (the node is then withdrawn). A
-/// cancellation unwinds out of here after withdrawing the node or passing
-/// on what it was handed.
+/// cancellation of the waiting strand (if `spec.cancellable`) withdraws the
+/// node and unwinds out of here, unless something was handed over first:
+/// then the wait returns that token as usual, and the cancellation fires at
+/// the strand's next blocking point (see the module docs).
 pub(crate) fn wait<S, Q, W, A, R>(
     mut guard: RawGuard<'_, S>,
     spec: WaitSpec<'_, S, Q, W, A, R>,
@@ -62,16 +69,24 @@ where
         armed: true,
     };
     (spec.registered)();
-    let got = ticket.park(spec.deadline);
+    let got = ticket.park(spec.deadline, spec.cancellable);
     leave.armed = false;
     match got {
-        Some(t) => Some(t),
-        None => leave.withdraw().err(),
+        Parked::Token(t) => Some(t),
+        Parked::Deadline => leave.withdraw().err(),
+        Parked::Cancelled => match leave.withdraw() {
+            // Claimed before we could withdraw: it happened; complete.
+            Err(t) => Some(t),
+            Ok(()) => {
+                super::cancellation_point();
+                unreachable!("a pending cancellation unwinds")
+            }
+        },
     }
 }
 
-/// Leaves a wait early (deadline, or unwinding).
-struct Leave<'a, S, Q, W, A>
+/// Leaves a wait early (deadline, cancellation, or an unexpected unwind).
+pub(super) struct Leave<'a, S, Q, W, A>
 where
     Q: Fn(&mut S) -> &mut Queue,
     W: FnOnce(&mut S) -> Wakes,
