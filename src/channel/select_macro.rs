@@ -134,13 +134,21 @@ macro_rules! __select_build {
     ($sel:ident [] (default ($body:expr))) => {{
         match $sel.try_wait() {
             ::core::result::Result::Ok(()) => ::core::option::Option::None,
-            ::core::result::Result::Err(_) => ::core::option::Option::Some($body),
+            ::core::result::Result::Err(_) => {
+                #[allow(unreachable_code)]
+                let __out = ::core::option::Option::Some($body);
+                __out
+            }
         }
     }};
     ($sel:ident [] (timeout ($t:expr) ($body:expr))) => {{
         match $sel.wait_timeout($t) {
             ::core::result::Result::Ok(()) => ::core::option::Option::None,
-            ::core::result::Result::Err(_) => ::core::option::Option::Some($body),
+            ::core::result::Result::Err(_) => {
+                #[allow(unreachable_code)]
+                let __out = ::core::option::Option::Some($body);
+                __out
+            }
         }
     }};
     ($sel:ident [(recv ($rx:expr) ($pat:pat) ($body:expr)) $($ops:tt)*] $default:tt) => {{
@@ -154,7 +162,12 @@ macro_rules! __select_build {
             ::core::option::Option::None => match __slot.take() {
                 ::core::option::Option::Some(__r) => {
                     let $pat = __r;
-                    ::core::option::Option::Some($body)
+                    // A body that diverges (`break`, `continue`, `return`,
+                    // a panic) would make the `Some(..)` around it warn in
+                    // the user's code.
+                    #[allow(unreachable_code)]
+                    let __out = ::core::option::Option::Some($body);
+                    __out
                 }
                 ::core::option::Option::None => ::core::option::Option::None,
             },
@@ -170,7 +183,12 @@ macro_rules! __select_build {
             ::core::option::Option::None => match __slot.take() {
                 ::core::option::Option::Some(__r) => {
                     let $pat = __r;
-                    ::core::option::Option::Some($body)
+                    // A body that diverges (`break`, `continue`, `return`,
+                    // a panic) would make the `Some(..)` around it warn in
+                    // the user's code.
+                    #[allow(unreachable_code)]
+                    let __out = ::core::option::Option::Some($body);
+                    __out
                 }
                 ::core::option::Option::None => ::core::option::Option::None,
             },
