@@ -135,7 +135,7 @@ macro_rules! __select_build {
         match $sel.try_wait() {
             ::core::result::Result::Ok(()) => ::core::option::Option::None,
             ::core::result::Result::Err(_) => {
-                #[allow(unreachable_code)]
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
                 let __out = ::core::option::Option::Some($body);
                 __out
             }
@@ -145,7 +145,7 @@ macro_rules! __select_build {
         match $sel.wait_timeout($t) {
             ::core::result::Result::Ok(()) => ::core::option::Option::None,
             ::core::result::Result::Err(_) => {
-                #[allow(unreachable_code)]
+                #[allow(unreachable_code, clippy::diverging_sub_expression)]
                 let __out = ::core::option::Option::Some($body);
                 __out
             }
@@ -165,7 +165,7 @@ macro_rules! __select_build {
                     // A body that diverges (`break`, `continue`, `return`,
                     // a panic) would make the `Some(..)` around it warn in
                     // the user's code.
-                    #[allow(unreachable_code)]
+                    #[allow(unreachable_code, clippy::diverging_sub_expression)]
                     let __out = ::core::option::Option::Some($body);
                     __out
                 }
@@ -186,7 +186,7 @@ macro_rules! __select_build {
                     // A body that diverges (`break`, `continue`, `return`,
                     // a panic) would make the `Some(..)` around it warn in
                     // the user's code.
-                    #[allow(unreachable_code)]
+                    #[allow(unreachable_code, clippy::diverging_sub_expression)]
                     let __out = ::core::option::Option::Some($body);
                     __out
                 }
