@@ -48,6 +48,28 @@
 //! A panic in a strand is caught at the strand's first frame and handed to
 //! whoever [joins](JoinHandle::join) it; the worker and the other strands go
 //! on. The panic message names the strand.
+//!
+//! # Caveats
+//!
+//! Strands share their worker's OS thread, and scheduling is cooperative.
+//! What follows from that (the longer list, with the reasons, is in
+//! `docs/architecture.md`, "Caveats"):
+//!
+//! - A std `thread_local!` is shared by every strand of one worker: use
+//!   [`strand_local!`] for state that belongs to a strand.
+//!   `std::thread::current()` inside a strand names its worker thread.
+//! - A std blocking call (`std::net`, `std::fs`, `std::sync::Mutex::lock`
+//!   under contention, `std::thread::sleep`) holds the whole worker: use
+//!   this crate's [`net`], [`sync`], [`channel`] and [`sleep`], or
+//!   [`spawn_blocking`] for blocking work that has no strand-aware form.
+//! - A loop that never reaches a blocking point holds its worker too: call
+//!   [`yield_now`] in long computations.
+//! - The watchdog ([`runtime::Builder::watchdog`]) reports a strand that
+//!   holds its worker and starts a spare worker for new strands, timers and
+//!   I/O; strands that already started on the held worker cannot move to
+//!   the spare and wait until it is free.
+//! - `std::thread::panicking()` inside a strand also sees another strand of
+//!   the same worker that is switched out mid-unwind: ask [`panicking`].
 
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
