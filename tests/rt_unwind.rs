@@ -218,3 +218,23 @@ fn a_migratable_strand_stays_on_its_thread_while_it_unwinds() {
     });
     assert_eq!(moved.load(SeqCst), 0, "an unwinding strand changed threads");
 }
+
+#[test]
+fn a_strand_joining_itself_is_told_instead_of_waiting_forever() {
+    let rt = common::rt(1);
+    let msg = rt.block_on(|| {
+        let (handle_tx, handle_rx) = channel::bounded::<strands::JoinHandle<()>>(1);
+        let (msg_tx, msg_rx) = channel::bounded::<String>(1);
+        let h = strands::spawn(move || {
+            let me = handle_rx.recv().unwrap(); // its own handle
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| me.join()));
+            let p = r.expect_err("joining itself must not wait");
+            msg_tx
+                .send(p.downcast_ref::<&str>().unwrap().to_string())
+                .unwrap();
+        });
+        handle_tx.send(h).unwrap();
+        msg_rx.recv().unwrap()
+    });
+    assert_eq!(msg, "a strand cannot join itself: it would wait forever");
+}

@@ -57,6 +57,10 @@ impl<T> JoinHandle<T> {
     /// From a strand this parks the strand (its worker runs others
     /// meanwhile); from a plain thread it blocks the thread.
     ///
+    /// # Panics
+    ///
+    /// If called by the strand it joins (it would wait for itself forever).
+    ///
     /// ```
     /// strands::run(|| {
     ///     let h = strands::spawn(|| panic!("oops"));
@@ -65,7 +69,9 @@ impl<T> JoinHandle<T> {
     ///     assert_eq!(err.to_string(), "strand panicked: oops");
     /// });
     /// ```
+    #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
+        self.not_self();
         self.packet.wait(None);
         self.packet.take()
         // `self` drops here: `detach` finds DONE and changes nothing
@@ -85,6 +91,7 @@ impl<T> JoinHandle<T> {
     ///     assert_eq!(quick.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 5);
     /// });
     /// ```
+    #[track_caller]
     pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, JoinError>, JoinHandle<T>> {
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.join_deadline(deadline),
@@ -93,7 +100,9 @@ impl<T> JoinHandle<T> {
     }
 
     /// Like [`join_timeout`](JoinHandle::join_timeout), with a deadline.
+    #[track_caller]
     pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
+        self.not_self();
         if self.packet.wait(Some(deadline)) {
             Ok(self.packet.take())
         } else {
@@ -116,7 +125,9 @@ impl<T> JoinHandle<T> {
     ///     assert!(h.join().unwrap_err().is_cancelled());
     /// });
     /// ```
+    #[track_caller]
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.not_self();
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.wait_deadline(deadline),
             None => self.packet.wait(None),
@@ -124,8 +135,23 @@ impl<T> JoinHandle<T> {
     }
 
     /// [`wait_timeout`](JoinHandle::wait_timeout) with a deadline.
+    #[track_caller]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
+        self.not_self();
         self.packet.wait(Some(deadline))
+    }
+
+    /// Panics if the running strand is the one this handle joins: it would
+    /// wait for itself forever (std's `JoinHandle::join` reports the same
+    /// deadlock as an error of the platform).
+    #[track_caller]
+    fn not_self(&self) {
+        let me = crate::runtime::context::with_current(|s| {
+            s.is_some_and(|s| std::ptr::eq(s, &*self.strand.inner))
+        });
+        if me {
+            panic!("a strand cannot join itself: it would wait forever");
+        }
     }
 
     /// Cancels the strand: see [`Strand::cancel`]. Joining it then reports
