@@ -57,6 +57,7 @@ pub mod channel;
 mod grow;
 #[cfg(not(loom))]
 pub mod io;
+pub mod join;
 mod local;
 mod loom;
 mod metrics;
