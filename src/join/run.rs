@@ -350,23 +350,25 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             body: Some(body),
             raw: None,
         };
-        let spawned = Builder::new().spawn_on(&self.handle, move || {
-            let mut r = reporter;
-            let mut body = r.body.take().expect("the body is there until it runs");
-            let res = panic::catch_unwind(AssertUnwindSafe(|| body.call()));
-            r.body = Some(body);
-            r.raw = Some(match res {
-                Ok(Ok(v)) => Raw::Ok(v),
-                Ok(Err(e)) => Raw::Err(e),
-                Err(p) if p.is::<crate::runtime::worker::Cancelled>() => Raw::Cancelled,
-                Err(p) => Raw::Panic(
-                    crate::spawn::panic_message(p.as_ref())
-                        .unwrap_or("(a panic payload that is not a string)")
-                        .to_string(),
-                ),
+        let spawned = Builder::new()
+            .name(p.name.to_string())
+            .spawn_on(&self.handle, move || {
+                let mut r = reporter;
+                let mut body = r.body.take().expect("the body is there until it runs");
+                let res = panic::catch_unwind(AssertUnwindSafe(|| body.call()));
+                r.body = Some(body);
+                r.raw = Some(match res {
+                    Ok(Ok(v)) => Raw::Ok(v),
+                    Ok(Err(e)) => Raw::Err(e),
+                    Err(p) if p.is::<crate::runtime::worker::Cancelled>() => Raw::Cancelled,
+                    Err(p) => Raw::Panic(
+                        crate::spawn::panic_message(p.as_ref())
+                            .unwrap_or("(a panic payload that is not a string)")
+                            .to_string(),
+                    ),
+                });
+                // `r` drops here and reports
             });
-            // `r` drops here and reports
-        });
         match spawned {
             Ok(handle) => {
                 p.live += 1;
