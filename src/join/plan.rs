@@ -94,6 +94,7 @@ pub(crate) type Pred<E> = Box<dyn Fn(&E) -> bool + Send>;
 pub(crate) type After<E> = Box<dyn Fn(&E) -> Option<Duration> + Send>;
 pub(crate) type Compensate<T, E> = Box<dyn FnOnce(&T) -> Result<(), E> + Send>;
 pub(crate) type Discard<T> = Box<dyn FnMut(&str, T) + Send>;
+type Erase<T, E, F> = fn(F) -> Box<dyn Body<T, E>>;
 
 /// One named piece of a plan: a closure run as a strand, returning
 /// `Result<T, E>`, with its own timeout, retry policy, hedging and
@@ -116,7 +117,7 @@ pub struct Part<T, E, F> {
     f: F,
     /// Set by `hedge`, whose bound knows `F: Clone`: erases the body as one
     /// that can copy itself.
-    forkable: Option<fn(F) -> Box<dyn Body<T, E>>>,
+    forkable: Option<Erase<T, E, F>>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) attempt_timeout: Option<Duration>,
     pub(crate) retry: Option<Backoff>,
