@@ -52,7 +52,6 @@ struct Report<T, E> {
     attempt: usize,
     raw: Raw<T, E>,
     body: Option<Box<dyn Body<T, E>>>,
-    at: Instant,
 }
 
 /// Lives in the attempt's strand; its `Drop` sends the report.
@@ -73,7 +72,6 @@ impl<T: Send + 'static, E: Send + 'static> Drop for Reporter<T, E> {
             attempt: self.attempt,
             raw: self.raw.take().unwrap_or(Raw::NotStarted),
             body: self.body.take(),
-            at: Instant::now(),
         };
         if let Err(channel::SendError(r)) = self.tx.send(report) {
             // the runner is gone (this attempt was abandoned): the hook, if
@@ -262,8 +260,10 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
     } else {
         r.fill(began);
     }
+    r.lives.reserve(r.parts.len());
     loop {
-        if r.lives.is_empty() && (r.decision.is_some() || r.next_wake().is_none()) {
+        let wake = r.next_wake();
+        if r.lives.is_empty() && (r.decision.is_some() || wake.is_none()) {
             if r.decision.is_none() {
                 // cannot happen (every part settles and every mode decides
                 // once all settled); end as at a deadline rather than hang
@@ -273,16 +273,20 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
             }
             break;
         }
-        let got = match r.next_wake() {
+        let got = match wake {
             Some(t) => rx.recv_deadline(t),
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
+        // one clock read per wake-up: the report's time and the timers'
+        let now = Instant::now();
         match got {
-            Ok(report) => r.on_report(report),
+            Ok(report) => r.on_report(report, now),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
         }
-        r.on_timers(Instant::now());
+        if r.next_wake().is_some_and(|t| t <= now) {
+            r.on_timers(now);
+        }
     }
     r.finish(began)
 }
@@ -350,25 +354,23 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             body: Some(body),
             raw: None,
         };
-        let spawned = Builder::new()
-            .name(p.name.to_string())
-            .spawn_on(&self.handle, move || {
-                let mut r = reporter;
-                let mut body = r.body.take().expect("the body is there until it runs");
-                let res = panic::catch_unwind(AssertUnwindSafe(|| body.call()));
-                r.body = Some(body);
-                r.raw = Some(match res {
-                    Ok(Ok(v)) => Raw::Ok(v),
-                    Ok(Err(e)) => Raw::Err(e),
-                    Err(p) if p.is::<crate::runtime::worker::Cancelled>() => Raw::Cancelled,
-                    Err(p) => Raw::Panic(
-                        crate::spawn::panic_message(p.as_ref())
-                            .unwrap_or("(a panic payload that is not a string)")
-                            .to_string(),
-                    ),
-                });
-                // `r` drops here and reports
+        let spawned = Builder::new().spawn_on(&self.handle, move || {
+            let mut r = reporter;
+            let mut body = r.body.take().expect("the body is there until it runs");
+            let res = panic::catch_unwind(AssertUnwindSafe(|| body.call()));
+            r.body = Some(body);
+            r.raw = Some(match res {
+                Ok(Ok(v)) => Raw::Ok(v),
+                Ok(Err(e)) => Raw::Err(e),
+                Err(p) if p.is::<crate::runtime::worker::Cancelled>() => Raw::Cancelled,
+                Err(p) => Raw::Panic(
+                    crate::spawn::panic_message(p.as_ref())
+                        .unwrap_or("(a panic payload that is not a string)")
+                        .to_string(),
+                ),
             });
+            // `r` drops here and reports
+        });
         match spawned {
             Ok(handle) => {
                 p.live += 1;
@@ -395,7 +397,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         }
     }
 
-    fn on_report(&mut self, r: Report<T, E>) {
+    fn on_report(&mut self, r: Report<T, E>, now: Instant) {
         let Some(pos) = self
             .lives
             .iter()
@@ -414,7 +416,6 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         };
         let live = self.lives.swap_remove(pos);
         let _ = live.handle.join(); // the strand is ending: its report was its last act
-        let now = r.at;
         let i = r.part;
         let p = &mut self.parts[i];
         p.live -= 1;
@@ -756,7 +757,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         let parts = std::mem::take(&mut self.parts)
             .into_iter()
             .map(|p| PartReport {
-                name: p.name.to_string(),
+                name: p.name,
                 required: p.required,
                 status: p.status.unwrap_or(PartStatus::NotRun),
                 elapsed: match (p.first_start, p.end) {
