@@ -165,7 +165,7 @@ pub enum Compensation<E> {
 /// What happened to one part.
 #[derive(Debug)]
 pub struct PartReport<T, E> {
-    pub(crate) name: std::sync::Arc<str>,
+    pub(crate) name: String,
     pub(crate) required: bool,
     pub(crate) status: PartStatus<T, E>,
     pub(crate) attempts: Vec<Attempt<E>>,
@@ -261,7 +261,7 @@ impl<T, E> Outcome<T, E> {
     }
     /// The first part with this name.
     pub fn part(&self, name: &str) -> Option<&PartReport<T, E>> {
-        self.parts.iter().find(|p| &*p.name == name)
+        self.parts.iter().find(|p| p.name == name)
     }
     /// The parts that failed on their own (`Failed`, `Panicked`,
     /// `TimedOut`).

@@ -35,7 +35,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Hook<T> = Arc<Mutex<Option<Discard<T>>>>;
+type Hook<T> = Option<Arc<Mutex<Discard<T>>>>;
 
 enum Raw<T, E> {
     Ok(T),
@@ -59,8 +59,8 @@ struct Reporter<T: Send + 'static, E: Send + 'static> {
     tx: Sender<Report<T, E>>,
     part: usize,
     attempt: usize,
-    name: Arc<str>,
-    hook: Hook<T>,
+    /// The part's name and the plan's `on_discarded`, if it has one.
+    late: Option<(Arc<str>, Arc<Mutex<Discard<T>>>)>,
     body: Option<Box<dyn Body<T, E>>>,
     raw: Option<Raw<T, E>>,
 }
@@ -76,17 +76,19 @@ impl<T: Send + 'static, E: Send + 'static> Drop for Reporter<T, E> {
         if let Err(channel::SendError(r)) = self.tx.send(report) {
             // the runner is gone (this attempt was abandoned): the hook, if
             // any, still gets a value, else it is dropped here, once
-            if let Raw::Ok(v) = r.raw {
-                discard(&self.hook, &self.name, v);
+            if let (Raw::Ok(v), Some((name, hook))) = (r.raw, &self.late) {
+                let mut h = hook.lock().unwrap_or_else(|e| e.into_inner());
+                h(name, v);
             }
         }
     }
 }
 
+/// Hands `v` to the hook; gives it back if there is none.
 fn discard<T>(hook: &Hook<T>, name: &str, v: T) -> Option<T> {
-    let mut g = hook.lock().unwrap_or_else(|e| e.into_inner());
-    match g.as_mut() {
+    match hook {
         Some(h) => {
+            let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
             h(name, v);
             None
         }
@@ -121,7 +123,9 @@ enum Phase {
 }
 
 struct PartRt<T, E> {
-    name: Arc<str>,
+    name: String,
+    /// The name for reporters, made once if the plan has a hook.
+    shared_name: Option<Arc<str>>,
     required: bool,
     body: Option<Box<dyn Body<T, E>>>,
     template: Option<Box<dyn Body<T, E>>>,
@@ -161,7 +165,8 @@ impl<T, E> PartRt<T, E> {
             None
         };
         PartRt {
-            name: Arc::from(s.name),
+            name: s.name,
+            shared_name: None,
             required: s.required,
             body: Some(s.body),
             template,
@@ -246,7 +251,7 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         grace: need.grace,
         grace_end: None,
         budget: need.budget,
-        hook: Arc::new(Mutex::new(need.on_discarded)),
+        hook: need.on_discarded.map(|h| Arc::new(Mutex::new(h))),
         handle,
         tx,
         next_queued: 0,
@@ -280,7 +285,13 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         // one clock read per wake-up: the report's time and the timers'
         let now = Instant::now();
         match got {
-            Ok(report) => r.on_report(report, now),
+            Ok(report) => {
+                r.on_report(report, now);
+                // take whatever else is there without going round the loop
+                while let Ok(report) = rx.try_recv() {
+                    r.on_report(report, now);
+                }
+            }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
         }
@@ -349,8 +360,12 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             tx: self.tx.clone(),
             part: i,
             attempt,
-            name: Arc::clone(&p.name),
-            hook: Arc::clone(&self.hook),
+            late: self.hook.as_ref().map(|h| {
+                let name = p
+                    .shared_name
+                    .get_or_insert_with(|| Arc::from(p.name.as_str()));
+                (Arc::clone(name), Arc::clone(h))
+            }),
             body: Some(body),
             raw: None,
         };
