@@ -226,6 +226,8 @@ struct Run<T: Send + 'static, E: Send + 'static> {
     tx: Sender<Report<T, E>>,
     next_queued: usize,
     active: usize,
+    /// The decision was taken by the plan's deadline.
+    at_deadline: bool,
 }
 
 pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
@@ -256,11 +258,13 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         tx,
         next_queued: 0,
         active: 0,
+        at_deadline: false,
     };
     if let Some(d) = r.decider.start() {
         r.apply(d, began);
     } else if r.deadline.is_some_and(|d| d <= began) {
         let d = r.decider.deadline();
+        r.at_deadline = true;
         r.apply(d, began);
     } else {
         r.fill(began);
@@ -274,6 +278,7 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
                 // once all settled); end as at a deadline rather than hang
                 debug_assert!(false, "plan undecided with nothing left to wait for");
                 let d = r.decider.deadline();
+                r.at_deadline = true;
                 r.apply(d, Instant::now());
             }
             break;
@@ -601,12 +606,9 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             return;
         }
         self.decision = Some(d);
-        let by = match d {
-            Decision::Success { winner } => winner,
-            Decision::Failure { by } => by,
-        };
-        let at_deadline = self.deadline.is_some_and(|t| t <= now) && by.is_none();
-        let cut = if at_deadline {
+        // the deciding part (if any) is already final: every part still
+        // active is cut
+        let cut = if self.at_deadline {
             Cut::Deadline
         } else {
             Cut::Plan(match (self.mode, d.is_success()) {
@@ -642,6 +644,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
     fn on_timers(&mut self, now: Instant) {
         if self.decision.is_none() && self.deadline.is_some_and(|d| d <= now) {
             let d = self.decider.deadline();
+            self.at_deadline = true;
             self.apply(d, now);
         }
         // attempt timeouts and abandonment
