@@ -407,3 +407,36 @@ fn compensations_do_not_run_when_the_plan_succeeds_and_a_panicking_one_is_report
         assert!(matches!(o.part("a").unwrap().compensation(), Some(Compensation::Panicked(m)) if m == "undo broke"));
     });
 }
+
+#[test]
+fn an_overflowing_retry_policy_neither_panics_nor_waits_forever() {
+    common::rt(1).block_on(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let t = Instant::now();
+        let o = Need::new(JoinMode::All)
+            .part(
+                Part::required("p", flaky(usize::MAX, &calls))
+                    .retry(Backoff::exponential(Duration::MAX, 1e300).max_attempts(u32::MAX))
+                    .retry_after(|_| Some(Duration::MAX)),
+            )
+            .run();
+        // the first retry's backoff ends past any instant: not started
+        assert!(t.elapsed() < Duration::from_secs(10));
+        assert_eq!(calls.load(SeqCst), 1);
+        assert!(matches!(o.parts()[0].status(), PartStatus::Failed(e) if e == "fail 1"));
+
+        // without a retry-after, delays saturate at the cap and retries run
+        let calls = Arc::new(AtomicUsize::new(0));
+        let o = Need::new(JoinMode::All)
+            .part(
+                Part::required("p", flaky(3, &calls)).retry(
+                    Backoff::exponential(Duration::from_nanos(1), f64::INFINITY)
+                        .max_delay(MS)
+                        .max_attempts(u32::MAX),
+                ),
+            )
+            .run();
+        assert!(matches!(o.parts()[0].status(), PartStatus::Succeeded(4)));
+        assert_eq!(o.parts()[0].attempts()[3].backoff(), MS);
+    });
+}

@@ -122,6 +122,9 @@ fn step_of(script: &[Step], attempt: usize) -> Step {
 }
 
 fn check(input: Input) {
+    if std::env::var_os("PLAN_FUZZ_DEBUG").is_some() {
+        eprintln!("{input:#?}");
+    }
     let n = input.parts.len().min(8);
     let parts: Vec<PartIn> = input.parts.into_iter().take(n).collect();
     let mode = match input.mode % 5 {
