@@ -103,7 +103,12 @@ impl Drop for Val {
 fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
-        let rt = Runtime::builder().workers(2).build().expect("runtime");
+        // PLAN_FUZZ_WORKERS=1 sidesteps runtime bugs that need two workers
+        let workers = std::env::var("PLAN_FUZZ_WORKERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(2);
+        let rt = Runtime::builder().workers(workers).build().expect("runtime");
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
             let prev = panic::take_hook();

@@ -419,7 +419,7 @@ pub(crate) struct Spec<T, E> {
 ///   plain thread, or give the runtime a watchdog, for plans with such parts.
 pub struct Need<T, E> {
     pub(crate) mode: JoinMode,
-    pub(crate) parts: Vec<Spec<T, E>>,
+    pub(crate) parts: Vec<super::run::PartRt<T, E>>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) limit: Option<usize>,
     pub(crate) grace: Option<Duration>,
@@ -460,7 +460,9 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     where
         F: FnMut() -> Result<T, E> + Send + 'static,
     {
-        self.parts.push(part.into_spec());
+        let hedging = self.mode == JoinMode::FirstSuccess;
+        self.parts
+            .push(super::run::PartRt::new(part.into_spec(), hedging));
         self
     }
 
@@ -608,7 +610,7 @@ impl<T, E> fmt::Debug for Need<T, E> {
             .field("mode", &self.mode)
             .field(
                 "parts",
-                &self.parts.iter().map(|p| &p.name).collect::<Vec<_>>(),
+                &self.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
             )
             .field("deadline", &self.deadline)
             .field("limit", &self.limit)

@@ -122,7 +122,7 @@ enum Phase {
     Final,
 }
 
-struct PartRt<T, E> {
+pub(crate) struct PartRt<T, E> {
     name: String,
     /// The name for reporters, made once if the plan has a hook.
     shared_name: Option<Arc<str>>,
@@ -158,7 +158,11 @@ struct PartRt<T, E> {
 }
 
 impl<T, E> PartRt<T, E> {
-    fn new(s: Spec<T, E>, hedging: bool) -> PartRt<T, E> {
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn new(s: Spec<T, E>, hedging: bool) -> PartRt<T, E> {
         let template = if hedging && s.hedge.is_some() {
             s.body.fork()
         } else {
@@ -236,15 +240,10 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
 ) -> Outcome<T, E> {
     let began = Instant::now();
     let (tx, rx) = channel::unbounded();
-    let hedging = need.mode == JoinMode::FirstSuccess;
     let required = need.parts.iter().map(|p| p.required).collect();
     let mut r = Run {
         mode: need.mode,
-        parts: need
-            .parts
-            .into_iter()
-            .map(|s| PartRt::new(s, hedging))
-            .collect(),
+        parts: need.parts,
         lives: Vec::new(),
         decider: Decider::new(need.mode, required),
         decision: None,
