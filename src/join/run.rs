@@ -35,7 +35,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-type Hook<T> = Option<Arc<Mutex<Discard<T>>>>;
+type SharedHook<T> = Arc<Mutex<Discard<T>>>;
+type Hook<T> = Option<SharedHook<T>>;
 
 enum Raw<T, E> {
     Ok(T),
@@ -60,7 +61,7 @@ struct Reporter<T: Send + 'static, E: Send + 'static> {
     part: usize,
     attempt: usize,
     /// The part's name and the plan's `on_discarded`, if it has one.
-    late: Option<(Arc<str>, Arc<Mutex<Discard<T>>>)>,
+    late: Option<(Arc<str>, SharedHook<T>)>,
     body: Option<Box<dyn Body<T, E>>>,
     raw: Option<Raw<T, E>>,
 }
