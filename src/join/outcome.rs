@@ -165,7 +165,7 @@ pub enum Compensation<E> {
 /// What happened to one part.
 #[derive(Debug)]
 pub struct PartReport<T, E> {
-    pub(crate) name: String,
+    pub(crate) name: std::borrow::Cow<'static, str>,
     pub(crate) required: bool,
     pub(crate) status: PartStatus<T, E>,
     pub(crate) attempts: Vec<Attempt<E>>,

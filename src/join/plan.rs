@@ -4,6 +4,7 @@ use super::backoff::Backoff;
 use super::budget::RetryBudget;
 use super::outcome::Outcome;
 use crate::runtime::Handle;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -112,7 +113,7 @@ type Erase<T, E, F> = fn(F) -> Box<dyn Body<T, E>>;
 /// ```
 #[must_use = "a part does nothing until it is added to a plan and run"]
 pub struct Part<T, E, F> {
-    pub(crate) name: String,
+    pub(crate) name: Cow<'static, str>,
     pub(crate) required: bool,
     f: F,
     /// Set by `hedge`, whose bound knows `F: Clone`: erases the body as one
@@ -134,7 +135,7 @@ where
     E: Send + 'static,
     F: FnMut() -> Result<T, E> + Send + 'static,
 {
-    fn with(name: impl Into<String>, required: bool, f: F) -> Self {
+    fn with(name: impl Into<Cow<'static, str>>, required: bool, f: F) -> Self {
         Part {
             name: name.into(),
             required,
@@ -152,12 +153,13 @@ where
     }
 
     /// A part the plan needs (see [`JoinMode`] for what that changes).
+    /// The name is a `&'static str` (no allocation) or a `String`.
     ///
     /// ```
     /// let p = strands::join::Part::required("db", || Ok::<_, ()>(1));
     /// assert!(p.is_required());
     /// ```
-    pub fn required(name: impl Into<String>, f: F) -> Self {
+    pub fn required(name: impl Into<Cow<'static, str>>, f: F) -> Self {
         Part::with(name, true, f)
     }
 
@@ -167,7 +169,7 @@ where
     /// let p = strands::join::Part::optional("cache", || Ok::<_, ()>(1));
     /// assert!(!p.is_required());
     /// ```
-    pub fn optional(name: impl Into<String>, f: F) -> Self {
+    pub fn optional(name: impl Into<Cow<'static, str>>, f: F) -> Self {
         Part::with(name, false, f)
     }
 
@@ -358,7 +360,7 @@ impl<T, E, F> fmt::Debug for Part<T, E, F> {
 
 /// A part with its body erased, as the runner holds it.
 pub(crate) struct Spec<T, E> {
-    pub(crate) name: String,
+    pub(crate) name: Cow<'static, str>,
     pub(crate) required: bool,
     pub(crate) body: Box<dyn Body<T, E>>,
     pub(crate) timeout: Option<Duration>,

@@ -31,6 +31,7 @@ use crate::channel::{self, RecvTimeoutError, Sender};
 use crate::runtime::Handle;
 use crate::sync::Mutex;
 use crate::{Builder, JoinHandle};
+use std::borrow::Cow;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -124,7 +125,7 @@ enum Phase {
 }
 
 pub(crate) struct PartRt<T, E> {
-    name: String,
+    name: Cow<'static, str>,
     /// The name for reporters, made once if the plan has a hook.
     shared_name: Option<Arc<str>>,
     required: bool,
@@ -366,9 +367,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             part: i,
             attempt,
             late: self.hook.as_ref().map(|h| {
-                let name = p
-                    .shared_name
-                    .get_or_insert_with(|| Arc::from(p.name.as_str()));
+                let name = p.shared_name.get_or_insert_with(|| Arc::from(&*p.name));
                 (Arc::clone(name), Arc::clone(h))
             }),
             body: Some(body),
