@@ -769,3 +769,77 @@ fn the_outcome_lists_every_part_with_its_attempts() {
         assert!(o.elapsed() >= a.elapsed());
     });
 }
+
+#[test]
+fn any_is_decided_by_a_panic_too() {
+    common::rt(1).block_on(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let o = Need::new(JoinMode::Any)
+            .part(Part::required("slow", park_forever::<u32>(&drops)))
+            .part(Part::required("boom", || -> Result<u32, &str> {
+                panic!("any boom")
+            }))
+            .run();
+        assert!(!o.is_success());
+        assert_eq!(o.decided_by().unwrap().name(), "boom");
+        assert!(
+            matches!(o.decided_by().unwrap().status(), PartStatus::Panicked(m) if m == "any boom")
+        );
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn first_success_counts_a_success_on_retry() {
+    common::rt(1).block_on(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = calls.clone();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let o = Need::new(JoinMode::FirstSuccess)
+            .part(
+                Part::required("flaky", move || {
+                    if c.fetch_add(1, SeqCst) == 0 {
+                        Err("first try")
+                    } else {
+                        Ok(11)
+                    }
+                })
+                .retry(strands::join::Backoff::constant(Duration::ZERO).max_attempts(2)),
+            )
+            .part(Part::required("slow", park_forever::<u32>(&drops)))
+            .run();
+        assert_eq!(o.value(), Some(&11));
+        assert_eq!(o.part("flaky").unwrap().attempts().len(), 2);
+        assert_eq!(drops.load(SeqCst), 1);
+    });
+}
+
+#[test]
+fn a_part_waiting_to_retry_keeps_its_slot_under_the_limit() {
+    common::rt(1).block_on(|| {
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (o1, o2) = (order.clone(), order.clone());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let o = Need::new(JoinMode::All)
+            .limit(1)
+            .part(
+                Part::required("retrying", move || {
+                    let n = calls.fetch_add(1, SeqCst);
+                    o1.lock().unwrap().push(format!("retrying {n}"));
+                    if n == 0 {
+                        Err("again")
+                    } else {
+                        Ok(1)
+                    }
+                })
+                .retry(strands::join::Backoff::constant(Duration::from_millis(2)).max_attempts(2)),
+            )
+            .part(Part::required("next", move || {
+                o2.lock().unwrap().push("next".to_string());
+                Ok(2)
+            }))
+            .run();
+        assert!(o.is_success());
+        assert_eq!(*order.lock().unwrap(), ["retrying 0", "retrying 1", "next"]);
+    });
+}
