@@ -404,6 +404,8 @@ pub(crate) struct Spec<T, E> {
 ///   plan is decided as at its deadline (only `All`/`AllRequired` without
 ///   required parts succeed).
 /// - **`limit(0)`** panics at once (like `chunks(0)`).
+/// - **A spawn that fails** (the runtime's strand limit, or its shutdown)
+///   is that attempt's `Panicked("could not spawn: ...")`.
 /// - **A part that panics** is that part's `Panicked(message)`, never the
 ///   caller's panic; it is not retried unless [`Part::retry_panics`].
 /// - **A part that never returns** but parks (sleep, channel, lock, I/O) is
