@@ -30,6 +30,26 @@ fn main() {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).sum::<usize>()
         };
+        // the plan's skeleton by hand: each strand reports on a channel,
+        // the caller reads the reports and joins (the floor of this design)
+        let reported = || {
+            let (tx, rx) = strands::channel::unbounded();
+            let mut hs: Vec<_> = (0..PARTS)
+                .map(|i| {
+                    let tx = tx.clone();
+                    Some(strands::spawn(move || {
+                        let _ = tx.send((i, std::hint::black_box(i)));
+                    }))
+                })
+                .collect();
+            let mut sum = 0;
+            for _ in 0..PARTS {
+                let (i, v) = rx.recv().unwrap();
+                hs[i].take().unwrap().join().unwrap();
+                sum += v;
+            }
+            sum
+        };
         let plan = || {
             let mut need = Need::new(JoinMode::All);
             for i in 0..PARTS {
@@ -61,11 +81,14 @@ fn main() {
             }
             return;
         }
-        let (mut tb, mut tp, mut tf) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut tb, mut tp, mut tf, mut tr) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             let t = Instant::now();
             std::hint::black_box(bare());
             tb.push(t.elapsed());
+            let t = Instant::now();
+            std::hint::black_box(reported());
+            tr.push(t.elapsed());
             let t = Instant::now();
             std::hint::black_box(plan());
             tp.push(t.elapsed());
@@ -73,9 +96,19 @@ fn main() {
             std::hint::black_box(plan_limited());
             tf.push(t.elapsed());
         }
-        let (b, p, f) = (median(&mut tb), median(&mut tp), median(&mut tf));
+        let (b, p, f, r) = (
+            median(&mut tb),
+            median(&mut tp),
+            median(&mut tf),
+            median(&mut tr),
+        );
         println!("{rounds} rounds, {workers} workers, {PARTS} trivial parts, medians per round:");
         println!("  10 x spawn + join          {:>10.2?}", b);
+        println!(
+            "  by hand: channel reports   {:>10.2?}  ({:.2}x)",
+            r,
+            r.as_secs_f64() / b.as_secs_f64()
+        );
         println!(
             "  Need::All, 10 parts        {:>10.2?}  ({:.2}x)",
             p,

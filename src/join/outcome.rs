@@ -151,6 +151,48 @@ impl<E> Attempt<E> {
     }
 }
 
+/// A part's attempts: most parts make one, which needs no allocation.
+#[derive(Debug)]
+pub(crate) enum Attempts<E> {
+    Zero,
+    One(Attempt<E>),
+    Many(Vec<Attempt<E>>),
+}
+
+impl<E> Attempts<E> {
+    pub(crate) fn push(&mut self, a: Attempt<E>) {
+        *self = match std::mem::replace(self, Attempts::Zero) {
+            Attempts::Zero => Attempts::One(a),
+            Attempts::One(first) => Attempts::Many(vec![first, a]),
+            Attempts::Many(mut v) => {
+                v.push(a);
+                Attempts::Many(v)
+            }
+        };
+    }
+}
+
+impl<E> std::ops::Deref for Attempts<E> {
+    type Target = [Attempt<E>];
+    fn deref(&self) -> &[Attempt<E>] {
+        match self {
+            Attempts::Zero => &[],
+            Attempts::One(a) => std::slice::from_ref(a),
+            Attempts::Many(v) => v,
+        }
+    }
+}
+
+impl<E> std::ops::DerefMut for Attempts<E> {
+    fn deref_mut(&mut self) -> &mut [Attempt<E>] {
+        match self {
+            Attempts::Zero => &mut [],
+            Attempts::One(a) => std::slice::from_mut(a),
+            Attempts::Many(v) => v,
+        }
+    }
+}
+
 /// The result of a part's compensation.
 #[derive(Debug)]
 pub enum Compensation<E> {
@@ -168,7 +210,7 @@ pub struct PartReport<T, E> {
     pub(crate) name: std::borrow::Cow<'static, str>,
     pub(crate) required: bool,
     pub(crate) status: PartStatus<T, E>,
-    pub(crate) attempts: Vec<Attempt<E>>,
+    pub(crate) attempts: Attempts<E>,
     pub(crate) elapsed: Duration,
     pub(crate) compensation: Option<Compensation<E>>,
 }

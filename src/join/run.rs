@@ -23,7 +23,7 @@ use super::budget::RetryBudget;
 use super::decide::{Decider, Decision};
 use super::latency;
 use super::outcome::{
-    Attempt, AttemptKind, AttemptResult, CancelReason, Compensation, Outcome, PartReport,
+    Attempt, AttemptKind, AttemptResult, Attempts, CancelReason, Compensation, Outcome, PartReport,
     PartStatus,
 };
 use super::plan::{After, Body, Compensate, Discard, HedgeDelay, JoinMode, Need, Pred, Spec};
@@ -151,7 +151,7 @@ pub(crate) struct PartRt<T, E> {
     deadline: Option<Instant>,
     first_start: Option<Instant>,
     end: Option<Instant>,
-    attempts: Vec<Attempt<E>>,
+    attempts: Attempts<E>,
     status: Option<PartStatus<T, E>>,
     cut: Option<Cut>,
     late: Option<T>,
@@ -195,7 +195,7 @@ impl<T, E> PartRt<T, E> {
             deadline: None,
             first_start: None,
             end: None,
-            attempts: Vec::new(),
+            attempts: Attempts::Zero,
             status: None,
             cut: None,
             late: None,
