@@ -97,6 +97,41 @@ pub(crate) type Compensate<T, E> = Box<dyn FnOnce(&T) -> Result<(), E> + Send>;
 pub(crate) type Discard<T> = Box<dyn FnMut(&str, T) + Send>;
 type Erase<T, E, F> = fn(F) -> Box<dyn Body<T, E>>;
 
+/// The settings most parts do not use, boxed (and only when one is set) to
+/// keep parts small; the runner keeps the state of those features here too.
+pub(crate) struct Config<T, E> {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) attempt_timeout: Option<Duration>,
+    pub(crate) retry: Option<Backoff>,
+    pub(crate) retry_if: Option<Pred<E>>,
+    pub(crate) retry_after: Option<After<E>>,
+    pub(crate) retry_panics: bool,
+    pub(crate) hedge: Option<(HedgeDelay, u32)>,
+    pub(crate) compensate: Option<Compensate<T, E>>,
+    // runner state
+    pub(crate) schedule: Option<super::backoff::Schedule>,
+    pub(crate) template: Option<Box<dyn Body<T, E>>>,
+    pub(crate) compensation: Option<super::outcome::Compensation<E>>,
+}
+
+impl<T, E> Default for Config<T, E> {
+    fn default() -> Self {
+        Config {
+            timeout: None,
+            attempt_timeout: None,
+            retry: None,
+            retry_if: None,
+            retry_after: None,
+            retry_panics: false,
+            hedge: None,
+            compensate: None,
+            schedule: None,
+            template: None,
+            compensation: None,
+        }
+    }
+}
+
 /// One named piece of a plan: a closure run as a strand, returning
 /// `Result<T, E>`, with its own timeout, retry policy, hedging and
 /// compensation.
@@ -119,14 +154,7 @@ pub struct Part<T, E, F> {
     /// Set by `hedge`, whose bound knows `F: Clone`: erases the body as one
     /// that can copy itself.
     forkable: Option<Erase<T, E, F>>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) attempt_timeout: Option<Duration>,
-    pub(crate) retry: Option<Backoff>,
-    pub(crate) retry_if: Option<Pred<E>>,
-    pub(crate) retry_after: Option<After<E>>,
-    pub(crate) retry_panics: bool,
-    pub(crate) hedge: Option<(HedgeDelay, u32)>,
-    pub(crate) compensate: Option<Compensate<T, E>>,
+    pub(crate) cfg: Option<Box<Config<T, E>>>,
 }
 
 impl<T, E, F> Part<T, E, F>
@@ -141,15 +169,12 @@ where
             required,
             f,
             forkable: None,
-            timeout: None,
-            attempt_timeout: None,
-            retry: None,
-            retry_if: None,
-            retry_after: None,
-            retry_panics: false,
-            hedge: None,
-            compensate: None,
+            cfg: None,
         }
+    }
+
+    fn cfg(&mut self) -> &mut Config<T, E> {
+        self.cfg.get_or_insert_with(|| Box::new(Config::default()))
     }
 
     /// A part the plan needs (see [`JoinMode`] for what that changes).
@@ -195,7 +220,7 @@ where
     /// # drop(p);
     /// ```
     pub fn timeout(mut self, d: Duration) -> Self {
-        self.timeout = Some(d);
+        self.cfg().timeout = Some(d);
         self
     }
 
@@ -208,7 +233,7 @@ where
     /// # drop(p);
     /// ```
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
-        self.attempt_timeout = Some(d);
+        self.cfg().attempt_timeout = Some(d);
         self
     }
 
@@ -223,7 +248,7 @@ where
     /// # drop(p);
     /// ```
     pub fn retry(mut self, policy: Backoff) -> Self {
-        self.retry = Some(policy);
+        self.cfg().retry = Some(policy);
         self
     }
 
@@ -235,7 +260,7 @@ where
     /// # drop(p);
     /// ```
     pub fn retry_if(mut self, f: impl Fn(&E) -> bool + Send + 'static) -> Self {
-        self.retry_if = Some(Box::new(f));
+        self.cfg().retry_if = Some(Box::new(f));
         self
     }
 
@@ -249,7 +274,7 @@ where
     /// # drop(p);
     /// ```
     pub fn retry_after(mut self, f: impl Fn(&E) -> Option<Duration> + Send + 'static) -> Self {
-        self.retry_after = Some(Box::new(f));
+        self.cfg().retry_after = Some(Box::new(f));
         self
     }
 
@@ -260,7 +285,7 @@ where
     /// # drop(p);
     /// ```
     pub fn retry_panics(mut self) -> Self {
-        self.retry_panics = true;
+        self.cfg().retry_panics = true;
         self
     }
 
@@ -275,7 +300,7 @@ where
     /// # drop(p);
     /// ```
     pub fn compensate(mut self, f: impl FnOnce(&T) -> Result<(), E> + Send + 'static) -> Self {
-        self.compensate = Some(Box::new(f));
+        self.cfg().compensate = Some(Box::new(f));
         self
     }
 }
@@ -304,7 +329,7 @@ where
     /// # drop((p, q));
     /// ```
     pub fn hedge(mut self, after: impl Into<HedgeDelay>, max_extra: u32) -> Self {
-        self.hedge = Some((after.into(), max_extra));
+        self.cfg().hedge = Some((after.into(), max_extra));
         self.forkable = Some(erase_forkable::<T, E, F>);
         self
     }
@@ -334,14 +359,7 @@ where
             name: self.name,
             required: self.required,
             body,
-            timeout: self.timeout,
-            attempt_timeout: self.attempt_timeout,
-            retry: self.retry,
-            retry_if: self.retry_if,
-            retry_after: self.retry_after,
-            retry_panics: self.retry_panics,
-            hedge: self.hedge,
-            compensate: self.compensate,
+            cfg: self.cfg,
         }
     }
 }
@@ -351,9 +369,9 @@ impl<T, E, F> fmt::Debug for Part<T, E, F> {
         f.debug_struct("Part")
             .field("name", &self.name)
             .field("required", &self.required)
-            .field("timeout", &self.timeout)
-            .field("retry", &self.retry)
-            .field("hedge", &self.hedge)
+            .field("timeout", &self.cfg.as_ref().and_then(|c| c.timeout))
+            .field("retry", &self.cfg.as_ref().and_then(|c| c.retry.as_ref()))
+            .field("hedge", &self.cfg.as_ref().and_then(|c| c.hedge))
             .finish_non_exhaustive()
     }
 }
@@ -363,14 +381,7 @@ pub(crate) struct Spec<T, E> {
     pub(crate) name: Cow<'static, str>,
     pub(crate) required: bool,
     pub(crate) body: Box<dyn Body<T, E>>,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) attempt_timeout: Option<Duration>,
-    pub(crate) retry: Option<Backoff>,
-    pub(crate) retry_if: Option<Pred<E>>,
-    pub(crate) retry_after: Option<After<E>>,
-    pub(crate) retry_panics: bool,
-    pub(crate) hedge: Option<(HedgeDelay, u32)>,
-    pub(crate) compensate: Option<Compensate<T, E>>,
+    pub(crate) cfg: Option<Box<Config<T, E>>>,
 }
 
 /// A plan: named parts and a [`JoinMode`] saying when the whole is done.

@@ -18,7 +18,6 @@
 //! grace. If the runner itself unwinds (its strand was cancelled), a guard
 //! cancels every attempt still running.
 
-use super::backoff::Schedule;
 use super::budget::RetryBudget;
 use super::decide::{Decider, Decision};
 use super::latency;
@@ -26,7 +25,7 @@ use super::outcome::{
     Attempt, AttemptKind, AttemptResult, Attempts, CancelReason, Compensation, Outcome, PartReport,
     PartStatus,
 };
-use super::plan::{After, Body, Compensate, Discard, HedgeDelay, JoinMode, Need, Pred, Spec};
+use super::plan::{Body, Config, Discard, HedgeDelay, JoinMode, Need, Spec};
 use crate::channel::{self, RecvTimeoutError, Sender};
 use crate::runtime::Handle;
 use crate::sync::Mutex;
@@ -130,17 +129,8 @@ pub(crate) struct PartRt<T, E> {
     shared_name: Option<Arc<str>>,
     required: bool,
     body: Option<Box<dyn Body<T, E>>>,
-    template: Option<Box<dyn Body<T, E>>>,
-    timeout: Option<Duration>,
-    attempt_timeout: Option<Duration>,
+    cfg: Option<Box<Config<T, E>>>,
     max_attempts: u32,
-    schedule: Option<Schedule>,
-    retry_if: Option<Pred<E>>,
-    retry_after: Option<After<E>>,
-    retry_panics: bool,
-    hedge: Option<(HedgeDelay, u32)>,
-    compensate: Option<Compensate<T, E>>,
-    compensation: Option<Compensation<E>>,
 
     phase: Phase,
     live: usize,
@@ -165,27 +155,27 @@ impl<T, E> PartRt<T, E> {
     }
 
     pub(crate) fn new(s: Spec<T, E>, hedging: bool) -> PartRt<T, E> {
-        let template = if hedging && s.hedge.is_some() {
-            s.body.fork()
-        } else {
-            None
-        };
+        let mut cfg = s.cfg;
+        let mut max_attempts = 1;
+        if let Some(c) = cfg.as_deref_mut() {
+            if let Some(b) = &c.retry {
+                max_attempts = b.attempts();
+                c.schedule = Some(b.schedule());
+            }
+            if !hedging {
+                c.hedge = None;
+            }
+            if c.hedge.is_some() {
+                c.template = s.body.fork();
+            }
+        }
         PartRt {
             name: s.name,
             shared_name: None,
             required: s.required,
             body: Some(s.body),
-            template,
-            timeout: s.timeout,
-            attempt_timeout: s.attempt_timeout,
-            max_attempts: s.retry.as_ref().map_or(1, |b| b.attempts()),
-            schedule: s.retry.as_ref().map(|b| b.schedule()),
-            retry_if: s.retry_if,
-            retry_after: s.retry_after,
-            retry_panics: s.retry_panics,
-            hedge: if hedging { s.hedge } else { None },
-            compensate: s.compensate,
-            compensation: None,
+            cfg,
+            max_attempts,
             phase: Phase::Queued,
             live: 0,
             started: 0,
@@ -205,7 +195,7 @@ impl<T, E> PartRt<T, E> {
     }
 
     fn hedge_delay(&self) -> Option<Duration> {
-        let (after, max) = self.hedge?;
+        let (after, max) = self.cfg.as_ref()?.hedge?;
         if self.hedges >= max {
             return None;
         }
@@ -327,7 +317,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         p.phase = Phase::Active;
         self.active += 1;
         p.first_start = Some(now);
-        if let Some(t) = p.timeout {
+        if let Some(t) = p.cfg.as_ref().and_then(|c| c.timeout) {
             if t.is_zero() {
                 p.cut = Some(Cut::PartTimeout);
                 self.finalize(i, PartStatus::TimedOut, now);
@@ -341,7 +331,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
     fn start_attempt(&mut self, i: usize, kind: AttemptKind, backoff: Duration, now: Instant) {
         let p = &mut self.parts[i];
         let body = match kind {
-            AttemptKind::Hedge => p.template.as_ref().and_then(|t| t.fork()),
+            AttemptKind::Hedge => p
+                .cfg
+                .as_ref()
+                .and_then(|c| c.template.as_ref())
+                .and_then(|t| t.fork()),
             _ => p.body.take(),
         };
         let Some(body) = body else {
@@ -396,7 +390,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 if kind != AttemptKind::Hedge {
                     p.next_hedge = p.hedge_delay().and_then(|d| now.checked_add(d));
                 }
-                let deadline = p.attempt_timeout.and_then(|t| now.checked_add(t));
+                let deadline = p
+                    .cfg
+                    .as_ref()
+                    .and_then(|c| c.attempt_timeout)
+                    .and_then(|t| now.checked_add(t));
                 self.lives.push(Live {
                     part: i,
                     attempt,
@@ -462,7 +460,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                     if let Some(b) = &self.budget {
                         b.record_success();
                     }
-                    if p.hedge.is_some() {
+                    if p.cfg.as_ref().is_some_and(|c| c.hedge.is_some()) {
                         latency::record(&p.name, elapsed);
                     }
                     let _ = kind;
@@ -519,26 +517,30 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         let Some(last) = p.attempts.last() else {
             return self.finalize(i, PartStatus::NotRun, now);
         };
+        let Some(cfg) = p.cfg.as_deref_mut() else {
+            let status = last_status(p);
+            return self.finalize(i, status, now);
+        };
         let retryable = match &last.result {
-            AttemptResult::Failed(Some(e)) => p.retry_if.as_ref().is_none_or(|f| f(e)),
-            AttemptResult::Panicked(_) => p.retry_panics,
+            AttemptResult::Failed(Some(e)) => cfg.retry_if.as_ref().is_none_or(|f| f(e)),
+            AttemptResult::Panicked(_) => cfg.retry_panics,
             AttemptResult::TimedOut => true,
             _ => false,
         };
         let allowed = retryable
             && self.decision.is_none()
             && p.started < p.max_attempts
-            && p.schedule.is_some()
+            && cfg.schedule.is_some()
             && self.budget.as_ref().is_none_or(|b| b.can_retry());
         if allowed {
-            let asked = match (&last.result, &p.retry_after) {
+            let asked = match (&last.result, &cfg.retry_after) {
                 (AttemptResult::Failed(Some(e)), Some(f)) => f(e),
                 _ => None,
             };
             let retry_no = p.started;
             let delay = match asked {
                 Some(d) => d,
-                None => p
+                None => cfg
                     .schedule
                     .as_mut()
                     .map_or(Duration::ZERO, |s| s.next_delay(retry_no)),
@@ -747,19 +749,23 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         if !success {
             let mut done: Vec<usize> = (0..self.parts.len())
                 .filter(|&i| {
-                    self.parts[i].compensate.is_some()
-                        && matches!(self.parts[i].status, Some(PartStatus::Succeeded(_)))
+                    let p = &self.parts[i];
+                    p.cfg.as_ref().is_some_and(|c| c.compensate.is_some())
+                        && matches!(p.status, Some(PartStatus::Succeeded(_)))
                 })
                 .collect();
             done.sort_by_key(|&i| std::cmp::Reverse(self.parts[i].end));
             for i in done {
                 let p = &mut self.parts[i];
-                let (Some(f), Some(PartStatus::Succeeded(v))) = (p.compensate.take(), &p.status)
+                let Some(cfg) = p.cfg.as_deref_mut() else {
+                    continue;
+                };
+                let (Some(f), Some(PartStatus::Succeeded(v))) = (cfg.compensate.take(), &p.status)
                 else {
                     continue;
                 };
                 let res = panic::catch_unwind(AssertUnwindSafe(|| f(v)));
-                p.compensation = Some(match res {
+                cfg.compensation = Some(match res {
                     Ok(Ok(())) => Compensation::Done,
                     Ok(Err(e)) => Compensation::Failed(e),
                     Err(pl) => Compensation::Panicked(
@@ -782,7 +788,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                     _ => Duration::ZERO,
                 },
                 attempts: p.attempts,
-                compensation: p.compensation,
+                compensation: p.cfg.and_then(|c| c.compensation),
             })
             .collect();
         Outcome {
