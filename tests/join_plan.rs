@@ -843,3 +843,78 @@ fn a_part_waiting_to_retry_keeps_its_slot_under_the_limit() {
         assert_eq!(*order.lock().unwrap(), ["retrying 0", "retrying 1", "next"]);
     });
 }
+
+#[test]
+fn a_losing_hedge_that_still_answers_goes_to_the_hook() {
+    common::rt(2).block_on(|| {
+        let tally = Tally::default();
+        let hooked = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let (t, c, h) = (tally.clone(), calls.clone(), hooked.clone());
+        let o = Need::new(JoinMode::FirstSuccess)
+            .part(
+                Part::required("hedged", move || -> Result<Counted, ()> {
+                    let n = c.fetch_add(1, SeqCst);
+                    if n == 0 {
+                        // cancelled when the hedge wins, answers anyway
+                        let _ = panic::catch_unwind(AssertUnwindSafe(|| strands::sleep(LONG)));
+                    }
+                    Ok(t.make(n as u32))
+                })
+                .hedge(Duration::from_millis(5), 1),
+            )
+            .on_discarded(move |name, v: Counted| {
+                assert_eq!((name, v.0), ("hedged", 0));
+                h.fetch_add(1, SeqCst);
+            })
+            .run();
+        assert_eq!(o.value().map(|v| v.0), Some(1));
+        let a = o.parts()[0].attempts();
+        assert!(matches!(a[0].result(), AttemptResult::Discarded));
+        assert_eq!(hooked.load(SeqCst), 1);
+        drop(o);
+        assert!(tally.balanced());
+        assert_eq!(tally.made.load(SeqCst), 2);
+    });
+}
+
+#[test]
+fn an_abandoned_part_that_answers_after_run_returned_reaches_the_hook() {
+    let rt = common::rt(2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tally = Tally::default();
+    let t = tally.clone();
+    let o = Need::new(JoinMode::FirstSuccess)
+        .part(Part::required(
+            "blocks-its-thread",
+            move || -> Result<Counted, ()> {
+                std::thread::sleep(Duration::from_millis(100));
+                Ok(t.make(1))
+            },
+        ))
+        .part(Part::required("winner", || {
+            strands::sleep(Duration::from_millis(10));
+            Err(())
+        }))
+        .part(Part::required("winner-2", {
+            let t = tally.clone();
+            move || {
+                strands::sleep(Duration::from_millis(10));
+                Ok(t.make(2))
+            }
+        }))
+        .grace(Duration::from_millis(5))
+        .on_discarded(move |name, v: Counted| tx.send((name.to_string(), v.0)).unwrap())
+        .run_on(rt.handle());
+    assert_eq!(o.value().map(|v| v.0), Some(2));
+    assert!(matches!(
+        o.part("blocks-its-thread").unwrap().status(),
+        PartStatus::Abandoned
+    ));
+    let late = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the late value reached the hook");
+    assert_eq!(late, ("blocks-its-thread".to_string(), 1));
+    drop(o);
+    assert!(tally.balanced());
+}
