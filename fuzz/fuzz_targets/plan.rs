@@ -32,6 +32,11 @@
 //!   the decision go through `on_discarded` for half the inputs, and stay
 //!   in the outcome for the other half.
 //!
+//! In `FirstSuccess` plans a part may also hedge (up to 2 extra attempts
+//! after 0-4 ms; the body is cloned, so its script is followed per call);
+//! a plan may have a small retry budget (1-8 tokens), which only ever
+//! removes retries and hedges.
+//!
 //! Plans run either from a strand (`block_on`) or from the fuzzer's thread
 //! (`run_on`), on one shared two-worker runtime.
 
@@ -43,7 +48,7 @@ use std::panic;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Once, OnceLock};
 use std::time::Duration;
-use strands::join::{Backoff, JoinMode, Need, Part, PartStatus};
+use strands::join::{Backoff, JoinMode, Need, Part, PartStatus, RetryBudget};
 use strands::Runtime;
 
 #[derive(Arbitrary, Debug, Clone, Copy)]
@@ -61,6 +66,7 @@ struct PartIn {
     timeout_ms: Option<u8>,
     retries: u8,
     retry_panics: bool,
+    hedge: Option<u8>,
     script: Vec<Step>,
 }
 
@@ -72,6 +78,7 @@ struct Input {
     deadline_ms: Option<u8>,
     from_thread: bool,
     hook: bool,
+    budget: Option<u8>,
     parts: Vec<PartIn>,
 }
 
@@ -152,7 +159,11 @@ fn check(input: Input) {
     if hook {
         plan = plan.on_discarded(|_, v| drop(v));
     }
+    if let Some(t) = input.budget {
+        plan = plan.budget(&RetryBudget::new(t as u32 % 8 + 1, 0.5));
+    }
     let mut max_attempts = Vec::new();
+    let mut hedged = Vec::new();
     for (i, p) in parts.iter().enumerate() {
         let cancellable = p.timeout_ms.is_some() || deadline.is_some();
         let mut script: Vec<Step> = p.script.iter().take(4).copied().collect();
@@ -199,6 +210,17 @@ fn check(input: Input) {
                 part = part.retry_panics();
             }
         }
+        // hedging: FirstSuccess only (other modes ignore it); the body is
+        // cloned, so "per attempt" becomes "per call" for this part
+        let extra = match p.hedge {
+            Some(h) if mode == JoinMode::FirstSuccess => {
+                part = part.hedge(Duration::from_millis(h as u64 % 5), h as u32 % 3);
+                h as usize % 3
+            }
+            _ => 0,
+        };
+        *max_attempts.last_mut().unwrap() += extra;
+        hedged.push(extra > 0);
         plan = plan.part(part);
     }
 
@@ -217,20 +239,33 @@ fn check(input: Input) {
         assert_eq!(r.name(), format!("p{i}"));
         assert!(r.attempts().len() <= max_attempts[i], "{i}: {:?}", r.attempts().len());
         let last = r.attempts().len().wrapping_sub(1);
+        let calls = r.attempts().len();
         match r.status() {
             PartStatus::Succeeded(v) => {
                 succeeded += 1;
-                assert_eq!((v.part, v.attempt), (i, last));
-                assert!(matches!(step_of(&scripts[i], last), Step::Ok | Step::SleepThenOk(_)));
+                assert_eq!(v.part, i);
+                if !hedged[i] {
+                    assert_eq!(v.attempt, last);
+                }
+                assert!(v.attempt < calls);
+                assert!(matches!(step_of(&scripts[i], v.attempt), Step::Ok | Step::SleepThenOk(_)));
             }
             PartStatus::Failed(e) => {
                 own_failures += 1;
-                assert_eq!((e.0, e.1), (i, last));
-                assert!(matches!(step_of(&scripts[i], last), Step::Err(x) if x == e.2));
+                assert_eq!(e.0, i);
+                if !hedged[i] {
+                    assert_eq!(e.1, last);
+                }
+                assert!(e.1 < calls);
+                assert!(matches!(step_of(&scripts[i], e.1), Step::Err(x) if x == e.2));
             }
             PartStatus::Panicked(_) => {
                 own_failures += 1;
-                assert!(matches!(step_of(&scripts[i], last), Step::Panic));
+                if hedged[i] {
+                    assert!(scripts[i].iter().any(|s| matches!(s, Step::Panic)));
+                } else {
+                    assert!(matches!(step_of(&scripts[i], last), Step::Panic));
+                }
             }
             PartStatus::TimedOut => own_failures += 1,
             PartStatus::NotRun => assert!(r.attempts().is_empty()),
