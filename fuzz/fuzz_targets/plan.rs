@@ -115,7 +115,10 @@ fn runtime() -> &'static Runtime {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(2);
-        let rt = Runtime::builder().workers(workers).build().expect("runtime");
+        let rt = Runtime::builder()
+            .workers(workers)
+            .build()
+            .expect("runtime");
         static ONCE: Once = Once::new();
         ONCE.call_once(|| {
             let prev = panic::take_hook();
@@ -146,7 +149,9 @@ fn check(input: Input) {
         3 => JoinMode::FirstSuccess,
         _ => JoinMode::Quorum(input.k as usize % (n + 2)),
     };
-    let deadline = input.deadline_ms.map(|ms| Duration::from_millis(ms as u64 % 40));
+    let deadline = input
+        .deadline_ms
+        .map(|ms| Duration::from_millis(ms as u64 % 40));
     let mut scripts = Vec::new();
     let mut plan: Need<Val, (usize, usize, u8)> = Need::new(mode);
     if let Some(l) = input.limit {
@@ -237,7 +242,11 @@ fn check(input: Input) {
     let mut own_failures = 0;
     for (i, r) in outcome.parts().iter().enumerate() {
         assert_eq!(r.name(), format!("p{i}"));
-        assert!(r.attempts().len() <= max_attempts[i], "{i}: {:?}", r.attempts().len());
+        assert!(
+            r.attempts().len() <= max_attempts[i],
+            "{i}: {:?}",
+            r.attempts().len()
+        );
         let last = r.attempts().len().wrapping_sub(1);
         let calls = r.attempts().len();
         match r.status() {
@@ -248,7 +257,10 @@ fn check(input: Input) {
                     assert_eq!(v.attempt, last);
                 }
                 assert!(v.attempt < calls);
-                assert!(matches!(step_of(&scripts[i], v.attempt), Step::Ok | Step::SleepThenOk(_)));
+                assert!(matches!(
+                    step_of(&scripts[i], v.attempt),
+                    Step::Ok | Step::SleepThenOk(_)
+                ));
             }
             PartStatus::Failed(e) => {
                 own_failures += 1;
@@ -270,7 +282,11 @@ fn check(input: Input) {
             PartStatus::TimedOut => own_failures += 1,
             PartStatus::NotRun => assert!(r.attempts().is_empty()),
             PartStatus::Discarded(v) => {
-                assert_eq!(v.is_none(), hook, "discarded values go to the hook, or stay here");
+                assert_eq!(
+                    v.is_none(),
+                    hook,
+                    "discarded values go to the hook, or stay here"
+                );
             }
             PartStatus::Cancelled(_) => {}
             PartStatus::Abandoned => panic!("no part blocks its thread here"),
@@ -297,7 +313,10 @@ fn check(input: Input) {
                     assert_eq!(succeeded, 1);
                 }
             } else if mode == JoinMode::FirstSuccess && deadline.is_none() {
-                assert_eq!(own_failures, n, "FirstSuccess fails only when every part failed");
+                assert_eq!(
+                    own_failures, n,
+                    "FirstSuccess fails only when every part failed"
+                );
             }
         }
         JoinMode::Quorum(k) => {
@@ -309,7 +328,11 @@ fn check(input: Input) {
         }
     }
     drop(outcome);
-    assert_eq!(MADE.load(SeqCst), DROPPED.load(SeqCst), "a value was lost or dropped twice");
+    assert_eq!(
+        MADE.load(SeqCst),
+        DROPPED.load(SeqCst),
+        "a value was lost or dropped twice"
+    );
 }
 
 fuzz_target!(|input: Input| {
