@@ -918,3 +918,39 @@ fn an_abandoned_part_that_answers_after_run_returned_reaches_the_hook() {
     drop(o);
     assert!(tally.balanced());
 }
+
+#[test]
+fn many_short_plans_with_timers_on_two_workers_finish() {
+    // Regression: a cancelled timer left the timer cache stale and a later
+    // insert did not wake the poller, so a plan (a part sleeping while the
+    // runner waits with its timeout) hung with every worker idle. Aborts
+    // with a message instead of hanging if it comes back.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if done_rx.recv_timeout(Duration::from_secs(120)).is_err() {
+            eprintln!(
+                "many_short_plans_with_timers_on_two_workers_finish: stuck (lost timer wake-up?)"
+            );
+            std::process::abort();
+        }
+    });
+    let rt = common::rt(2);
+    for _ in 0..3000 {
+        // the runner waits with the part's short timeout, which the part's
+        // answer then cancels; the next round's timers come after it
+        let o = rt.block_on(|| {
+            Need::new(JoinMode::All)
+                .part(
+                    Part::required("p", || {
+                        strands::sleep(Duration::from_millis(1));
+                        Ok::<u32, ()>(1)
+                    })
+                    .timeout(Duration::from_millis(25)),
+                )
+                .run()
+        });
+        // a loaded machine may time the part out: only finishing matters
+        assert_eq!(o.parts().len(), 1);
+    }
+    done_tx.send(()).unwrap();
+}
