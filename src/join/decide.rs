@@ -27,8 +27,9 @@ impl Decision {
 
 pub(crate) struct Decider {
     mode: JoinMode,
-    required: Vec<bool>,
-    settled: Vec<Option<bool>>,
+    /// Per part: (required, settled).
+    parts: Vec<(bool, bool)>,
+    has_required: bool,
     unsettled: usize,
     successes: usize,
     required_left: usize,
@@ -36,16 +37,16 @@ pub(crate) struct Decider {
 }
 
 impl Decider {
-    pub(crate) fn new(mode: JoinMode, required: Vec<bool>) -> Decider {
-        let n = required.len();
-        let required_left = required.iter().filter(|r| **r).count();
+    pub(crate) fn new(mode: JoinMode, required: impl IntoIterator<Item = bool>) -> Decider {
+        let parts: Vec<(bool, bool)> = required.into_iter().map(|r| (r, false)).collect();
+        let required_left = parts.iter().filter(|p| p.0).count();
         Decider {
             mode,
-            settled: vec![None; n],
-            unsettled: n,
+            unsettled: parts.len(),
+            has_required: required_left > 0,
+            parts,
             successes: 0,
             required_left,
-            required,
             decided: None,
         }
     }
@@ -57,7 +58,7 @@ impl Decider {
 
     /// The decision before any part ran: empty plans and trivial quorums.
     pub(crate) fn start(&mut self) -> Option<Decision> {
-        let n = self.required.len();
+        let n = self.parts.len();
         let d = match self.mode {
             JoinMode::Quorum(0) => Some(Decision::Success { winner: None }),
             JoinMode::Quorum(k) if k > n => Some(Decision::Failure { by: None }),
@@ -74,27 +75,24 @@ impl Decider {
     /// Part `i` reached its final result; returns the decision if this
     /// result took it. Results after the decision change nothing.
     pub(crate) fn settle(&mut self, i: usize, ok: bool) -> Option<Decision> {
-        if self.settled[i].is_some() {
+        if self.parts[i].1 {
             return None;
         }
-        self.settled[i] = Some(ok);
+        self.parts[i].1 = true;
         self.unsettled -= 1;
         if ok {
             self.successes += 1;
         }
-        if self.required[i] && ok {
+        let required = self.parts[i].0;
+        if required && ok {
             self.required_left -= 1;
         }
         if self.decided.is_some() {
             return None;
         }
-        let all_required_ok = || {
-            self.required
-                .iter()
-                .zip(&self.settled)
-                .all(|(r, s)| !*r || *s == Some(true))
-        };
-        let has_required = self.required.iter().any(|r| *r);
+        // `required_left` counts the required parts that have not succeeded
+        let all_required_ok = self.required_left == 0;
+        let has_required = self.has_required;
         let d = match self.mode {
             JoinMode::Any => Some(if ok {
                 Decision::Success { winner: Some(i) }
@@ -109,7 +107,7 @@ impl Decider {
                 Some(Decision::Failure { by: Some(i) })
             }
             JoinMode::Quorum(_) => None,
-            JoinMode::AllRequired if has_required && self.required[i] && !ok => {
+            JoinMode::AllRequired if has_required && required && !ok => {
                 Some(Decision::Failure { by: Some(i) })
             }
             JoinMode::AllRequired if has_required && self.required_left == 0 => {
@@ -117,7 +115,7 @@ impl Decider {
             }
             JoinMode::AllRequired if has_required => None,
             JoinMode::All | JoinMode::AllRequired => (self.unsettled == 0).then(|| {
-                if all_required_ok() {
+                if all_required_ok {
                     Decision::Success { winner: None }
                 } else {
                     Decision::Failure { by: None }
@@ -135,11 +133,7 @@ impl Decider {
         if let Some(d) = self.decided {
             return d;
         }
-        let required_ok = self
-            .required
-            .iter()
-            .zip(&self.settled)
-            .all(|(r, s)| !*r || *s == Some(true));
+        let required_ok = self.required_left == 0;
         let d = match self.mode {
             JoinMode::All | JoinMode::AllRequired if required_ok => {
                 Decision::Success { winner: None }
@@ -156,7 +150,7 @@ mod tests {
     use super::*;
 
     fn run(mode: JoinMode, req: &[bool], events: &[(usize, bool)]) -> Option<Decision> {
-        let mut d = Decider::new(mode, req.to_vec());
+        let mut d = Decider::new(mode, req.iter().copied());
         d.start();
         for &(i, ok) in events {
             d.settle(i, ok);
@@ -294,7 +288,7 @@ mod loom_tests {
                     thread::spawn(move || send(&q, e))
                 })
                 .collect();
-            let mut d = Decider::new(mode, vec![true, true]);
+            let mut d = Decider::new(mode, [true, true]);
             assert_eq!(d.start(), None);
             let mut seen = Vec::new();
             let mut decisions = 0;

@@ -232,12 +232,12 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
 ) -> Outcome<T, E> {
     let began = Instant::now();
     let (tx, rx) = channel::unbounded();
-    let required = need.parts.iter().map(|p| p.required).collect();
+    let decider = Decider::new(need.mode, need.parts.iter().map(|p| p.required));
     let mut r = Run {
         mode: need.mode,
         parts: need.parts,
         lives: Vec::new(),
-        decider: Decider::new(need.mode, required),
+        decider,
         decision: None,
         deadline: need.deadline,
         limit: need.limit.unwrap_or(usize::MAX),
@@ -251,6 +251,7 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         active: 0,
         at_deadline: false,
     };
+    r.lives.reserve(r.parts.len().min(r.limit));
     if let Some(d) = r.decider.start() {
         r.apply(d, began);
     } else if r.deadline.is_some_and(|d| d <= began) {
@@ -260,7 +261,6 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
     } else {
         r.fill(began);
     }
-    r.lives.reserve(r.parts.len());
     loop {
         let wake = r.next_wake();
         if r.lives.is_empty() && (r.decision.is_some() || wake.is_none()) {
