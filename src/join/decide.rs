@@ -114,13 +114,13 @@ impl Decider {
                 Some(Decision::Success { winner: None })
             }
             JoinMode::AllRequired if has_required => None,
-            JoinMode::All | JoinMode::AllRequired => (self.unsettled == 0).then(|| {
-                if all_required_ok {
+            JoinMode::All | JoinMode::AllRequired => {
+                (self.unsettled == 0).then_some(if all_required_ok {
                     Decision::Success { winner: None }
                 } else {
                     Decision::Failure { by: None }
-                }
-            }),
+                })
+            }
         };
         self.decided = d;
         d
