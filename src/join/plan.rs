@@ -430,8 +430,9 @@ pub(crate) struct Spec<T, E> {
 ///   reports it `Abandoned` that long after cancelling it and detaches its
 ///   strand (a value it returns later goes to `on_discarded`, or is dropped).
 ///   Such a part also holds up every strand that started on its worker
-///   thread, the runner's included if it runs there: call `run_on` from a
-///   plain thread, or give the runtime a watchdog, for plans with such parts.
+///   thread (started strands do not move), the runner's included if it runs
+///   there, and then even the deadline waits for it: run plans with such
+///   parts with `run_on` from a plain thread.
 pub struct Need<T, E> {
     pub(crate) mode: JoinMode,
     pub(crate) parts: Vec<super::run::PartRt<T, E>>,
