@@ -240,14 +240,15 @@ mod tests {
 
 #[cfg(all(test, loom))]
 mod loom_tests {
-    //! A success racing a failure racing the deadline, through a completion
-    //! queue like the runner's channel (a loom mutex and condvar stand in
-    //! for the strands channel): whatever the interleaving, exactly one
-    //! decision is taken, it agrees with the order the runner read the
-    //! events in, and no report is lost.
+    //! A success racing a failure racing the deadline, through the crate's
+    //! unbounded channel (the runner's completion channel; under loom its
+    //! waiters are loom threads), read as the runner reads it (one blocking
+    //! `recv`, then `try_recv` until empty): whatever the interleaving,
+    //! exactly one decision is taken, it agrees with the order the runner
+    //! read the events in, and no report is lost.
     use super::*;
-    use crate::loom::{thread, Arc, Condvar, Mutex};
-    use std::collections::VecDeque;
+    use crate::channel;
+    use crate::loom::thread;
 
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum Event {
@@ -255,46 +256,23 @@ mod loom_tests {
         Deadline,
     }
 
-    struct Queue {
-        q: Mutex<VecDeque<Event>>,
-        cv: Condvar,
-    }
-
-    fn send(q: &Queue, e: Event) {
-        q.q.lock().unwrap().push_back(e);
-        q.cv.notify_one();
-    }
-
-    fn recv(q: &Queue) -> Event {
-        let mut g = q.q.lock().unwrap();
-        loop {
-            if let Some(e) = g.pop_front() {
-                return e;
-            }
-            g = q.cv.wait(g).unwrap();
-        }
-    }
-
     fn model(mode: JoinMode) {
         loom::model(move || {
-            let q = Arc::new(Queue {
-                q: Mutex::new(VecDeque::new()),
-                cv: Condvar::new(),
-            });
+            let (tx, rx) = channel::unbounded::<Event>();
             let senders: Vec<_> = [Event::Part(0, true), Event::Part(1, false), Event::Deadline]
                 .into_iter()
                 .map(|e| {
-                    let q = Arc::clone(&q);
-                    thread::spawn(move || send(&q, e))
+                    let tx = tx.clone();
+                    thread::spawn(move || tx.send(e).unwrap())
                 })
                 .collect();
+            drop(tx);
             let mut d = Decider::new(mode, [true, true]);
             assert_eq!(d.start(), None);
             let mut seen = Vec::new();
             let mut decisions = 0;
             let mut first = None;
-            while seen.len() < 3 {
-                let e = recv(&q);
+            let mut take = |e: Event, seen: &mut Vec<Event>| {
                 seen.push(e);
                 let took = match e {
                     Event::Part(i, ok) => d.settle(i, ok),
@@ -305,7 +283,14 @@ mod loom_tests {
                     decisions += 1;
                     first.get_or_insert((t, seen.len() - 1));
                 }
+            };
+            while let Ok(e) = rx.recv() {
+                take(e, &mut seen);
+                while let Ok(e) = rx.try_recv() {
+                    take(e, &mut seen);
+                }
             }
+            assert_eq!(seen.len(), 3, "no report lost");
             for s in senders {
                 s.join().unwrap();
             }
