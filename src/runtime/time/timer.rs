@@ -74,11 +74,10 @@ impl Timers {
 
     /// Removes an entry that has not fired (a no-op if it has).
     pub(crate) fn cancel(&self, key: Key) {
-        let w = self
-            .wheel
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cancel(key);
+        let mut wheel = self.wheel.lock().unwrap_or_else(|e| e.into_inner());
+        let w = wheel.cancel(key);
+        self.publish_next(&wheel);
+        drop(wheel);
         drop(w); // outside the lock: dropping a strand handle may free it
     }
 
