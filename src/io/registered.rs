@@ -1,9 +1,9 @@
 //! [`Registered`]: a file descriptor whose blocking calls park the strand.
 
-use crate::loom::OnceLock;
+use crate::loom::{Arc, AtomicU64, Mutex, Ordering};
 use crate::runtime::context;
 use crate::runtime::io::readiness::{self, Direction};
-use crate::runtime::io::Registration;
+use crate::runtime::io::{deaths, IoState, Registration};
 use std::fmt;
 use std::io::{self, IoSlice, IoSliceMut, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -16,25 +16,117 @@ pub(crate) enum Interest {
     Write,
 }
 
+/// `Readiness::at` once registering failed for good (the error is kept).
+const FAILED: u64 = u64::MAX;
+
+/// A registration error kept for the next callers.
+type Kept = (io::ErrorKind, Option<i32>);
+
 /// The driver registration of one fd, made the first time an operation on
 /// it would block (so an fd that never blocks -- a regular file -- is never
 /// registered, and a socket created on a plain thread and used in a strand
-/// registers with the strand's runtime).
+/// registers with the strand's runtime), and moved when the driver it is
+/// registered with cannot wake the caller:
+///
+/// - a strand waits on it, and it is registered with another runtime's
+///   driver (or the fallback): it moves to this strand's runtime;
+/// - a plain thread waits on it, and its driver is dead (the runtime's
+///   workers have exited): it moves to the fallback driver. A live
+///   runtime's driver is kept: its idle worker polls it.
+///
+/// The waiters and event counts ([`IoState`]) belong to the fd, not to the
+/// driver, so a move keeps the readiness protocol: the new driver's add
+/// reports the fd's current readiness, and the caller retries its
+/// operation after a move before it waits. Waiters parked on the old driver
+/// stay in the same `IoState` and are woken by the new one.
+///
+/// The fast path, on every wait: on a worker, one compare of the driver id
+/// the fd is registered with (a relaxed load) with the worker's driver's;
+/// on a plain thread, one compare of the process-wide driver death count
+/// with the count when the registration was last found alive (see
+/// `Driver::shut_down` for why a death during a wait is not missed).
 pub(crate) struct Readiness {
-    reg: OnceLock<Result<Registration, (io::ErrorKind, Option<i32>)>>,
+    state: Arc<IoState>,
+    /// Id of the driver the fd is registered with; 0: none yet.
+    at: AtomicU64,
+    /// The death count when the registration was last found alive.
+    checked: AtomicU64,
+    reg: Mutex<Option<Result<Registration, Kept>>>,
 }
 
 impl Readiness {
     pub(crate) fn new() -> Readiness {
         Readiness {
-            reg: OnceLock::new(),
+            state: Arc::new(IoState::new()),
+            at: AtomicU64::new(0),
+            checked: AtomicU64::new(0),
+            reg: Mutex::new(None),
         }
     }
 
-    fn direction(reg: &Registration, interest: Interest) -> &Direction {
+    fn direction(&self, interest: Interest) -> &Direction {
         match interest {
-            Interest::Read => &reg.state.read,
-            Interest::Write => &reg.state.write,
+            Interest::Read => &self.state.read,
+            Interest::Write => &self.state.write,
+        }
+    }
+
+    /// Makes sure a driver that can wake the caller watches `fd`.
+    /// Returns `true` if it registered or moved it just now (the caller
+    /// retries its operation before waiting: the add reports the fd's
+    /// current readiness).
+    #[inline]
+    fn watch(&self, fd: BorrowedFd<'_>) -> io::Result<bool> {
+        let at = self.at.load(Ordering::Relaxed);
+        let fine = match context::driver_id() {
+            Some(here) => at == here,
+            None => at != 0 && at != FAILED && self.checked.load(Ordering::Relaxed) == deaths(),
+        };
+        if fine {
+            return Ok(false);
+        }
+        self.watch_slow(fd)
+    }
+
+    #[cold]
+    fn watch_slow(&self, fd: BorrowedFd<'_>) -> io::Result<bool> {
+        // read before the driver's state: a death after this read changes
+        // the count, and the fast path looks again
+        let seen = deaths();
+        let mut reg = self.reg.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Ok(r)) = &*reg {
+            let keep = match context::driver_id() {
+                Some(here) => r.driver().id() == here,
+                None => !r.driver().is_dead(),
+            };
+            if keep {
+                self.checked.store(seen, Ordering::Relaxed);
+                self.at.store(r.driver().id(), Ordering::Relaxed);
+                return Ok(false);
+            }
+        }
+        if let Some(Err(kept)) = &*reg {
+            return Err(kept_error(kept));
+        }
+        let first = reg.is_none();
+        let registered = context::driver().and_then(|d| d.register(fd, Arc::clone(&self.state)));
+        match registered {
+            Ok(new) => {
+                let id = new.driver().id();
+                // the old registration, if any, leaves its poller here,
+                // after the new one was added: no moment unwatched
+                *reg = Some(Ok(new));
+                self.checked.store(seen, Ordering::Relaxed);
+                self.at.store(id, Ordering::Relaxed);
+                Ok(true)
+            }
+            Err(e) if first => {
+                let kept = (e.kind(), e.raw_os_error());
+                *reg = Some(Err(kept));
+                self.at.store(FAILED, Ordering::Relaxed);
+                Err(e)
+            }
+            Err(e) => Err(e),
         }
     }
 
@@ -49,24 +141,21 @@ impl Readiness {
         deadline: Option<Instant>,
         mut op: impl FnMut() -> io::Result<R>,
     ) -> io::Result<R> {
+        let dir = self.direction(interest);
         loop {
-            let snapshot = match self.reg.get() {
-                Some(Ok(reg)) => Some(Self::direction(reg, interest).snapshot()),
-                _ => None,
-            };
+            let seq = dir.snapshot();
             match op() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return r,
             }
-            let reg = self.registration(fd)?;
-            let Some(seq) = snapshot else {
-                continue; // registered just now: the add reports current readiness
-            };
+            if self.watch(fd)? {
+                continue; // registered or moved just now: try again first
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(timed_out());
             }
-            wait(Self::direction(reg, interest), seq, deadline);
+            wait(dir, seq, deadline);
         }
     }
 
@@ -82,15 +171,13 @@ impl Readiness {
         len: usize,
         mut op: impl FnMut() -> io::Result<usize>,
     ) -> io::Result<usize> {
+        let dir = &self.state.read;
         loop {
-            let (dir, seq) = match self.reg.get() {
-                Some(Ok(reg)) => {
-                    let dir = &reg.state.read;
-                    (Some(dir), dir.snapshot())
+            let seq = dir.snapshot();
+            if dir.is_drained(seq) {
+                if self.watch(fd)? {
+                    continue; // moved just now: its add reports readiness
                 }
-                _ => (None, 0),
-            };
-            if let Some(dir) = dir.filter(|d| d.is_drained(seq)) {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(timed_out());
                 }
@@ -99,10 +186,10 @@ impl Readiness {
             }
             match op() {
                 Ok(n) => {
-                    if let Some(dir) = dir {
-                        if n < len && n > 0 {
-                            dir.mark_drained(seq);
-                        }
+                    // only once registered: an unregistered stream has no
+                    // driver to report the next event yet
+                    if n < len && n > 0 && self.at.load(Ordering::Relaxed) != 0 {
+                        dir.mark_drained(seq);
                     }
                     return Ok(n);
                 }
@@ -110,11 +197,9 @@ impl Readiness {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            let reg = self.registration(fd)?;
-            let Some(dir) = dir else {
-                continue; // registered just now: the add reports current readiness
-            };
-            debug_assert!(std::ptr::eq(dir, &reg.state.read));
+            if self.watch(fd)? {
+                continue; // registered or moved just now: try again first
+            }
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(timed_out());
             }
@@ -130,8 +215,8 @@ impl Readiness {
         interest: Interest,
         deadline: Option<Instant>,
     ) -> io::Result<()> {
-        let reg = self.registration(fd)?;
-        let dir = Self::direction(reg, interest);
+        self.watch(fd)?;
+        let dir = self.direction(interest);
         let seq = dir.snapshot();
         if poll_now(fd, interest)? {
             return Ok(());
@@ -142,19 +227,15 @@ impl Readiness {
         wait(dir, seq, deadline);
         Ok(())
     }
+}
 
-    fn registration(&self, fd: BorrowedFd<'_>) -> io::Result<&Registration> {
-        let r = self
-            .reg
-            .get_or_init(|| context::register(fd).map_err(|e| (e.kind(), e.raw_os_error())));
-        match r {
-            Ok(reg) => Ok(reg),
-            Err((_, Some(code))) => Err(io::Error::from_raw_os_error(*code)),
-            Err((kind, None)) => Err(io::Error::new(
-                *kind,
-                "strands: the fd could not be registered with the I/O driver",
-            )),
-        }
+fn kept_error(kept: &Kept) -> io::Error {
+    match kept {
+        (_, Some(code)) => io::Error::from_raw_os_error(*code),
+        (kind, None) => io::Error::new(
+            *kind,
+            "strands: the fd could not be registered with the I/O driver",
+        ),
     }
 }
 

@@ -493,6 +493,10 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     }
     // give the cached stacks back to the pool before the runtime unmaps it
     while worker.cached_stack().is_some() {}
+    // No strand is left and the workers are leaving: nobody polls the
+    // driver again. Fds still registered with it move when next waited on
+    // (their waiters now are woken to do so).
+    worker.shared.driver.shut_down();
 }
 
 /// The first Rust frame of every strand, called by the architecture's
