@@ -42,8 +42,10 @@ fn show(what: &str, rt: &Runtime) -> u64 {
 }
 
 /// Spawns `n` strands that each touch some stack and park on `gate`
-/// (held for writing by the caller), then waits until all are parked.
+/// (held for writing by the caller), and waits until all have parked.
 fn burst(rt: &Runtime, n: usize, gate: &Arc<RwLock<()>>) -> Vec<strands::JoinHandle<()>> {
+    let parks = |rt: &Runtime| rt.metrics().parks.iter().sum::<u64>();
+    let before = parks(rt);
     let hs: Vec<_> = (0..n)
         .map(|_| {
             let gate = Arc::clone(gate);
@@ -55,9 +57,7 @@ fn burst(rt: &Runtime, n: usize, gate: &Arc<RwLock<()>>) -> Vec<strands::JoinHan
         })
         .collect();
     let start = Instant::now();
-    while rt.metrics().parks.iter().sum::<u64>() < n as u64
-        && start.elapsed() < Duration::from_secs(60)
-    {
+    while parks(rt) < before + n as u64 && start.elapsed() < Duration::from_secs(60) {
         std::thread::sleep(Duration::from_millis(5));
     }
     hs
@@ -92,24 +92,8 @@ fn main() {
     }
     std::thread::sleep(Duration::from_millis(200));
     let base = show("baseline", &rt);
-    let parks_before: u64 = rt.metrics().parks.iter().sum();
     let w = gate.write().unwrap();
-    let hs: Vec<_> = (0..strands)
-        .map(|_| {
-            let gate = Arc::clone(&gate);
-            rt.spawn(move || {
-                let buf = std::hint::black_box([1u8; 2048]);
-                let _r = gate.read().unwrap();
-                std::hint::black_box(&buf);
-            })
-        })
-        .collect();
-    let start = Instant::now();
-    while rt.metrics().parks.iter().sum::<u64>() < parks_before + strands as u64
-        && start.elapsed() < Duration::from_secs(60)
-    {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let hs = burst(&rt, strands, &gate);
     let peak = show(&format!("{strands} strands parked"), &rt);
     drop(w);
     hs.into_iter().for_each(|h| h.join().unwrap());
