@@ -20,9 +20,13 @@ use crate::StackGuard;
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Metrics {
-    /// Number of worker threads (spares started by the watchdog included).
+    /// Number of worker threads running (spares the watchdog started and
+    /// that have not retired included). The per-worker vectors below have
+    /// one entry per worker slot ever used, retired spares' included.
     pub workers: usize,
-    /// Spare workers the watchdog has started.
+    /// Spare workers the watchdog started that are running now (a spare
+    /// retires after a reclaim interval idle: see
+    /// [`Builder::reclaim_after`](crate::runtime::Builder::reclaim_after)).
     pub spare_workers: usize,
     /// Stuck strands the watchdog has reported.
     pub stuck_reports: u64,
@@ -49,6 +53,12 @@ pub struct Metrics {
     pub stacks_live: usize,
     /// Stacks returned and kept for reuse.
     pub stacks_cached: usize,
+    /// Of those, the ones that may still hold memory: the reclaim tick
+    /// gives back the pages of stacks unused for a reclaim interval (they
+    /// stay cached, cold, or go with their slab), so after an idle period
+    /// only the workers' own caches (at most 64 stacks each) and the
+    /// recent working set remain.
+    pub stacks_warm: usize,
     /// Slabs (memory mappings) the stack pool has made.
     pub stack_slabs: usize,
     /// Address space the stack pool reserves, in bytes.

@@ -10,8 +10,9 @@
 
 mod registered;
 mod stdio;
+mod wait;
 
 pub use registered::Registered;
 pub use stdio::{stdin, Stdin};
 
-pub(crate) use registered::{poll_now, Interest};
+pub(crate) use wait::{poll_now, Interest};

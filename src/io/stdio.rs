@@ -1,6 +1,6 @@
 //! [`stdin`]: line reading that parks the strand, not the worker.
 
-use super::registered::{Interest, Readiness};
+use super::wait::{Interest, Readiness};
 use crate::loom::{Mutex, MutexGuard, OnceLock};
 use std::io::{self, Read};
 use std::os::fd::{AsRawFd, BorrowedFd};

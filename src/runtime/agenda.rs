@@ -148,6 +148,16 @@ impl LocalQueues {
         }
     }
 
+    /// The stealable deques back (a spare worker retiring; its queues are
+    /// empty).
+    pub(crate) fn into_deques(self) -> Deques {
+        debug_assert!(self.is_empty());
+        Deques {
+            fresh: self.fresh,
+            migrants: self.migrants,
+        }
+    }
+
     fn note_special(&self, p: Priority) {
         self.special[p].set(self.special[p].get() + 1);
     }

@@ -4,6 +4,7 @@ use super::agenda::Deques;
 use super::gate::Gate;
 use super::handle::{Handle, Runtime};
 use super::io::Driver;
+use super::reclaim::Reclaim;
 use super::registry::Registry;
 use super::shared::{Shared, WorkerShared};
 use super::time::Timers;
@@ -14,6 +15,9 @@ use crate::stack::{self, StackGuard, StackPool};
 use std::fmt;
 use std::io;
 use std::time::Duration;
+
+/// The default of [`Builder::reclaim_after`]: one second.
+pub const DEFAULT_RECLAIM_AFTER: Duration = Duration::from_secs(1);
 
 /// Configures and builds a [`Runtime`].
 ///
@@ -40,6 +44,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     blocking_queue: usize,
+    reclaim_after: Option<Duration>,
 }
 
 impl fmt::Debug for Builder {
@@ -55,6 +60,7 @@ impl fmt::Debug for Builder {
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("blocking_queue", &self.blocking_queue)
+            .field("reclaim_after", &self.reclaim_after)
             .finish_non_exhaustive()
     }
 }
@@ -73,6 +79,7 @@ impl Default for Builder {
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             blocking_queue: 1 << 16,
+            reclaim_after: Some(DEFAULT_RECLAIM_AFTER),
         }
     }
 }
@@ -138,9 +145,38 @@ impl Builder {
     /// as many as [`workers`](Builder::workers); 0: report only). A spare
     /// serves new and stealable strands, the injectors, timers and I/O;
     /// strands that had already started on the stuck worker stay pinned to
-    /// it and wait. Spares stay until the runtime shuts down.
+    /// it and wait. A spare retires when it has been idle for a reclaim
+    /// interval (see [`reclaim_after`](Builder::reclaim_after)) while no
+    /// worker is stuck and no strand is pinned to it.
     pub fn spare_workers(mut self, n: usize) -> Builder {
         self.spare_workers = Some(n);
+        self
+    }
+
+    /// How long idle resources are kept before they go back (default:
+    /// [`DEFAULT_RECLAIM_AFTER`], one second; `None`: kept for the
+    /// runtime's life, as before this existed).
+    ///
+    /// Every interval, off the spawn path (an idle worker waiting for I/O,
+    /// or a busy worker's periodic maintenance), the runtime gives back:
+    ///
+    /// - the memory of pooled stacks that were not reused during the whole
+    ///   previous interval: all their pages (`MADV_DONTNEED`), and the
+    ///   mapping of every slab all of whose stacks are in that case. So
+    ///   after a burst, memory goes back between one and two intervals
+    ///   after the strands finish; what stays is the recent working set
+    ///   and each worker's own cache of at most 64 stacks;
+    /// - spare workers (see [`spare_workers`](Builder::spare_workers)) idle
+    ///   for an interval, with no strand pinned to them and no worker
+    ///   stuck now: their threads exit, and a later report can start them
+    ///   again.
+    ///
+    /// A stack given back costs a page fault per page at its next use, and
+    /// a slab unmapped costs an `mmap` (and its guard installs) when the
+    /// pool grows again.
+    pub fn reclaim_after(mut self, interval: Option<Duration>) -> Builder {
+        // the tick counts whole milliseconds
+        self.reclaim_after = interval.map(|d| d.max(Duration::from_millis(1)));
         self
     }
 
@@ -231,6 +267,7 @@ impl Builder {
                 self.thread_name.clone(),
                 spare_deques,
             ),
+            reclaim: Reclaim::new(self.reclaim_after),
         });
         let mut rt = Runtime {
             handle: Handle { shared },

@@ -302,17 +302,24 @@ pub(crate) fn stack_pool() -> Option<StackPool> {
     with_worker(|w| w.map(|w| w.shared.pool.clone()))
 }
 
-/// Registers `fd` with the driver of the running strand's runtime (the
-/// worker's, on a worker thread), or with the process-wide fallback driver
-/// on any other thread.
+/// The id of the I/O driver of the runtime whose worker this thread is
+/// (`None` on a plain thread). The fast path of every I/O wait: a
+/// thread-local read and two loads.
 #[cfg(not(loom))]
-pub(crate) fn register(
-    fd: std::os::fd::BorrowedFd<'_>,
-) -> std::io::Result<super::io::Registration> {
+#[inline]
+pub(crate) fn driver_id() -> Option<u64> {
+    with_worker(|w| w.map(|w| w.shared.driver.id()))
+}
+
+/// The driver an fd waited on from here should be registered with: the
+/// driver of the runtime whose worker this thread is, or on any other
+/// thread the process-wide fallback driver (which has a thread of its own).
+#[cfg(not(loom))]
+pub(crate) fn driver() -> std::io::Result<Arc<super::io::Driver>> {
     let driver: Option<Arc<super::io::Driver>> =
         with_worker(|w| w.map(|w| Arc::clone(&w.shared.driver)));
     match driver {
-        Some(d) => d.register(fd),
-        None => super::io::fallback()?.register(fd),
+        Some(d) => Ok(d),
+        None => super::io::fallback().map(Arc::clone),
     }
 }

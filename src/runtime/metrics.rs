@@ -17,11 +17,12 @@ impl Handle {
     pub fn metrics(&self) -> crate::Metrics {
         let s = &self.shared;
         let pool = s.pool.stats();
-        let (spares, reports) = (s.watchdog.spares_started(), s.watchdog.reports());
-        // the slots of spares not started are not workers (yet)
-        let active = &s.workers[..s.base_workers + spares];
+        let (spares, reports) = (s.watchdog.spares_running(), s.watchdog.reports());
+        // the slots of spares never started are not workers (yet); those
+        // of retired spares keep their counts
+        let active = &s.workers[..s.base_workers.max(s.watchdog.slots_high())];
         crate::Metrics {
-            workers: active.len(),
+            workers: s.base_workers + spares,
             live_strands: s.gate.live(),
             spawned: s.spawned.iter().map(|n| n.load(Ordering::Relaxed)).sum(),
             spawned_by_priority: counts(&s.spawned),
@@ -51,6 +52,7 @@ impl Handle {
             stacks_cached: pool.cached + s.stacks_in_caches.load(Ordering::Relaxed),
             stack_slabs: pool.slabs,
             stack_reserved_bytes: pool.reserved,
+            stacks_warm: pool.warm + s.stacks_in_caches.load(Ordering::Relaxed),
             stack_guard: s.pool.guard(),
             timers_pending: s.timers.len(),
             timers_fired: s.timers.fired.load(Ordering::Relaxed),

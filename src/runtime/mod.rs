@@ -25,7 +25,8 @@
 //!   order; `registry.rs`, `gate.rs`: live strands and admission;
 //!   `idle.rs`: an idle worker's thread; `watchdog/`: stuck workers (the
 //!   reports and state; `monitor.rs`, the thread);
-//!   `metrics.rs`: the counters' snapshot;
+//!   `metrics.rs`: the counters' snapshot; `reclaim.rs`: giving idle
+//!   stacks and spare workers back;
 //! - `io/`: the I/O driver (epoll, registrations, readiness);
 //!   `time/`: the timer wheel and the runtime's timers.
 
@@ -39,13 +40,14 @@ pub(crate) mod io;
 mod metrics;
 mod priority;
 mod queue;
+mod reclaim;
 mod registry;
 mod shared;
 pub(crate) mod time;
 mod watchdog;
 mod worker;
 
-pub use builder::Builder;
+pub use builder::{Builder, DEFAULT_RECLAIM_AFTER};
 pub use handle::{Handle, Runtime, SpawnError};
 pub use priority::Priority;
 pub use watchdog::{Stuck, StuckHook};

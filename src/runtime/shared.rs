@@ -7,6 +7,7 @@ use super::agenda::{PerPriority, Stealers};
 use super::gate::Gate;
 use super::idle::Idle;
 use super::io::Driver;
+use super::reclaim::Reclaim;
 use super::registry::Registry;
 use super::time::{Key, Timers};
 use super::watchdog::Watchdog;
@@ -44,6 +45,8 @@ pub(crate) struct Shared {
     /// The blocking pool (`spawn_blocking`).
     #[cfg(not(loom))]
     pub(crate) blocking: crate::blocking::pool::Pool,
+    /// When idle stacks and spare workers are given back.
+    pub(crate) reclaim: Reclaim,
 }
 
 /// The part of a worker other threads reach.
@@ -124,14 +127,17 @@ impl Shared {
             idle.idle_polling(
                 || has_work() || self.is_finished(),
                 || {
-                    let timeout = self
-                        .timers
-                        .next_deadline()
-                        .map(|d| d.saturating_duration_since(Instant::now()));
+                    let deadline = match (self.timers.next_deadline(), self.reclaim_deadline()) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     role.poll(timeout);
                 },
             );
-            self.timers.fire_due(Instant::now());
+            let now = Instant::now();
+            self.timers.fire_due(now);
+            self.reclaim(now);
             drop(role);
             if has_work() {
                 // busy from here on: an idle worker takes the role, so I/O
@@ -145,13 +151,15 @@ impl Shared {
 
     /// What a busy worker does every few picks so that timers and I/O are
     /// not starved while every worker runs strands: fires due timers (the
-    /// common case costs one load and one `Instant::now()`), and if nobody
-    /// holds the poller role, polls without blocking.
+    /// common case costs one load and one `Instant::now()`), runs the
+    /// reclaim tick when due (one load and a compare when not), and if
+    /// nobody holds the poller role, polls without blocking.
     pub(crate) fn maintain(&self) {
         let now = Instant::now();
         if self.timers.maybe_due(now) {
             self.timers.fire_due(now);
         }
+        self.reclaim(now);
         if self.driver.has_registrations() && self.driver.role_vacant() {
             if let Some(mut role) = self.driver.try_role() {
                 role.poll(Some(Duration::ZERO));

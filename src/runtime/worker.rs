@@ -16,11 +16,11 @@
 //!
 //! Strand code reaches its worker only through [`super::context`].
 
-use super::agenda::{Deques, LocalQueues, PerPriority};
+use super::agenda::{LocalQueues, PerPriority};
 use super::shared::Shared;
 use crate::arch::{self, RawContext};
 use crate::loom::{Arc, Ordering};
-use crate::stack::overflow::{self, AltStack};
+use crate::stack::overflow;
 use crate::stack::Stack;
 use crate::strand::{Header, StrandRef};
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -74,6 +74,9 @@ pub(crate) struct Worker {
     finished: PerPriority<Cell<u64>>,
     /// Picks since the last `Shared::maintain` (direct yields included).
     ticks: Cell<u32>,
+    /// The reclaim tick and the switch count when this worker last looked
+    /// at its cache (`reclaim_cache`).
+    cache_look: Cell<(u64, u64)>,
     /// Strands of this worker that are not running and are unwinding
     /// (switched out mid-unwind): while there are any, this thread's
     /// `std::thread::panicking()` is true whatever the running strand does.
@@ -85,6 +88,9 @@ pub(crate) struct Worker {
     /// and every slice of spawns.
     progress: Cell<u64>,
 }
+
+mod run;
+pub(crate) use run::run_worker;
 
 thread_local! {
     /// The worker this thread is, or null.
@@ -482,60 +488,6 @@ fn check_stack(strand: &Header, sp: usize) {
             }
         })
     }
-}
-
-/// Runs the worker loop on the current thread until the runtime shuts down
-/// and no strand is left.
-pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
-    let _alt = AltStack::ensure();
-    let worker = Worker {
-        shared,
-        index,
-        ctx: UnsafeCell::new(RawContext::empty()),
-        running: UnsafeCell::new(None),
-        action: Cell::new(Action::Yield),
-        queues: LocalQueues::new(deques),
-        stack_cache: RefCell::new(Vec::new()),
-        switches: Cell::new(0),
-        parks: Cell::new(0),
-        finished: PerPriority::default(),
-        ticks: Cell::new(0),
-        unwinding_out: Cell::new(0),
-        spawns: Cell::new(0),
-        progress: Cell::new(0),
-    };
-    WORKER.with(|w| w.set(&worker));
-    /// Unpublishes the worker however this frame is left.
-    struct Unpublish;
-    impl Drop for Unpublish {
-        fn drop(&mut self) {
-            let _ = WORKER.try_with(|w| w.set(ptr::null()));
-        }
-    }
-    let _unpublish = Unpublish;
-    loop {
-        let ticks = worker.ticks.get() + 1;
-        if ticks >= MAINTAIN_EVERY {
-            worker.ticks.set(0);
-            worker.shared.maintain();
-        } else {
-            worker.ticks.set(ticks);
-        }
-        if let Some(strand) = worker.next_strand() {
-            worker.run_strand(strand);
-            if worker.switches.get().is_multiple_of(64) {
-                worker.publish_metrics(); // and whenever the worker runs dry
-            }
-            continue;
-        }
-        worker.publish_metrics();
-        if worker.shared.is_finished() {
-            break;
-        }
-        worker.shared.idle(index, || worker.has_work());
-    }
-    // give the cached stacks back to the pool before the runtime unmaps it
-    while worker.cached_stack().is_some() {}
 }
 
 /// The first Rust frame of every strand, called by the architecture's

@@ -31,11 +31,18 @@
 //!   (a strand that went deep and came back up between two switches) and
 //!   releases those.
 //!
-//! Nothing is unmapped while the pool lives; slabs go back to the system
-//! when the pool and every stack taken from it are dropped.
+//! **Idle memory goes back** ([`StackPool::trim`], in `pool/trim.rs`):
+//! called every so often off the spawn path, a trim gives back the whole
+//! of every free stack that sat in the pool since the previous trim, and
+//! unmaps the slabs all of whose stacks did. The rest of the time nothing
+//! is unmapped while the pool lives; slabs go back to the system when the
+//! pool and every stack taken from it are dropped.
+
+mod scrub;
+mod trim;
 
 use super::{budget, guard, page_size, StackGuard};
-use crate::loom::{Arc, Mutex};
+use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
 use memmap2::{MmapMut, MmapOptions};
 use std::io;
 
@@ -61,6 +68,9 @@ struct Shared {
     guard: StackGuard,
     page: usize,
     classes: Mutex<Vec<Class>>,
+    /// A stack came back since the last trim that found nothing more to
+    /// give back: a trim may find some (read without the lock).
+    pending: AtomicBool,
 }
 
 /// All stacks of one usable size.
@@ -71,6 +81,9 @@ struct Class {
     /// last scrub, so they are all verified: a scrub looks only above it.
     free: Vec<Slot>,
     low_water: usize,
+    /// The shortest the free list was since the last trim: the stacks
+    /// below it sat unused all that time.
+    idle_low: usize,
     slabs: Vec<Slab>,
     returns: usize,
     /// Stacks of this class handed out and not yet returned.
@@ -82,6 +95,8 @@ struct Class {
 struct Slot {
     base: usize,
     unverified: bool,
+    /// Given back whole by a trim: holds no pages.
+    cold: bool,
 }
 
 struct Slab {
@@ -96,6 +111,8 @@ pub(crate) struct Stack {
     base: usize,
     size: usize,
     deep: bool,
+    /// All its pages were given back ([`Stack::release_all`]).
+    cold: bool,
     guard: StackGuard,
     pool: Arc<Shared>,
 }
@@ -121,6 +138,8 @@ pub(crate) struct PoolStats {
     pub slabs: usize,
     /// Bytes of address space the slabs reserve.
     pub reserved: usize,
+    /// Returned stacks that may hold pages (not given back by a trim).
+    pub warm: usize,
 }
 
 impl StackPool {
@@ -131,6 +150,7 @@ impl StackPool {
                 guard: guard.resolve()?,
                 page: page_size(),
                 classes: Mutex::new(Vec::new()),
+                pending: AtomicBool::new(false),
             }),
         })
     }
@@ -155,6 +175,7 @@ impl StackPool {
                         stride: size + shared.page,
                         free: Vec::new(),
                         low_water: 0,
+                        idle_low: 0,
                         slabs: Vec::new(),
                         returns: 0,
                         live: 0,
@@ -167,6 +188,7 @@ impl StackPool {
             let base = match class.free.pop() {
                 Some(slot) => {
                     class.low_water = class.low_water.min(class.free.len());
+                    class.idle_low = class.idle_low.min(class.free.len());
                     slot.base
                 }
                 None => class.carve(shared.guard, shared.page)?,
@@ -183,6 +205,7 @@ impl StackPool {
             base,
             size,
             deep: false,
+            cold: false,
             guard: shared.guard,
             pool: Arc::clone(&self.shared),
         })
@@ -202,6 +225,7 @@ impl StackPool {
             budget::give_back(mappings);
             class.free.clear();
             class.low_water = 0;
+            class.idle_low = 0;
             class.slabs.clear(); // unmaps
         }
     }
@@ -219,6 +243,7 @@ impl StackPool {
             s.cached += c.free.len();
             s.slabs += c.slabs.len();
             s.reserved += c.slabs.iter().map(|s| s.map.len()).sum::<usize>();
+            s.warm += c.free.iter().filter(|s| !s.cold).count();
         }
         s
     }
@@ -270,83 +295,13 @@ impl Class {
         slab.carved += 1;
         Ok(lo + page)
     }
-
-    /// Releases pages below the resident prefix of unverified free stacks
-    /// that hold any. Only the free list above `low_water` can hold
-    /// unverified stacks (at most [`SCRUB_EVERY`] of them), so a scrub costs
-    /// O(that) plus one `mincore` per run of nearby stacks, whatever the size
-    /// of the pool.
-    fn scrub(&mut self, page: usize) {
-        let size = self.size;
-        let from = self.low_water.min(self.free.len());
-        self.low_water = self.free.len();
-        let candidates = &mut self.free[from..];
-        if size <= RESIDENT_PREFIX {
-            candidates.iter_mut().for_each(|s| s.unverified = false);
-            return;
-        }
-        let deep_pages = (size - RESIDENT_PREFIX) / page;
-        // In canary mode the base page holds the canary and is always
-        // resident: judge depth by the pages above it.
-        let skip = usize::from(self.guard_is_canary);
-        // visit the candidates in address order, one slab at a time
-        let mut order: Vec<usize> = (0..candidates.len())
-            .filter(|&i| candidates[i].unverified)
-            .collect();
-        order.sort_unstable_by_key(|&i| candidates[i].base);
-        let mut slabs: Vec<(usize, usize)> = self
-            .slabs
-            .iter()
-            .map(|s| {
-                (
-                    s.map.as_ptr() as usize,
-                    s.map.as_ptr() as usize + s.map.len(),
-                )
-            })
-            .collect();
-        slabs.sort_unstable();
-        let mut vec = Vec::new();
-        let mut i = 0;
-        while i < order.len() {
-            let first = candidates[order[i]].base;
-            let k = slabs.partition_point(|&(lo, _)| lo <= first);
-            let slab_end = if k > 0 { slabs[k - 1].1 } else { 0 };
-            // one run: stacks of the same slab, each within a few strides of
-            // the previous, so the `mincore` span stays close to what is asked
-            // (returns in random order over a big pool would otherwise make
-            // every scrub walk whole slabs)
-            let stride = self.stride;
-            let mut j = i + 1;
-            while j < order.len()
-                && candidates[order[j]].base < slab_end
-                && candidates[order[j]].base - candidates[order[j - 1]].base <= 4 * stride
-            {
-                j += 1;
-            }
-            let last = candidates[order[j - 1]].base;
-            let span = last + size - first;
-            vec.clear();
-            vec.resize(span / page, 0u8);
-            // SAFETY: `[first, last + size)` lies inside one slab mapping of
-            // ours; `vec` has one byte per page of it, as mincore requires.
-            let ok = unsafe { libc::mincore(first as *mut _, span, vec.as_mut_ptr()) } == 0;
-            for &idx in &order[i..j] {
-                let slot = &mut candidates[idx];
-                slot.unverified = false;
-                let at = (slot.base - first) / page;
-                if !ok || vec[at + skip..at + deep_pages].iter().any(|b| b & 1 != 0) {
-                    release(slot.base, size - RESIDENT_PREFIX);
-                }
-            }
-            i = j;
-        }
-    }
 }
 
 /// Gives `[base, base + len)` back to the kernel; the next touch reads zeros.
 fn release(base: usize, len: usize) {
-    // SAFETY: the range is the deep part of a stack in the free list: no
-    // strand runs on it and nothing else points into it.
+    // SAFETY: the range is the deep part (or, from a trim, the whole usable
+    // range) of a stack in the free list or a worker's cache: no strand
+    // runs on it and nothing else points into it.
     unsafe { libc::madvise(base as *mut _, len, libc::MADV_DONTNEED) };
 }
 
@@ -419,6 +374,7 @@ impl Stack {
             release(self.base, self.size - RESIDENT_PREFIX);
         }
         self.deep = false;
+        self.cold = false;
         if self.guard == StackGuard::Canary {
             // SAFETY: the lowest usable word of a stack we hold.
             unsafe { (self.base as *mut u64).write(guard::CANARY) };
@@ -426,11 +382,22 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Gives back all the pages of a stack no strand uses (a worker's
+    /// cache it has not needed for a reclaim interval): it goes back to
+    /// the pool cold, and a trim may unmap its slab at once.
+    pub(crate) fn release_all(&mut self) {
+        release(self.base, self.size);
+        self.cold = true;
+        self.deep = false;
+    }
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         let shared = &self.pool;
         let size = self.size;
-        if self.deep && size > RESIDENT_PREFIX {
+        if self.deep && !self.cold && size > RESIDENT_PREFIX {
             release(self.base, size - RESIDENT_PREFIX);
         }
         let mut classes = shared.classes.lock().unwrap_or_else(|e| e.into_inner());
@@ -441,8 +408,12 @@ impl Drop for Stack {
         class.live -= 1;
         class.free.push(Slot {
             base: self.base,
-            unverified: !self.deep,
+            unverified: !self.deep && !self.cold,
+            cold: self.cold,
         });
+        if !shared.pending.load(Ordering::Relaxed) {
+            shared.pending.store(true, Ordering::Relaxed);
+        }
         class.returns += 1;
         if class.returns >= SCRUB_EVERY {
             class.returns = 0;

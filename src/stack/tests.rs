@@ -144,3 +144,79 @@ fn guard_pages_fault_for_the_kernel_too() {
         );
     }
 }
+
+#[test]
+fn a_trim_gives_back_what_sat_unused_since_the_previous_one() {
+    let pool = StackPool::new(StackGuard::Auto).unwrap();
+    let size = 64 * 1024;
+    let mut stacks: Vec<_> = (0..200).map(|_| pool.get(size).unwrap()).collect();
+    for s in &stacks {
+        touch(s.top() as usize - RESIDENT_PREFIX, RESIDENT_PREFIX);
+    }
+    let keep = stacks.pop().unwrap(); // stays live: its slab must stay
+    drop(stacks);
+    let before = pool.stats();
+    assert_eq!((before.live, before.cached, before.warm), (1, 199, 199));
+    assert!(pool.trim_pending());
+    // the free list was empty during this period: nothing sat unused
+    let t = pool.trim();
+    assert_eq!((t.released, t.unmapped), (0, 0));
+    assert!(
+        pool.trim_pending(),
+        "warm stacks are left for the next trim"
+    );
+    // a quiet period: everything free goes back
+    let t = pool.trim();
+    let after = pool.stats();
+    assert!(
+        t.unmapped > 0 && after.slabs < before.slabs,
+        "{t:?} {after:?}"
+    );
+    assert_eq!(
+        after.slabs, 1,
+        "only the live stack's slab stays: {after:?}"
+    );
+    assert_eq!(after.warm, 0, "{after:?}");
+    assert_eq!(t.released, after.cached, "its slab-mates are released");
+    assert!(!pool.trim_pending());
+    // released and re-carved stacks work, and the pool still counts right
+    let again: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+    for s in &again {
+        touch(s.top() as usize - RESIDENT_PREFIX, RESIDENT_PREFIX);
+        assert!(s.canary_intact());
+    }
+    drop(again);
+    drop(keep);
+    assert_eq!(pool.stats().live, 0);
+}
+
+#[test]
+fn a_trim_keeps_the_recent_working_set() {
+    let pool = StackPool::new(StackGuard::Auto).unwrap();
+    let size = 64 * 1024;
+    let stacks: Vec<_> = (0..100).map(|_| pool.get(size).unwrap()).collect();
+    drop(stacks);
+    pool.trim(); // starts a period with 100 free
+                 // this period uses 10 of them, touching their top pages
+    let used: Vec<_> = (0..10).map(|_| pool.get(size).unwrap()).collect();
+    let tops: Vec<usize> = used.iter().map(|s| s.top() as usize).collect();
+    for &t in &tops {
+        touch(t - RESIDENT_PREFIX, RESIDENT_PREFIX);
+    }
+    drop(used);
+    let t = pool.trim();
+    let st = pool.stats();
+    // the 90 unused ones go: released, or unmapped with their slab
+    assert_eq!(st.cached, 10 + t.released, "{t:?} {st:?}");
+    assert!(
+        t.unmapped > 0,
+        "the slabs all of whose stacks sat unused: {t:?}"
+    );
+    for &top in &tops {
+        assert!(
+            resident_pages(top - RESIDENT_PREFIX, RESIDENT_PREFIX) > 0,
+            "the working set keeps its pages"
+        );
+    }
+    assert_eq!(pool.stats().warm, 10);
+}

@@ -19,9 +19,18 @@
 //! A registration made on a thread that is not a worker of any runtime
 //! goes to a process-wide fallback driver with a thread of its own, so
 //! sockets work from plain threads too.
+//!
+//! **Drivers die; registrations move.** Every driver has a process-unique
+//! id. When its runtime's workers exit, the driver is marked dead
+//! ([`Driver::shut_down`]): the process-wide death count goes up, and every
+//! waiter of every fd still registered with it is woken (as by a spurious
+//! event), so it looks again and moves its fd to a driver that polls (see
+//! `io::Registered`). The fd's [`IoState`] (its waiters and event counts)
+//! belongs to the fd's owner, not to the driver, so it moves unchanged.
 
 use super::epoll::{Events, Poller};
 use super::readiness::Direction;
+use crate::loom::process::AtomicU64 as ProcessU64;
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, OnceLock, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
@@ -30,10 +39,34 @@ use std::time::Duration;
 /// Events taken from the kernel per `wait`.
 const EVENTS: usize = 1024;
 
-/// The read and write sides of one registered fd.
+/// The read and write sides of one registered fd. Owned by the fd's owner
+/// (and shared with the driver's slot while registered), so it survives a
+/// move from one driver to another.
 pub(crate) struct IoState {
     pub(crate) read: Direction,
     pub(crate) write: Direction,
+}
+
+impl IoState {
+    pub(crate) fn new() -> IoState {
+        IoState {
+            read: Direction::new(),
+            write: Direction::new(),
+        }
+    }
+}
+
+/// The next driver id (0 is never used: it means "no driver").
+static NEXT_ID: ProcessU64 = ProcessU64::new(1);
+
+/// Drivers marked dead so far, process-wide.
+static DEATHS: ProcessU64 = ProcessU64::new(0);
+
+/// How many drivers have died so far. A registration checked alive when
+/// this read `n` is still alive while it reads `n`.
+#[inline]
+pub(crate) fn deaths() -> u64 {
+    DEATHS.load(Ordering::Acquire)
 }
 
 struct Slot {
@@ -48,6 +81,10 @@ struct Slab {
 }
 
 pub(crate) struct Driver {
+    /// Process-unique, never 0.
+    id: u64,
+    /// Set once the runtime's workers stopped polling (see `shut_down`).
+    dead: AtomicBool,
     poller: Poller,
     /// The poller role: whoever holds this lock may `wait` (with this
     /// buffer).
@@ -68,6 +105,8 @@ pub(crate) struct Role<'a> {
 impl Driver {
     pub(crate) fn new() -> io::Result<Driver> {
         Ok(Driver {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            dead: AtomicBool::new(false),
             poller: Poller::new()?,
             events: Mutex::new(Events::with_capacity(EVENTS)),
             role: AtomicBool::new(false),
@@ -76,12 +115,47 @@ impl Driver {
         })
     }
 
-    /// Adds `fd` to the poller (both directions, edge-triggered).
-    pub(crate) fn register(self: &Arc<Self>, fd: BorrowedFd<'_>) -> io::Result<Registration> {
-        let state = Arc::new(IoState {
-            read: Direction::new(),
-            write: Direction::new(),
-        });
+    /// This driver's process-unique id (never 0).
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Whether nobody polls this driver any more.
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
+    }
+
+    /// Marks the driver dead (its runtime's workers are exiting: nobody
+    /// will poll it again), counts the death, then wakes every waiter of
+    /// every fd still registered here, so each looks again, sees the
+    /// death and moves its fd to a driver that polls. A waiter that checked
+    /// the death count before the count went up and registers after the
+    /// wake-ups finds its direction's `seq` moved (the wake-up bumps it
+    /// under the same lock it registers under) and retries: no waiter is
+    /// left behind. Idempotent.
+    pub(crate) fn shut_down(&self) {
+        if self.dead.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        DEATHS.fetch_add(1, Ordering::AcqRel);
+        let states: Vec<Arc<IoState>> = {
+            let slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
+            slab.slots.iter().filter_map(|s| s.state.clone()).collect()
+        };
+        for state in states {
+            state.read.fire(false);
+            state.write.fire(false);
+        }
+    }
+
+    /// Adds `fd` to the poller (both directions, edge-triggered); its
+    /// events go to `state`'s waiters.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        fd: BorrowedFd<'_>,
+        state: Arc<IoState>,
+    ) -> io::Result<Registration> {
         let key = {
             let mut slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
             let index = match slab.free.pop() {
@@ -112,7 +186,6 @@ impl Driver {
             driver: Arc::clone(self),
             key,
             fd: fd.as_raw_fd(),
-            state,
         })
     }
 
@@ -223,7 +296,13 @@ pub(crate) struct Registration {
     driver: Arc<Driver>,
     key: u64,
     fd: RawFd,
-    pub(crate) state: Arc<IoState>,
+}
+
+impl Registration {
+    /// The driver that watches the fd.
+    pub(crate) fn driver(&self) -> &Driver {
+        &self.driver
+    }
 }
 
 impl Drop for Registration {

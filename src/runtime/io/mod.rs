@@ -13,7 +13,7 @@ mod epoll;
 pub(crate) mod readiness;
 
 #[cfg(not(loom))]
-pub(crate) use driver::{fallback, Driver, Registration};
+pub(crate) use driver::{deaths, fallback, Driver, IoState, Registration};
 
 #[cfg(loom)]
 pub(crate) use stub::Driver;
@@ -52,6 +52,8 @@ mod stub {
         }
 
         pub(crate) fn notify(&self) {}
+
+        pub(crate) fn shut_down(&self) {}
     }
 
     impl Role<'_> {

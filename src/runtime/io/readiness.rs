@@ -197,6 +197,44 @@ mod loom_tests {
         });
     }
 
+    /// A driver that dies while a thread is about to wait on it
+    /// (`Driver::shut_down`: count the death, then fire every direction)
+    /// and a waiter that checks the death count after its snapshot and
+    /// before it registers (`io::Registered`'s fast path): the waiter
+    /// either sees the death and moves (here: leaves), or is woken to look
+    /// again. Without the fire after the count, loom reports the waiter
+    /// blocked forever.
+    #[test]
+    fn loom_a_driver_death_never_strands_a_waiter() {
+        loom::model(|| {
+            let dir = Arc::new(Direction::new());
+            let dead = Arc::new(AtomicBool::new(false));
+            let killer = {
+                let (dir, dead) = (Arc::clone(&dir), Arc::clone(&dead));
+                loom::thread::spawn(move || {
+                    dead.store(true, Ordering::Release); // the death count
+                    dir.fire(false); // every waiter looks again
+                })
+            };
+            loop {
+                let seq = dir.snapshot();
+                // the "read" would block: nothing ever arrives here
+                if dead.load(Ordering::Acquire) {
+                    break; // moved to a live driver
+                }
+                match dir.register(seq, context::waiter()) {
+                    Registered::Retry => continue,
+                    Registered::Wait(id) => {
+                        context::block();
+                        dir.withdraw(id);
+                    }
+                }
+            }
+            killer.join().unwrap();
+            assert!(!dir.has_waiters());
+        });
+    }
+
     /// Two waiters on one direction, one event: both are woken.
     #[test]
     fn loom_an_event_wakes_every_waiter() {

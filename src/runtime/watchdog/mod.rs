@@ -12,13 +12,16 @@
 //! its worker.
 //!
 //! **Spares.** With spares enabled, a report also starts a spare worker (up
-//! to the configured number, for the life of the runtime). A spare is an
-//! ordinary worker: it serves the injectors, steals fresh strands (the
-//! stuck worker's too) and takes the poller role when idle, so I/O and
-//! timers keep flowing. What it cannot take are the strands that already
+//! to the configured number running at once). A spare is an ordinary
+//! worker: it serves the injectors, steals fresh strands (the stuck
+//! worker's too) and takes the poller role when idle, so I/O and timers
+//! keep flowing. What it cannot take are the strands that already
 //! *started* on the stuck worker: they are pinned there (see the crate docs
 //! on migration) and wait until it comes back. Strands that start on a
-//! spare stay on it, so spares stay until the runtime shuts down.
+//! spare stay on it. A spare *retires* (its thread exits and its slot goes
+//! back here, to be started again by a later report) once it has been idle
+//! for a reclaim interval, no live strand is pinned to it, and no worker is
+//! stuck now (`stuck_now`: episodes reported and not over).
 //!
 //! This file holds the reports and the state the runtime keeps;
 //! `monitor.rs` the monitor thread and the spares it starts.
@@ -97,7 +100,12 @@ pub(crate) struct Watchdog {
     /// Spare slots not started yet: (worker index, its deques).
     spares: Mutex<Vec<(usize, Deques)>>,
     spare_threads: Mutex<Vec<thread::JoinHandle<()>>>,
-    spares_started: AtomicUsize,
+    /// Spare workers running now.
+    spares_running: AtomicUsize,
+    /// One past the highest worker index a spare ever ran at.
+    slots_high: AtomicUsize,
+    /// Workers reported stuck whose episode is not over.
+    pub(super) stuck_now: AtomicUsize,
     reports: AtomicU64,
     stop: (Mutex<bool>, Condvar),
 }
@@ -115,7 +123,9 @@ impl Watchdog {
             thread_name,
             spares: Mutex::new(spares),
             spare_threads: Mutex::new(Vec::new()),
-            spares_started: AtomicUsize::new(0),
+            spares_running: AtomicUsize::new(0),
+            slots_high: AtomicUsize::new(0),
+            stuck_now: AtomicUsize::new(0),
             reports: AtomicU64::new(0),
             stop: (Mutex::new(false), Condvar::new()),
         }
@@ -131,9 +141,30 @@ impl Watchdog {
         }
     }
 
-    /// The spare workers started so far.
-    pub(crate) fn spares_started(&self) -> usize {
-        self.spares_started.load(Ordering::Relaxed)
+    /// The spare workers running now.
+    pub(crate) fn spares_running(&self) -> usize {
+        self.spares_running.load(Ordering::Relaxed)
+    }
+
+    /// One past the highest worker index a spare ever ran at (0: none).
+    pub(crate) fn slots_high(&self) -> usize {
+        self.slots_high.load(Ordering::Relaxed)
+    }
+
+    /// Whether some worker is held by a strand now (reported, and its
+    /// episode not over): spares stay while one is.
+    pub(crate) fn any_stuck(&self) -> bool {
+        self.stuck_now.load(Ordering::Relaxed) > 0
+    }
+
+    /// A spare at worker `index` retires: its slot (with its deques, empty)
+    /// goes back, to be started again by a later report (lowest index
+    /// first).
+    pub(crate) fn retire(&self, index: usize, deques: Deques) {
+        let mut spares = self.spares.lock().unwrap_or_else(|e| e.into_inner());
+        spares.push((index, deques));
+        spares.sort_unstable_by_key(|s| std::cmp::Reverse(s.0)); // popped from the end
+        self.spares_running.fetch_sub(1, Ordering::Relaxed);
     }
 
     /// Reports made so far.

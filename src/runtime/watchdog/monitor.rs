@@ -49,7 +49,11 @@ fn monitor(weak: Weak<Shared>, threshold: Duration) {
             );
             let s = match seen[i] {
                 Some(s) if current != 0 && s.seq == seq => s,
-                _ => {
+                old => {
+                    if old.is_some_and(|s| s.reported) {
+                        // the episode is over
+                        shared.watchdog.stuck_now.fetch_sub(1, Ordering::Relaxed);
+                    }
                     seen[i] = Some(Seen {
                         seq,
                         since: now,
@@ -73,6 +77,7 @@ fn monitor(weak: Weak<Shared>, threshold: Duration) {
 fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
     let wd = &shared.watchdog;
     wd.reports.fetch_add(1, Ordering::Relaxed);
+    wd.stuck_now.fetch_add(1, Ordering::Relaxed);
     let live = shared.registry.all();
     let name = live
         .iter()
@@ -88,16 +93,23 @@ fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
     let mut spare_started = false;
     if let Some((index, deques)) = spare {
         let s = Arc::clone(shared);
+        // counted before it runs: it may retire (and uncount itself) early
+        wd.spares_running.fetch_add(1, Ordering::Relaxed);
         let t = thread::Builder::new()
             .name(format!("{}-spare-{index}", wd.thread_name))
             .spawn(move || worker::run_worker(s, index, deques));
-        if let Ok(t) = t {
-            wd.spare_threads
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(t);
-            wd.spares_started.fetch_add(1, Ordering::Relaxed);
-            spare_started = true;
+        match t {
+            Ok(t) => {
+                let mut threads = wd.spare_threads.lock().unwrap_or_else(|e| e.into_inner());
+                threads.retain(|t| !t.is_finished()); // retired spares
+                threads.push(t);
+                wd.slots_high.fetch_max(index + 1, Ordering::Relaxed);
+                spare_started = true;
+            }
+            Err(_) => {
+                // the slot's deques went with the closure: it stays unused
+                wd.spares_running.fetch_sub(1, Ordering::Relaxed);
+            }
         }
     }
     let Some(strand) = crate::strand::StrandId::from_u64(id) else {

@@ -1,0 +1,151 @@
+//! Giving back what an idle runtime holds: every reclaim interval
+//! (`Builder::reclaim_after`, one second by default), the stack pool's
+//! unused stacks (see `stack/pool/trim.rs`), and a nudge to idle workers:
+//! one that ran no strand for a whole interval gives its stack cache back
+//! (`Worker::reclaim_cache`), and an idle spare retires (see
+//! `Worker::may_retire`).
+//!
+//! Nothing here is on the spawn path. The tick runs where the runtime
+//! already looks at the clock: an idle worker waiting in the poller (whose
+//! timeout also ends at the next tick while there is anything to reclaim)
+//! and a busy worker's maintenance (`Shared::maintain`, every 61 picks),
+//! which pays one load and one compare when no tick is due.
+
+use super::shared::Shared;
+use crate::loom::{fence, AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// When the next reclaim tick is due.
+pub(crate) struct Reclaim {
+    after: Option<Duration>,
+    epoch: Instant,
+    /// Milliseconds since `epoch` at which the next tick is due.
+    next_ms: AtomicU64,
+    /// Ticks so far (workers compare it to look at their caches once per
+    /// tick).
+    ticks: AtomicU64,
+    /// Whether the poller's last wait had the next tick as its timeout.
+    /// A worker going idle with something to reclaim while it is not
+    /// armed interrupts the poller's wait (`Shared::reclaim_nudge`).
+    armed: AtomicBool,
+}
+
+impl Reclaim {
+    /// Ticks every `after` (`None`: never).
+    pub(crate) fn new(after: Option<Duration>) -> Reclaim {
+        Reclaim {
+            after,
+            epoch: Instant::now(),
+            next_ms: AtomicU64::new(after.map_or(u64::MAX, millis)),
+            ticks: AtomicU64::new(0),
+            armed: AtomicBool::new(false),
+        }
+    }
+
+    /// The interval, if reclaiming is on.
+    pub(crate) fn after(&self) -> Option<Duration> {
+        self.after
+    }
+
+    /// Whether a tick is due at `now`; if so, claims it (one caller wins)
+    /// and schedules the next.
+    fn claim(&self, now: Instant) -> bool {
+        let Some(after) = self.after else {
+            return false;
+        };
+        let at = millis(now.saturating_duration_since(self.epoch));
+        let next = self.next_ms.load(Ordering::Relaxed);
+        at >= next
+            && self
+                .next_ms
+                .compare_exchange(
+                    next,
+                    at.saturating_add(millis(after)),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+    }
+
+    /// Ticks so far.
+    pub(crate) fn ticks(&self) -> u64 {
+        self.ticks.load(Ordering::Relaxed)
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.after?;
+        let ms = self.next_ms.load(Ordering::Relaxed);
+        self.epoch.checked_add(Duration::from_millis(ms))
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Shared {
+    /// When an idle poller should wake for the next tick: only while there
+    /// is something to reclaim (stacks returned since the last trim that
+    /// found nothing more, stacks in workers' caches, spare workers
+    /// running); so an idle runtime with nothing to give back sleeps.
+    ///
+    /// The poller's side of a Dekker pair with [`Shared::reclaim_nudge`]:
+    /// with nothing to reclaim it disarms, fences, and looks again; a
+    /// worker that made something reclaimable fences and looks at `armed`.
+    /// One of the two sees the other, so the poller does not sleep without
+    /// a deadline while something waits to be reclaimed.
+    pub(crate) fn reclaim_deadline(&self) -> Option<Instant> {
+        self.reclaim.after?;
+        let mut want = self.reclaim_wanted();
+        if !want {
+            self.reclaim.armed.store(false, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            want = self.reclaim_wanted();
+        }
+        if want {
+            self.reclaim.armed.store(true, Ordering::Relaxed);
+            self.reclaim.next()
+        } else {
+            None
+        }
+    }
+
+    /// A worker about to go idle: if there is something to reclaim and the
+    /// poller's wait has no deadline for it, interrupts that wait (see
+    /// [`Shared::reclaim_deadline`]). A fence and a few loads otherwise.
+    pub(crate) fn reclaim_nudge(&self) {
+        if self.reclaim.after.is_none() {
+            return;
+        }
+        fence(Ordering::SeqCst);
+        if !self.reclaim.armed.load(Ordering::Relaxed) && self.reclaim_wanted() {
+            self.driver.notify();
+        }
+    }
+
+    fn reclaim_wanted(&self) -> bool {
+        self.pool.trim_pending() || self.idle_workers_hold_something()
+    }
+
+    fn idle_workers_hold_something(&self) -> bool {
+        self.watchdog.spares_running() > 0 || self.stacks_in_caches.load(Ordering::Relaxed) > 0
+    }
+
+    /// The reclaim tick, if one is due at `now`: trims the stack pool and
+    /// wakes the idle workers so they look at their caches and (spares) at
+    /// how long they have idled.
+    pub(crate) fn reclaim(&self, now: Instant) {
+        if !self.reclaim.claim(now) {
+            return;
+        }
+        self.reclaim.ticks.fetch_add(1, Ordering::Relaxed);
+        if self.pool.trim_pending() {
+            self.pool.trim();
+        }
+        if self.idle_workers_hold_something() {
+            for w in self.workers.iter() {
+                w.idle.notify_if_idle(|| self.notify_poller());
+            }
+        }
+    }
+}

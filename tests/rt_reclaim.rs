@@ -1,0 +1,139 @@
+//! An idle runtime gives back what a burst left: the stack pool's memory
+//! (`Builder::reclaim_after`) and the spare workers the watchdog started.
+//! Each check polls a metric with a generous bound instead of sleeping a
+//! fixed time.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use strands::sync::RwLock;
+use strands::{Metrics, Runtime};
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Polls `rt`'s metrics until `cond` holds; fails the test after [`LIMIT`].
+fn wait_for(rt: &Runtime, what: &str, cond: impl Fn(&Metrics) -> bool) -> Metrics {
+    let start = Instant::now();
+    loop {
+        let m = rt.metrics();
+        if cond(&m) {
+            return m;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "timed out waiting until {what}: {m:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `n` strands alive at once, each parked on a lock held by the caller,
+/// then all released and joined.
+fn burst(rt: &Runtime, n: usize) {
+    let gate = Arc::new(RwLock::new(()));
+    let w = gate.write().unwrap();
+    let parks: u64 = rt.metrics().parks.iter().sum();
+    let hs: Vec<_> = (0..n)
+        .map(|i| {
+            let gate = Arc::clone(&gate);
+            rt.spawn(move || {
+                let buf = std::hint::black_box([i as u8; 1024]); // a touched page
+                let _r = gate.read().unwrap();
+                buf[7] as usize
+            })
+        })
+        .collect();
+    wait_for(rt, "the burst parked", |m| {
+        m.parks.iter().sum::<u64>() >= parks + n as u64
+    });
+    drop(w);
+    for (i, h) in hs.into_iter().enumerate() {
+        assert_eq!(h.join().unwrap(), i % 256);
+    }
+}
+
+#[test]
+fn an_idle_pool_gives_back_the_stacks_of_a_burst() {
+    let rt = common::rt_with(2, |b| b.reclaim_after(Some(Duration::from_millis(50))));
+    burst(&rt, 3000);
+    let peak = rt.metrics();
+    assert!(peak.stacks_cached >= 3000, "{peak:?}");
+    assert!(peak.stacks_warm > 2 * 64, "{peak:?}");
+    // idle: within a few intervals the workers give their caches back,
+    // no stack holds memory, and every slab is unmapped
+    let after = wait_for(&rt, "the burst's stacks went back", |m| {
+        m.stacks_warm == 0 && m.stack_slabs == 0
+    });
+    assert_eq!((after.stacks_live, after.stack_reserved_bytes), (0, 0));
+    // and the pool serves the next burst from scratch
+    burst(&rt, 1000);
+    wait_for(&rt, "the second burst went back", |m| {
+        m.stacks_warm == 0 && m.stack_slabs == 0
+    });
+}
+
+#[test]
+fn with_reclaim_off_the_pool_keeps_its_stacks() {
+    let rt = common::rt_with(1, |b| b.reclaim_after(None));
+    burst(&rt, 500);
+    let peak = rt.metrics();
+    // a busy stretch: every worker passes its maintenance tick many times
+    rt.block_on(|| {
+        for _ in 0..10_000 {
+            strands::yield_now();
+        }
+    });
+    let m = rt.metrics();
+    assert_eq!(
+        (m.stack_slabs, m.stack_reserved_bytes),
+        (peak.stack_slabs, peak.stack_reserved_bytes)
+    );
+    assert!(m.stacks_warm >= 500 - 64, "{m:?}");
+}
+
+fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
+    let stop = Arc::clone(stop);
+    move || {
+        while !stop.load(Ordering::Relaxed) {
+            std::hint::spin_loop(); // never yields: holds the worker
+        }
+    }
+}
+
+#[test]
+fn an_idle_spare_worker_retires_and_can_start_again() {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let rt = common::rt_with(1, |b| {
+        b.watchdog(Some(Duration::from_millis(20)))
+            .reclaim_after(Some(Duration::from_millis(50)))
+            .on_stuck(move |s| {
+                let _ = tx.lock().unwrap().send(s.clone());
+            })
+    });
+    for round in 0..2 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stuck = rt.spawn(spinner(&stop));
+        let report = rx.recv_timeout(LIMIT).expect("no watchdog report");
+        assert!(report.spare_started, "round {round}: {report}");
+        assert_eq!(rt.metrics().spare_workers, 1);
+        // while the worker is held, the spare stays (it is what serves)
+        let served = rt.spawn(|| {
+            strands::sleep(Duration::from_millis(120)); // > two intervals
+            7
+        });
+        assert_eq!(served.join().unwrap(), 7);
+        assert_eq!(rt.metrics().spare_workers, 1, "round {round}");
+        stop.store(true, Ordering::Relaxed);
+        stuck.join().unwrap();
+        let m = wait_for(&rt, "the spare retired", |m| m.spare_workers == 0);
+        assert_eq!(m.workers, 1);
+        // and the runtime still runs strands
+        assert_eq!(rt.spawn(|| 1 + 1).join().unwrap(), 2);
+    }
+    let m = rt.metrics();
+    assert_eq!(m.stuck_reports, 2);
+    assert_eq!(m.finished.len(), 2, "the spare's slot keeps its counts");
+}
