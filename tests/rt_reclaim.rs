@@ -93,15 +93,6 @@ fn with_reclaim_off_the_pool_keeps_its_stacks() {
     assert!(m.stacks_warm >= 500 - 64, "{m:?}");
 }
 
-fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
-    let stop = Arc::clone(stop);
-    move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::hint::spin_loop(); // never yields: holds the worker
-        }
-    }
-}
-
 #[test]
 fn an_idle_spare_worker_retires_and_can_start_again() {
     let (tx, rx) = mpsc::channel();
@@ -115,7 +106,7 @@ fn an_idle_spare_worker_retires_and_can_start_again() {
     });
     for round in 0..2 {
         let stop = Arc::new(AtomicBool::new(false));
-        let stuck = rt.spawn(spinner(&stop));
+        let stuck = rt.spawn(common::spinner(&stop));
         let report = rx.recv_timeout(LIMIT).expect("no watchdog report");
         assert!(report.spare_started, "round {round}: {report}");
         assert_eq!(rt.metrics().spare_workers, 1);

@@ -7,15 +7,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
-    let stop = Arc::clone(stop);
-    move || {
-        while !stop.load(Ordering::Relaxed) {
-            std::hint::spin_loop(); // never yields: holds the worker
-        }
-    }
-}
-
 #[test]
 fn a_stuck_strand_is_reported_and_a_spare_serves_the_rest() {
     let (tx, rx) = mpsc::channel();
@@ -29,7 +20,7 @@ fn a_stuck_strand_is_reported_and_a_spare_serves_the_rest() {
     let stop = Arc::new(AtomicBool::new(false));
     let stuck = strands::Builder::new()
         .name("spinner".to_string())
-        .spawn_on(rt.handle(), spinner(&stop))
+        .spawn_on(rt.handle(), common::spinner(&stop))
         .unwrap();
     let report = rx
         .recv_timeout(Duration::from_secs(30))
@@ -69,7 +60,7 @@ fn with_no_spares_it_only_reports() {
             })
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let stuck = rt.spawn(spinner(&stop));
+    let stuck = rt.spawn(common::spinner(&stop));
     let report = rx.recv_timeout(Duration::from_secs(30)).unwrap();
     assert!(!report.spare_started);
     assert_eq!(report.name, None);
@@ -90,7 +81,7 @@ fn the_report_counts_the_started_strands_stuck_behind_it() {
     });
     let stop = Arc::new(AtomicBool::new(false));
     let (release_tx, release_rx) = strands::channel::bounded::<()>(1);
-    let spin = spinner(&stop);
+    let spin = common::spinner(&stop);
     let stuck = rt.spawn(move || {
         // started here, then parked: pinned to this worker
         let pinned = common::spawn_parked_on_channel(move || release_rx.recv().unwrap());

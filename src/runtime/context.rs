@@ -83,29 +83,7 @@ pub(crate) fn yield_now() -> bool {
 /// [`yield_now`], optionally not a cancellation point (for yields the
 /// runtime makes on the strand's behalf, like the spawn path's).
 pub(crate) fn yield_with(cancellable: bool) -> bool {
-    let me = with_worker(|w| {
-        let w = w?;
-        let strand = w.running()?;
-        refresh_unwinding(strand, w);
-        if cancellable {
-            unwind_if_cancelled(strand);
-        }
-        let me: *const Header = &**strand;
-        // SAFETY: we are the running strand of `w`.
-        if !unsafe { w.yield_direct() } {
-            // SAFETY: as above.
-            unsafe { w.switch_out(Action::Yield) };
-        }
-        // `w` is not touched again: see `resumed`
-        Some(me)
-    });
-    match me {
-        Some(me) => {
-            resumed(me, cancellable);
-            true
-        }
-        None => false,
-    }
+    switch_out(Action::Yield, cancellable)
 }
 
 /// Parks the running strand until woken (see `strand::state`); may return
@@ -118,6 +96,15 @@ pub(crate) fn park() -> bool {
 /// [`park`], optionally not a cancellation point (for waits that must
 /// complete for soundness, like a scope waiting for its strands).
 pub(crate) fn park_with(cancellable: bool) -> bool {
+    switch_out(Action::Park, cancellable)
+}
+
+/// A yield or a park of the running strand: its unwinding state refreshed,
+/// a cancellation checked before (if `cancellable`) and after the switch.
+/// A park with a wake token waiting does not switch; a yield goes straight
+/// to the next local strand when it can. Returns `false` (doing nothing)
+/// if no strand runs here.
+fn switch_out(action: Action, cancellable: bool) -> bool {
     let me = with_worker(|w| {
         let w = w?;
         let strand = w.running()?;
@@ -126,10 +113,24 @@ pub(crate) fn park_with(cancellable: bool) -> bool {
             unwind_if_cancelled(strand);
         }
         let me: *const Header = &**strand;
-        if !strand.state.take_token() {
-            // SAFETY: we are the running strand of `w`.
-            unsafe { w.switch_out(Action::Park) };
+        match action {
+            Action::Yield => {
+                // SAFETY: we are the running strand of `w`.
+                let direct = unsafe { w.yield_direct() };
+                if !direct {
+                    // SAFETY: as above.
+                    unsafe { w.switch_out(Action::Yield) };
+                }
+            }
+            Action::Park => {
+                if !strand.state.take_token() {
+                    // SAFETY: we are the running strand of `w`.
+                    unsafe { w.switch_out(Action::Park) };
+                }
+            }
+            Action::Done => unreachable!("a strand finishes in its first frame"),
         }
+        // `w` is not touched again: see `resumed`
         Some(me)
     });
     match me {

@@ -159,3 +159,14 @@ pub fn command_for(exe: &std::path::Path) -> Command {
         None => Command::new(exe),
     }
 }
+
+/// A strand body that spins without ever yielding (it holds its worker, as
+/// a hot loop or a blocking call would) until `stop` is set.
+pub fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
+    let stop = Arc::clone(stop);
+    move || {
+        while !stop.load(SeqCst) {
+            std::hint::spin_loop();
+        }
+    }
+}
