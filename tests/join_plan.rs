@@ -956,3 +956,76 @@ fn many_short_plans_with_timers_on_two_workers_finish() {
     }
     done_tx.send(()).unwrap();
 }
+
+#[test]
+fn a_plan_tied_to_a_token_is_cancelled_with_its_cause() {
+    common::rt(2).block_on(|| {
+        let token = strands::CancelToken::new();
+        let child = token.child();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (started_tx, started_rx) = channel::bounded::<()>(2);
+        let part = |name: &'static str| {
+            let (drops, started) = (Arc::clone(&drops), started_tx.clone());
+            Part::required(name, move || -> Result<u32, ()> {
+                struct Counts(Arc<AtomicUsize>);
+                impl Drop for Counts {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, SeqCst);
+                    }
+                }
+                let _c = Counts(Arc::clone(&drops));
+                started.send(()).unwrap();
+                strands::sleep(Duration::from_secs(3600));
+                Ok(1)
+            })
+        };
+        let plan = Need::new(JoinMode::All)
+            .part(part("a"))
+            .part(part("b"))
+            .part(part("queued"))
+            .limit(2)
+            .cancel_on(&child);
+        let runner = strands::spawn(move || plan.run());
+        started_rx.recv().unwrap();
+        started_rx.recv().unwrap();
+        token.cancel_with("shutting down"); // the parent: children inherit
+        let o = runner.join().unwrap();
+        assert!(!o.is_success());
+        assert_eq!(
+            o.cancel_cause().map(|c| c.to_string()).as_deref(),
+            Some("shutting down")
+        );
+        for name in ["a", "b"] {
+            assert!(
+                matches!(
+                    o.part(name).unwrap().status(),
+                    PartStatus::Cancelled(CancelReason::Token)
+                ),
+                "{name}"
+            );
+        }
+        assert!(matches!(
+            o.part("queued").unwrap().status(),
+            PartStatus::NotRun
+        ));
+        assert_eq!(
+            drops.load(SeqCst),
+            2,
+            "run returned after the cancelled parts' Drops ran"
+        );
+    });
+}
+
+#[test]
+fn a_token_cancelled_after_the_decision_changes_nothing() {
+    common::rt(1).block_on(|| {
+        let token = strands::CancelToken::new();
+        let o = Need::<u32, ()>::new(JoinMode::All)
+            .part(Part::required("quick", || Ok(7)))
+            .cancel_on(&token)
+            .run();
+        token.cancel();
+        assert!(o.is_success());
+        assert!(o.cancel_cause().is_none());
+    });
+}

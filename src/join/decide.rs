@@ -126,6 +126,16 @@ impl Decider {
         d
     }
 
+    /// The plan's token was cancelled before a decision: the plan fails.
+    pub(crate) fn cancel(&mut self) -> Decision {
+        if let Some(d) = self.decided {
+            return d;
+        }
+        let d = Decision::Failure { by: None };
+        self.decided = Some(d);
+        d
+    }
+
     /// The plan's deadline passed before a decision: `All` (and
     /// `AllRequired` without required parts) succeed if every required part
     /// already succeeded; every other mode fails.

@@ -21,6 +21,10 @@ pub enum CancelReason {
     /// The strand was cancelled by someone other than the plan (for
     /// example, the plan's own caller was cancelled).
     External,
+    /// The plan's [`CancelToken`](crate::CancelToken) (see
+    /// [`Need::cancel_on`](super::Need::cancel_on)) was cancelled; its
+    /// cause is [`Outcome::cancel_cause`].
+    Token,
 }
 
 /// How one part ended.
@@ -273,9 +277,17 @@ pub struct Outcome<T, E> {
     pub(crate) parts: Vec<PartReport<T, E>>,
     pub(crate) elapsed: Duration,
     pub(crate) compensated: Vec<usize>,
+    pub(crate) cancel_cause: Option<crate::CancelCause>,
 }
 
 impl<T, E> Outcome<T, E> {
+    /// The cause of the [`CancelToken`](crate::CancelToken) that cancelled
+    /// the plan (see [`Need::cancel_on`](super::Need::cancel_on)), if one
+    /// did before the plan was decided.
+    pub fn cancel_cause(&self) -> Option<&crate::CancelCause> {
+        self.cancel_cause.as_ref()
+    }
+
     /// Whether the plan succeeded.
     pub fn is_success(&self) -> bool {
         self.success

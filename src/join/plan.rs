@@ -442,6 +442,7 @@ pub struct Need<T, E> {
     pub(crate) budget: Option<RetryBudget>,
     pub(crate) on_discarded: Option<Discard<T>>,
     pub(crate) handle: Option<Handle>,
+    pub(crate) token: Option<crate::CancelToken>,
 }
 
 impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
@@ -462,6 +463,7 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
             budget: None,
             on_discarded: None,
             handle: None,
+            token: None,
         }
     }
 
@@ -555,6 +557,37 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     /// ```
     pub fn grace(mut self, d: Duration) -> Need<T, E> {
         self.grace = Some(d);
+        self
+    }
+
+    /// Ties the plan to a [`CancelToken`](crate::CancelToken): cancelling
+    /// the token decides the plan as failed (unless it was decided
+    /// already), cancels every part still running with
+    /// [`CancelReason::Token`], never starts the queued ones, and the
+    /// token's cause shows in [`Outcome::cancel_cause`]. `run` still
+    /// returns only after the cancelled parts have ended (or been
+    /// abandoned after the grace).
+    ///
+    /// ```
+    /// use strands::join::{CancelReason, JoinMode, Need, Part, PartStatus};
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     let t = token.clone();
+    ///     let outcome = Need::<(), ()>::new(JoinMode::All)
+    ///         .part(Part::required("slow", move || {
+    ///             t.cancel_with("client went away");
+    ///             strands::sleep(std::time::Duration::from_secs(3600));
+    ///             Ok(())
+    ///         }))
+    ///         .cancel_on(&token)
+    ///         .run();
+    ///     assert!(!outcome.is_success());
+    ///     assert_eq!(outcome.cancel_cause().unwrap().to_string(), "client went away");
+    ///     assert!(matches!(outcome.parts()[0].status(), PartStatus::Cancelled(CancelReason::Token)));
+    /// });
+    /// ```
+    pub fn cancel_on(mut self, token: &crate::CancelToken) -> Need<T, E> {
+        self.token = Some(token.clone());
         self
     }
 

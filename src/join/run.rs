@@ -48,6 +48,10 @@ enum Raw<T, E> {
     NotStarted,
 }
 
+/// The `part` of the report the token watcher sends (see
+/// `Need::cancel_on`).
+const TOKEN: usize = usize::MAX;
+
 struct Report<T, E> {
     part: usize,
     attempt: usize,
@@ -224,6 +228,9 @@ struct Run<T: Send + 'static, E: Send + 'static> {
     active: usize,
     /// The decision was taken by the plan's deadline.
     at_deadline: bool,
+    /// The plan's token, and whether its cancellation decided the plan.
+    token: Option<crate::CancelToken>,
+    by_token: Option<crate::CancelCause>,
 }
 
 pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
@@ -250,7 +257,25 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         next_queued: 0,
         active: 0,
         at_deadline: false,
+        token: need.token,
+        by_token: None,
     };
+    // A token's cancellation reaches the runner as a report from a small
+    // strand waiting on it (cancelled once the plan is done).
+    let watcher = r.token.clone().and_then(|token| {
+        let tx = r.tx.clone();
+        crate::Builder::new()
+            .spawn_on(&r.handle, move || {
+                token.wait();
+                let _ = tx.send(Report {
+                    part: TOKEN,
+                    attempt: 0,
+                    raw: Raw::NotStarted,
+                    body: None,
+                });
+            })
+            .ok()
+    });
     r.lives.reserve(r.parts.len().min(r.limit));
     if let Some(d) = r.decider.start() {
         r.apply(d, began);
@@ -294,6 +319,9 @@ pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
         if r.next_wake().is_some_and(|t| t <= now) {
             r.on_timers(now);
         }
+    }
+    if let Some(w) = watcher {
+        w.cancel(); // detached: it ends at its wait
     }
     r.finish(began)
 }
@@ -415,6 +443,14 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
     }
 
     fn on_report(&mut self, r: Report<T, E>, now: Instant) {
+        if r.part == TOKEN {
+            if self.decision.is_none() {
+                self.by_token = self.token.as_ref().and_then(|t| t.cause());
+                let d = self.decider.cancel();
+                self.apply(d, now);
+            }
+            return;
+        }
         let Some(pos) = self
             .lives
             .iter()
@@ -611,6 +647,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         // active is cut
         let cut = if self.at_deadline {
             Cut::Deadline
+        } else if self.by_token.is_some() {
+            Cut::Plan(CancelReason::Token)
         } else {
             Cut::Plan(match (self.mode, d.is_success()) {
                 (JoinMode::AllRequired, false) => CancelReason::FailFast,
@@ -798,6 +836,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             parts,
             elapsed: began.elapsed(),
             compensated,
+            cancel_cause: self.by_token.take(),
         }
     }
 }
