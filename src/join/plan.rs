@@ -563,7 +563,7 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     /// Ties the plan to a [`CancelToken`](crate::CancelToken): cancelling
     /// the token decides the plan as failed (unless it was decided
     /// already), cancels every part still running with
-    /// [`CancelReason::Token`], never starts the queued ones, and the
+    /// [`CancelReason::Token`](super::CancelReason::Token), never starts the queued ones, and the
     /// token's cause shows in [`Outcome::cancel_cause`]. `run` still
     /// returns only after the cancelled parts have ended (or been
     /// abandoned after the grace).
