@@ -233,6 +233,10 @@ fn first_success_wins_and_losers_are_cancelled() {
     common::rt(2).block_on(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, rx) = channel::unbounded::<()>();
+        // "wins" answers once "fails-first" has failed and "slow" has
+        // started (so "slow" is cancelled running, and its Drop counts)
+        let slow_started = tx.clone();
+        let mut slow = park_forever::<u32>(&drops);
         let o = Need::new(JoinMode::FirstSuccess)
             .part(Part::required("fails-first", move || {
                 tx.send(()).unwrap();
@@ -240,17 +244,28 @@ fn first_success_wins_and_losers_are_cancelled() {
             }))
             .part(Part::optional("wins", move || {
                 rx.recv().unwrap();
+                rx.recv().unwrap();
                 Ok(42)
             }))
-            .part(Part::optional("slow", park_forever::<u32>(&drops)))
+            .part(Part::optional("slow", move || {
+                slow_started.send(()).unwrap();
+                slow()
+            }))
             .run();
         assert!(o.is_success());
         assert_eq!(o.value(), Some(&42));
         assert_eq!(o.decided_by().unwrap().name(), "wins");
-        assert!(matches!(
-            o.part("fails-first").unwrap().status(),
-            PartStatus::Failed("down")
-        ));
+        // its report may reach the runner after the winner's: then it was
+        // cut by the decision while it returned, and an error of a cut part
+        // reads as its cancellation
+        assert!(
+            matches!(
+                o.part("fails-first").unwrap().status(),
+                PartStatus::Failed("down") | PartStatus::Cancelled(CancelReason::Decided)
+            ),
+            "{}",
+            status(&o, "fails-first")
+        );
         assert!(matches!(
             o.part("slow").unwrap().status(),
             PartStatus::Cancelled(CancelReason::Decided)
