@@ -371,9 +371,13 @@ impl Worker {
         if strand.is_unwinding() {
             self.unwinding_out.set(self.unwinding_out.get() + 1);
         }
-        strand
-            .stay
-            .store(std::thread::panicking(), Ordering::Relaxed);
+        if strand.migratable {
+            // only a strand that may move needs telling to stay (no store
+            // to the header on the common path)
+            strand
+                .stay
+                .store(std::thread::panicking(), Ordering::Relaxed);
+        }
     }
 
     /// Makes `strand` the running strand of this worker (its home if it had
