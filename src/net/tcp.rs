@@ -1,10 +1,10 @@
 //! TCP: [`TcpListener`] and [`TcpStream`].
 
-use super::{each_addr, stream_io, Timeouts};
+use super::{each_addr, stream_io, Timeouts, ToSocketAddrs};
 use crate::io::{Interest, Registered};
 use std::fmt;
 use std::io;
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,10 +1,10 @@
 //! UDP: [`UdpSocket`].
 
-use super::{each_addr, Timeouts};
+use super::{each_addr, resolve, Timeouts, ToSocketAddrs};
 use crate::io::{Interest, Registered};
 use std::fmt;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr` (the first of its addresses that works).
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
-        UdpSocket::from_std(std::net::UdpSocket::bind(addr)?)
+        UdpSocket::from_std(std::net::UdpSocket::bind(&resolve(addr)?[..])?)
     }
 
     /// Wraps a std socket (putting it in non-blocking mode).
@@ -61,7 +61,7 @@ impl UdpSocket {
 
     /// Sends to `addr` (its first address).
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+        let addr = resolve(addr)?.into_iter().next().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "no addresses to send data to")
         })?;
         let d = self.timeouts.deadline(true);
