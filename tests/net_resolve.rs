@@ -98,3 +98,26 @@ fn resolve_on_a_plain_thread_and_in_a_strand() {
         assert!(strands::net::resolve(("localhost", 9)).is_ok());
     });
 }
+
+/// The wait for a lookup is a cancellation point: the job owns its copy of
+/// the name, so the strand may leave while the lookup is still queued.
+#[test]
+fn a_strand_waiting_for_a_lookup_can_be_cancelled() {
+    let rt = common::rt_with(1, |b| b.max_blocking_threads(1).blocking_keep_alive(KEEP));
+    rt.block_on(|| {
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let gate = strands::spawn_blocking(move || gate_rx.recv().is_ok());
+        let (ready_tx, ready_rx) = unbounded::<()>();
+        let h = strands::spawn(move || {
+            ready_tx.send(()).unwrap();
+            // queued behind the gated job: parks until cancelled
+            let _ = TcpStream::connect("localhost:9");
+            unreachable!("the connect returned while its lookup was queued");
+        });
+        ready_rx.recv().unwrap(); // it runs; it parks at its next blocking point
+        h.cancel();
+        assert!(h.join().unwrap_err().is_cancelled());
+        gate_tx.send(()).unwrap(); // now the orphaned lookup runs, its answer dropped
+        assert!(gate.join().unwrap());
+    });
+}
