@@ -25,6 +25,9 @@ use std::time::Duration;
 /// strands::run(|| {
 /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
+/// # struct Rm(std::path::PathBuf);
+/// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+/// # let _rm = Rm(dir.clone());
 /// let path = dir.join("listener.sock");
 /// # let _ = std::fs::remove_file(&path);
 ///     let listener = UnixListener::bind(&path).unwrap();
@@ -52,6 +55,9 @@ impl UnixListener {
     /// strands::run(|| {
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("bind.sock");
     /// # let _ = std::fs::remove_file(&path);
     ///     let listener = UnixListener::bind(&path).unwrap();
@@ -69,6 +75,9 @@ impl UnixListener {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("from-std.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let std_listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
@@ -90,6 +99,9 @@ impl UnixListener {
     /// strands::run(|| {
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("accept.sock");
     /// # let _ = std::fs::remove_file(&path);
     ///     let listener = UnixListener::bind(&path).unwrap();
@@ -115,6 +127,9 @@ impl UnixListener {
     /// strands::run(|| {
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("incoming.sock");
     /// # let _ = std::fs::remove_file(&path);
     ///     let listener = UnixListener::bind(&path).unwrap();
@@ -139,6 +154,9 @@ impl UnixListener {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("local-addr.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let listener = UnixListener::bind(&path).unwrap();
@@ -155,6 +173,9 @@ impl UnixListener {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("try-clone.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let listener = UnixListener::bind(&path).unwrap();
@@ -174,6 +195,9 @@ impl UnixListener {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("take-error.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let listener = UnixListener::bind(&path).unwrap();
@@ -233,6 +257,9 @@ impl UnixStream {
     /// strands::run(|| {
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("connect.sock");
     /// # let _ = std::fs::remove_file(&path);
     ///     let listener = UnixListener::bind(&path).unwrap();
@@ -463,6 +490,9 @@ impl UnixDatagram {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-bind.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let sock = UnixDatagram::bind(&path).unwrap();
@@ -526,6 +556,9 @@ impl UnixDatagram {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-connect.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let server = UnixDatagram::bind(&path).unwrap();
@@ -561,6 +594,9 @@ impl UnixDatagram {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-send-to.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let server = UnixDatagram::bind(&path).unwrap();
@@ -602,6 +638,9 @@ impl UnixDatagram {
     /// strands::run(|| {
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-recv-from.sock");
     /// # let _ = std::fs::remove_file(&path);
     ///     let client = UnixDatagram::bind(&path).unwrap();
@@ -624,6 +663,9 @@ impl UnixDatagram {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-local.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let sock = UnixDatagram::bind(&path).unwrap();
@@ -640,6 +682,9 @@ impl UnixDatagram {
     ///
     /// # let dir = std::env::temp_dir().join(format!("strands-doc-{}", std::process::id()));
     /// # std::fs::create_dir_all(&dir).unwrap();
+    /// # struct Rm(std::path::PathBuf);
+    /// # impl Drop for Rm { fn drop(&mut self) { let _ = std::fs::remove_dir_all(&self.0); } }
+    /// # let _rm = Rm(dir.clone());
     /// let path = dir.join("dgram-peer.sock");
     /// # let _ = std::fs::remove_file(&path);
     /// let server = UnixDatagram::bind(&path).unwrap();
