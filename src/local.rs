@@ -20,6 +20,22 @@ thread_local! {
 }
 
 /// A key for strand-local storage, made by [`strand_local!`](crate::strand_local).
+///
+/// ```
+/// use std::cell::Cell;
+///
+/// strands::strand_local! {
+///     static COUNT: Cell<u32> = Cell::new(0);
+/// }
+///
+/// strands::run(|| {
+///     let key: &'static strands::LocalKey<Cell<u32>> = &COUNT;
+///     key.with(|c| c.set(c.get() + 1));
+///     // another strand has its own value
+///     let other = strands::spawn(|| COUNT.with(|c| c.get())).join().unwrap();
+///     assert_eq!((COUNT.with(|c| c.get()), other), (1, 0));
+/// });
+/// ```
 pub struct LocalKey<T: 'static> {
     #[doc(hidden)]
     pub init: fn() -> T,
@@ -37,6 +53,21 @@ impl<T: 'static> LocalKey<T> {
     /// # Panics
     ///
     /// If the initialiser uses the same key (it would recurse forever).
+    ///
+    /// ```
+    /// use std::cell::RefCell;
+    ///
+    /// strands::strand_local! {
+    ///     static LOG: RefCell<Vec<&'static str>> = RefCell::new(Vec::new());
+    /// }
+    ///
+    /// strands::run(|| {
+    ///     LOG.with(|log| log.borrow_mut().push("start"));
+    ///     strands::yield_now(); // the value stays this strand's across yields
+    ///     LOG.with(|log| log.borrow_mut().push("end"));
+    ///     assert_eq!(LOG.with(|log| log.borrow().clone()), ["start", "end"]);
+    /// });
+    /// ```
     pub fn with<F, R>(&'static self, f: F) -> R
     where
         F: FnOnce(&T) -> R,

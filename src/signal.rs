@@ -46,6 +46,17 @@ impl Signals {
     /// Fails with `InvalidInput` for a signal signal-hook refuses to
     /// handle (`SIGKILL`, `SIGSTOP`, `SIGILL`, `SIGFPE`, `SIGSEGV`), and with
     /// the OS error for a number that is not a signal.
+    ///
+    /// ```
+    /// use strands::signal::{Signals, SIGUSR1};
+    ///
+    /// let mut signals = Signals::new([SIGUSR1])?;
+    /// // SAFETY: raise(3) only sends a signal to this thread, and `signals`
+    /// // catches SIGUSR1 (its handler runs before raise returns).
+    /// unsafe { libc::raise(SIGUSR1) };
+    /// assert_eq!(signals.wait()?, SIGUSR1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new(signals: impl IntoIterator<Item = i32>) -> io::Result<Signals> {
         let (tx, rx) = UnixStream::pair()?;
         tx.set_nonblocking(true)?;
@@ -61,6 +72,15 @@ impl Signals {
     }
 
     /// Starts catching one more signal.
+    ///
+    /// ```
+    /// use strands::signal::{Signals, SIGUSR1, SIGUSR2};
+    ///
+    /// let mut signals = Signals::new([SIGUSR1])?;
+    /// signals.add(SIGUSR2)?;
+    /// assert!(signals.add(libc::SIGKILL).is_err()); // cannot be caught
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn add(&mut self, sig: i32) -> io::Result<()> {
         if signal_hook::consts::FORBIDDEN.contains(&sig) || !(1..=255).contains(&sig) {
             return Err(io::Error::new(
@@ -84,6 +104,19 @@ impl Signals {
     }
 
     /// Parks until one of the signals arrives; returns its number.
+    ///
+    /// ```
+    /// use strands::signal::{Signals, SIGUSR1};
+    ///
+    /// strands::run(|| {
+    ///     let mut signals = Signals::new([SIGUSR1]).unwrap();
+    ///     let waiter = strands::spawn(move || signals.wait().unwrap()); // parks, no worker held
+    ///     // SAFETY: raise(3) only sends a signal to this thread, and `signals`
+    ///     // catches SIGUSR1 (its handler runs before raise returns).
+    ///     unsafe { libc::raise(SIGUSR1) };
+    ///     assert_eq!(waiter.join().unwrap(), SIGUSR1);
+    /// });
+    /// ```
     pub fn wait(&mut self) -> io::Result<i32> {
         let mut b = [0u8; 1];
         loop {
@@ -102,6 +135,18 @@ impl Signals {
     }
 
     /// The signals that arrived and were not taken yet, without waiting.
+    ///
+    /// ```
+    /// use strands::signal::{Signals, SIGUSR1};
+    ///
+    /// let mut signals = Signals::new([SIGUSR1])?;
+    /// assert_eq!(signals.pending().count(), 0);
+    /// // SAFETY: raise(3) only sends a signal to this thread, and `signals`
+    /// // catches SIGUSR1 (its handler runs before raise returns).
+    /// unsafe { libc::raise(SIGUSR1) };
+    /// assert_eq!(signals.pending().collect::<Vec<_>>(), [SIGUSR1]);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn pending(&mut self) -> impl Iterator<Item = i32> + '_ {
         std::iter::from_fn(move || {
             let mut b = [0u8; 1];
@@ -114,6 +159,19 @@ impl Signals {
 
     /// An endless iterator of arriving signals (each [`wait`](Signals::wait);
     /// ends on an error).
+    ///
+    /// ```
+    /// use strands::signal::{Signals, SIGUSR1};
+    ///
+    /// let mut signals = Signals::new([SIGUSR1])?;
+    /// // SAFETY: raise(3) only sends a signal to this thread, and `signals`
+    /// // catches SIGUSR1 (its handler runs before raise returns).
+    /// unsafe { libc::raise(SIGUSR1) };
+    /// for sig in signals.forever().take(1) {
+    ///     assert_eq!(sig, SIGUSR1);
+    /// }
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn forever(&mut self) -> impl Iterator<Item = i32> + '_ {
         std::iter::from_fn(move || self.wait().ok())
     }

@@ -255,8 +255,32 @@ fn check(scenario: &str) -> Result<(), String> {
             let ok = out.status.success()
                 && String::from_utf8_lossy(&out.stdout).contains("survived")
                 && err.contains("strand 'parser' (id ")
-                && err.contains(") panicked at tests/crash_reports.rs:")
+                && err.contains(") on thread 'strands-worker-")
+                && err.contains("' panicked at tests/crash_reports.rs:")
                 && err.contains("unexpected token");
+            ok.then_some(())
+                .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
+        }
+        "one_report_per_panic" => {
+            // the same child as panic_names_strand: one strand panics once
+            let out = run_child("panic_names_strand", false);
+            let err = String::from_utf8_lossy(&out.stderr);
+            let reports: Vec<&str> = err.lines().filter(|l| l.contains("panicked at")).collect();
+            let lines: Vec<&str> = err.lines().collect();
+            let head = lines
+                .iter()
+                .position(|l| l.contains("panicked at"))
+                .unwrap_or(0);
+            let ok = out.status.success()
+                && reports.len() == 1
+                && reports[0].starts_with("strand 'parser' (id ")
+                && reports[0].contains(" on thread 'strands-worker-")
+                && reports[0].ends_with(':')
+                // std's shape: the message on the next line, then the note
+                && lines.get(head + 1) == Some(&"unexpected token")
+                && lines
+                    .get(head + 2)
+                    .is_some_and(|l| l.starts_with("note: run with `RUST_BACKTRACE=1`"));
             ok.then_some(())
                 .ok_or(format!("status {:?}, stderr:\n{err}", out.status))
         }
@@ -292,6 +316,8 @@ fn check(scenario: &str) -> Result<(), String> {
             let ok = out.status.success()
                 && err.contains("stack backtrace:")
                 && err.contains("strand_entry")
+                && err.matches("panicked at").count() == 1
+                && !err.contains("strands::panic::")
                 && last_frame.contains(expected_last);
             ok.then_some(()).ok_or(format!(
                 "status {:?}, last frame {last_frame:?}, stderr:\n{err}",
@@ -328,6 +354,7 @@ const SCENARIOS: &[&str] = &[
     "overflow_main_thread",
     "null_deref_in_strand",
     "panic_names_strand",
+    "one_report_per_panic",
     "drop_panics_while_cancelled",
     "backtrace_panic_in_strand",
     "user_hook_still_called",

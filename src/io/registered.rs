@@ -78,6 +78,15 @@ impl<T: AsFd> Registered<T> {
     ///
     /// Fails with the OS error if the mode cannot be set (a closed fd:
     /// `EBADF`).
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// let (a, _b) = UnixStream::pair().unwrap();
+    /// let a = Registered::new(a).unwrap(); // the fd is non-blocking now
+    /// # drop(a);
+    /// ```
     pub fn new(io: T) -> io::Result<Registered<T>> {
         let was_nonblocking = set_nonblocking(io.as_fd(), true)?;
         Ok(Registered {
@@ -98,17 +107,46 @@ impl<T: AsFd> Registered<T> {
     }
 
     /// The wrapped value.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// let (a, _b) = UnixStream::pair().unwrap();
+    /// let a = Registered::new(a).unwrap();
+    /// assert!(a.get_ref().peer_addr().unwrap().is_unnamed());
+    /// ```
     pub fn get_ref(&self) -> &T {
         &self.io
     }
 
     /// The wrapped value, mutably. Don't change its blocking mode.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// let (a, _b) = UnixStream::pair().unwrap();
+    /// let mut a = Registered::new(a).unwrap();
+    /// let inner: &mut UnixStream = a.get_mut();
+    /// # let _ = inner;
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.io
     }
 
     /// Deregisters the fd, restores the blocking mode it had before
     /// [`new`](Registered::new), and returns the wrapped value.
+    ///
+    /// ```
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// let (a, _b) = UnixStream::pair().unwrap();
+    /// let a = Registered::new(a).unwrap();
+    /// let a: UnixStream = a.into_inner().unwrap(); // blocking again, as before
+    /// # drop(a);
+    /// ```
     pub fn into_inner(self) -> io::Result<T> {
         let Registered {
             readiness,
@@ -122,11 +160,40 @@ impl<T: AsFd> Registered<T> {
 
     /// Parks until the fd is readable (or has an error or hang-up to
     /// report). May return when a read would still block; loop on the read.
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// strands::run(|| {
+    ///     let (a, mut b) = UnixStream::pair().unwrap();
+    ///     let a = Registered::new(a).unwrap();
+    ///     let writer = strands::spawn(move || b.write_all(b"!").unwrap());
+    ///     a.readable().unwrap(); // parks until the byte is there
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(a.get_ref().read(&mut buf).unwrap(), 1);
+    ///     writer.join().unwrap();
+    /// });
+    /// ```
     pub fn readable(&self) -> io::Result<()> {
         self.readiness.ready(self.io.as_fd(), Interest::Read, None)
     }
 
     /// Parks until the fd is writable (or has an error to report).
+    ///
+    /// ```
+    /// use std::io::Write;
+    /// use std::os::unix::net::UnixStream;
+    /// use strands::io::Registered;
+    ///
+    /// strands::run(|| {
+    ///     let (a, _b) = UnixStream::pair().unwrap();
+    ///     let a = Registered::new(a).unwrap();
+    ///     a.writable().unwrap(); // an empty socket buffer: at once
+    ///     assert_eq!(a.get_ref().write(b"x").unwrap(), 1);
+    /// });
+    /// ```
     pub fn writable(&self) -> io::Result<()> {
         self.readiness.ready(self.io.as_fd(), Interest::Write, None)
     }
@@ -134,12 +201,44 @@ impl<T: AsFd> Registered<T> {
     /// Runs `op` on the wrapped value until it does not answer
     /// `WouldBlock`, parking in between until the fd is ready for reading.
     /// For operations `Read` does not cover (`recv_from`, `accept`, …).
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use strands::io::Registered;
+    ///
+    /// strands::run(|| {
+    ///     let sock = Registered::new(UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap();
+    ///     let addr = sock.get_ref().local_addr().unwrap();
+    ///     let sender = strands::spawn(move || {
+    ///         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///         s.send_to(b"dgram", addr).unwrap();
+    ///     });
+    ///     let mut buf = [0; 16];
+    ///     // recv_from is not Read: wrap it; it parks while it would block
+    ///     let (n, _from) = sock.read_with(|s| s.recv_from(&mut buf)).unwrap();
+    ///     assert_eq!(&buf[..n], b"dgram");
+    ///     sender.join().unwrap();
+    /// });
+    /// ```
     pub fn read_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         self.readiness
             .run(self.io.as_fd(), Interest::Read, None, || op(&self.io))
     }
 
     /// Like [`read_with`](Registered::read_with), waiting for writability.
+    ///
+    /// ```
+    /// use std::net::UdpSocket;
+    /// use strands::io::Registered;
+    ///
+    /// strands::run(|| {
+    ///     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let to = peer.local_addr().unwrap();
+    ///     let sock = Registered::new(UdpSocket::bind("127.0.0.1:0").unwrap()).unwrap();
+    ///     let n = sock.write_with(|s| s.send_to(b"hi", to)).unwrap();
+    ///     assert_eq!(n, 2);
+    /// });
+    /// ```
     pub fn write_with<R>(&self, mut op: impl FnMut(&T) -> io::Result<R>) -> io::Result<R> {
         self.readiness
             .run(self.io.as_fd(), Interest::Write, None, || op(&self.io))

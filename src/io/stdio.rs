@@ -24,6 +24,16 @@ struct State {
 /// watch, reads block the worker thread for the disk, like a thread's.
 ///
 /// Reads are buffered; one strand at a time reads (others wait, yielding).
+///
+/// ```no_run
+/// use std::io::Read;
+///
+/// strands::run(|| {
+///     let mut all = Vec::new();
+///     strands::io::stdin().read_to_end(&mut all).unwrap(); // parks, not the worker
+///     println!("{} bytes", all.len());
+/// });
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Stdin {
     _private: (),
@@ -99,6 +109,16 @@ impl State {
 impl Stdin {
     /// Reads a line (up to and including `\n`) into `buf`; returns the
     /// number of bytes read, 0 at end of input.
+    ///
+    /// ```no_run
+    /// strands::run(|| {
+    ///     let mut name = String::new();
+    ///     if strands::io::stdin().read_line(&mut name).unwrap() == 0 {
+    ///         return; // end of input
+    ///     }
+    ///     println!("hello, {}", name.trim_end());
+    /// });
+    /// ```
     pub fn read_line(&self, buf: &mut String) -> io::Result<usize> {
         let mut bytes = Vec::new();
         let n = self.read_until(b'\n', &mut bytes)?;
@@ -115,6 +135,14 @@ impl Stdin {
     }
 
     /// Reads bytes into `out` until `byte` (included) or end of input.
+    ///
+    /// ```no_run
+    /// strands::run(|| {
+    ///     let mut record = Vec::new();
+    ///     strands::io::stdin().read_until(0, &mut record).unwrap(); // a NUL-terminated record
+    ///     println!("{} bytes", record.len());
+    /// });
+    /// ```
     pub fn read_until(&self, byte: u8, out: &mut Vec<u8>) -> io::Result<usize> {
         let mut st = state();
         let mut n = 0;

@@ -11,12 +11,19 @@
 //! - `set_nonblocking(true)` is not offered: every socket is non-blocking
 //!   underneath, and a call that would block parks instead.
 //!
+//! - Addresses are [`ToSocketAddrs`] values, this crate's trait: the same
+//!   types as std's, but a host name (`"localhost:80"`) is resolved on the
+//!   blocking pool while the strand parks, not on its worker; numeric
+//!   addresses are used as they are.
+//!
 //! Sockets can be made on any thread and used from strands of any runtime
 //! or from plain threads (see [`crate::io::Registered`]).
 
+mod addr;
 mod tcp;
 mod udp;
 
+pub use addr::{resolve, ToSocketAddrs};
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
@@ -73,14 +80,14 @@ impl Timeouts {
     }
 }
 
-/// Tries `f` on every address `addr` resolves to; the last error if none
-/// works.
-pub(crate) fn each_addr<A: std::net::ToSocketAddrs, T>(
+/// Tries `f` on every address `addr` resolves to ([`resolve`]: host names
+/// off the worker); the last error if none works.
+pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     addr: A,
     mut f: impl FnMut(&std::net::SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last = None;
-    for a in addr.to_socket_addrs()? {
+    for a in resolve(addr)? {
         match f(&a) {
             Ok(t) => return Ok(t),
             Err(e) => last = Some(e),

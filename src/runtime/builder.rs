@@ -88,12 +88,27 @@ impl Builder {
     /// A builder with the defaults: one worker per available core,
     /// [`DEFAULT_STACK_SIZE`](crate::DEFAULT_STACK_SIZE) stacks, guards
     /// chosen automatically, at most 4,194,304 live strands.
+    ///
+    /// ```
+    /// let rt = strands::runtime::Builder::new().build()?;
+    /// assert_eq!(rt.block_on(|| 1 + 1), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Number of worker threads (default: [`std::thread::available_parallelism`]).
     /// Zero makes [`build`](Builder::build) fail.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let rt = Runtime::builder().workers(2).build()?;
+    /// assert_eq!(rt.block_on(|| strands::spawn(|| 6 * 7).join().unwrap()), 42);
+    /// assert!(Runtime::builder().workers(0).build().is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn workers(mut self, n: usize) -> Builder {
         self.workers = Some(n);
         self
@@ -103,12 +118,29 @@ impl Builder {
     /// Rounded up to whole pages; must lie between
     /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE) and
     /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), else `build` fails.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let rt = Runtime::builder().stack_size(64 * 1024).build()?;
+    /// rt.block_on(|| assert!(strands::remaining_stack().unwrap() <= 64 * 1024));
+    /// assert!(Runtime::builder().stack_size(1).build().is_err()); // below MIN_STACK_SIZE
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = bytes;
         self
     }
 
     /// How stacks are guarded (default: [`StackGuard::Auto`]).
+    ///
+    /// ```
+    /// use strands::{Runtime, StackGuard};
+    ///
+    /// let rt = Runtime::builder().stack_guard(StackGuard::Auto).build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn stack_guard(mut self, guard: StackGuard) -> Builder {
         self.stack_guard = guard;
         self
@@ -116,12 +148,37 @@ impl Builder {
 
     /// Most strands alive at once; past it, spawning answers
     /// [`SpawnError::Saturated`](crate::SpawnError::Saturated). Zero makes `build` fail.
+    ///
+    /// ```
+    /// use strands::{Runtime, SpawnError};
+    ///
+    /// let rt = Runtime::builder().workers(1).max_strands(2).build()?;
+    /// rt.block_on(|| {
+    ///     // this strand is one; one more fits
+    ///     let (tx, rx) = strands::channel::unbounded::<()>();
+    ///     let second = strands::spawn(move || rx.recv().unwrap());
+    ///     let third = strands::Builder::new().spawn(|| ());
+    ///     assert!(matches!(third, Err(SpawnError::Saturated)));
+    ///     tx.send(()).unwrap();
+    ///     second.join().unwrap();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_strands(mut self, n: usize) -> Builder {
         self.max_strands = n;
         self
     }
 
     /// Prefix of the worker threads' names (`<prefix>-<index>`).
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let rt = Runtime::builder().thread_name("app").workers(1).build()?;
+    /// let name = rt.block_on(|| std::thread::current().name().map(String::from));
+    /// assert_eq!(name.as_deref(), Some("app-0"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
         self.thread_name = prefix.into();
         self
@@ -136,6 +193,17 @@ impl Builder {
     ///
     /// Its cost when nothing is stuck is three relaxed stores per switch
     /// and a monitor wake-up every quarter threshold.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// use std::time::Duration;
+    ///
+    /// let rt = Runtime::builder().watchdog(Some(Duration::from_millis(500))).build()?;
+    /// let quiet = Runtime::builder().watchdog(None).build()?; // no monitor thread
+    /// # drop((rt, quiet));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn watchdog(mut self, threshold: Option<Duration>) -> Builder {
         self.watchdog = threshold;
         self
@@ -148,6 +216,14 @@ impl Builder {
     /// it and wait. A spare retires when it has been idle for a reclaim
     /// interval (see [`reclaim_after`](Builder::reclaim_after)) while no
     /// worker is stuck and no strand is pinned to it.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let report_only = Runtime::builder().workers(2).spare_workers(0).build()?;
+    /// # drop(report_only);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn spare_workers(mut self, n: usize) -> Builder {
         self.spare_workers = Some(n);
         self
@@ -174,6 +250,17 @@ impl Builder {
     /// A stack given back costs a page fault per page at its next use, and
     /// a slab unmapped costs an `mmap` (and its guard installs) when the
     /// pool grows again.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// use std::time::Duration;
+    ///
+    /// let rt = Runtime::builder().reclaim_after(Some(Duration::from_secs(5))).build()?;
+    /// let keep_all = Runtime::builder().reclaim_after(None).build()?;
+    /// # drop((rt, keep_all));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn reclaim_after(mut self, interval: Option<Duration>) -> Builder {
         // the tick counts whole milliseconds
         self.reclaim_after = interval.map(|d| d.max(Duration::from_millis(1)));
@@ -181,6 +268,24 @@ impl Builder {
     }
 
     /// Calls `hook` with every watchdog report (besides printing it).
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// use std::time::Duration;
+    ///
+    /// let rt = Runtime::builder()
+    ///     .watchdog(Some(Duration::from_millis(200)))
+    ///     .on_stuck(|report| {
+    ///         eprintln!(
+    ///             "worker {} held by {:?} for {:?}",
+    ///             report.worker, report.name, report.held_for
+    ///         )
+    ///     })
+    ///     .build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn on_stuck(mut self, hook: impl Fn(&Stuck) + Send + Sync + 'static) -> Builder {
         self.on_stuck = Some(Arc::new(hook));
         self
@@ -188,6 +293,16 @@ impl Builder {
 
     /// Most threads of the blocking pool ([`crate::spawn_blocking`]);
     /// default 512. They start on demand. Zero makes `build` fail.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let rt = Runtime::builder().max_blocking_threads(4).build()?;
+    /// let n = rt.block_on(|| strands::spawn_blocking(|| 1).join().unwrap());
+    /// assert_eq!(n, 1);
+    /// assert!(rt.handle().blocking_threads() <= 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_blocking_threads(mut self, n: usize) -> Builder {
         self.max_blocking_threads = n;
         self
@@ -195,6 +310,17 @@ impl Builder {
 
     /// How long an idle blocking-pool thread waits for a job before it
     /// exits; default 10 s.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// use std::time::Duration;
+    ///
+    /// let rt = Runtime::builder().blocking_keep_alive(Duration::from_secs(60)).build()?;
+    /// rt.block_on(|| strands::spawn_blocking(|| ()).join().unwrap());
+    /// assert_eq!(rt.handle().blocking_threads(), 1); // still there, idle
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_keep_alive(mut self, d: Duration) -> Builder {
         self.blocking_keep_alive = d;
         self
@@ -204,6 +330,21 @@ impl Builder {
     /// past it [`crate::try_spawn_blocking`] answers
     /// [`SpawnError::Saturated`](crate::SpawnError::Saturated). Default
     /// 65,536; 0 queues nothing.
+    ///
+    /// ```
+    /// use strands::{Runtime, SpawnError};
+    ///
+    /// let rt = Runtime::builder().max_blocking_threads(1).blocking_queue(0).build()?;
+    /// rt.block_on(|| {
+    ///     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    ///     let busy = strands::spawn_blocking(move || rx.recv().unwrap()); // takes the one thread
+    ///     let refused = strands::try_spawn_blocking(|| ());
+    ///     assert!(matches!(refused, Err(SpawnError::Saturated))); // no queue
+    ///     tx.send(()).unwrap();
+    ///     busy.join().unwrap();
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn blocking_queue(mut self, n: usize) -> Builder {
         self.blocking_queue = n;
         self
@@ -214,6 +355,14 @@ impl Builder {
     /// Fails with `InvalidInput` for zero workers, zero `max_strands` or a
     /// stack size out of range, with `Unsupported` for a forced guard kind
     /// the system lacks, and with the OS error if a thread cannot start.
+    ///
+    /// ```
+    /// use strands::Runtime;
+    ///
+    /// let rt = Runtime::builder().workers(1).build()?;
+    /// assert_eq!(rt.block_on(|| "built"), "built");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn build(self) -> io::Result<Runtime> {
         let workers = match self.workers {
             Some(0) => return Err(invalid("a runtime needs at least one worker")),
@@ -292,11 +441,23 @@ fn invalid(msg: &str) -> io::Error {
 
 impl Runtime {
     /// A runtime with the default configuration.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::new()?;
+    /// assert_eq!(rt.block_on(|| 2 + 2), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new() -> io::Result<Runtime> {
         Builder::new().build()
     }
 
     /// A builder to configure a runtime.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// # drop(rt);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }

@@ -44,11 +44,27 @@ impl fmt::Debug for Runtime {
 
 impl Runtime {
     /// A cloneable handle that spawns onto this runtime from any thread.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::new()?;
+    /// let handle = rt.handle().clone();
+    /// let from_a_thread = std::thread::spawn(move || handle.spawn(|| 21 * 2).join().unwrap());
+    /// assert_eq!(from_a_thread.join().unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn handle(&self) -> &Handle {
         &self.handle
     }
 
     /// Counters describing the runtime now.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(2).build()?;
+    /// rt.block_on(|| strands::spawn(|| ()).join().unwrap());
+    /// let m = rt.metrics();
+    /// println!("{m:?}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> crate::Metrics {
         self.handle.metrics()
     }
@@ -187,6 +203,20 @@ impl Drop for Runtime {
 ///
 /// A handle does not keep the runtime's workers alive: spawning through it
 /// after the runtime was dropped answers [`SpawnError::ShutDown`].
+///
+/// ```
+/// let rt = strands::Runtime::new()?;
+/// let handle: strands::Handle = rt.handle().clone();
+/// let threads: Vec<_> = (0..4)
+///     .map(|i| {
+///         let handle = handle.clone();
+///         std::thread::spawn(move || handle.spawn(move || i * 10).join().unwrap())
+///     })
+///     .collect();
+/// let sum: i32 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+/// assert_eq!(sum, 60);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone)]
 #[repr(transparent)] // see `Handle::with_current`
 pub struct Handle {
@@ -237,6 +267,11 @@ impl Handle {
     }
 
     /// The handle of the runtime running the current strand, if any.
+    ///
+    /// ```
+    /// assert!(strands::Handle::try_current().is_none()); // a plain thread
+    /// strands::run(|| assert!(strands::Handle::try_current().is_some()));
+    /// ```
     pub fn try_current() -> Option<Handle> {
         with_worker(|w| {
             w.map(|w| Handle {
@@ -338,6 +373,20 @@ impl Handle {
 }
 
 /// Why a strand could not be spawned.
+///
+/// ```
+/// use strands::{Runtime, SpawnError};
+///
+/// let rt = Runtime::new()?;
+/// let handle = rt.handle().clone();
+/// drop(rt); // shuts down
+/// match strands::Builder::new().spawn_on(&handle, || ()) {
+///     Err(SpawnError::ShutDown) => {}
+///     other => panic!("expected ShutDown, got {other:?}"),
+/// }
+/// assert!(matches!(strands::Builder::new().spawn(|| ()), Err(SpawnError::NoRuntime)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SpawnError {

@@ -34,6 +34,16 @@ pub fn sleep(d: Duration) {
 
 /// Puts the running strand to sleep until `deadline` (at least). On a plain
 /// thread it sleeps the thread.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// strands::run(|| {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     strands::time::sleep_until(deadline); // parks the strand, not the worker
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn sleep_until(deadline: Instant) {
     loop {
         let now = Instant::now();
