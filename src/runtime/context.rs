@@ -19,7 +19,9 @@
 use super::worker::{with_worker, Action, Worker};
 use crate::loom::{thread, Arc, Ordering};
 use crate::stack::StackPool;
+use crate::strand::wait::Waiting;
 use crate::strand::waiter::Waiter;
+use crate::strand::WaitKind;
 use crate::strand::{Header, StrandRef};
 use std::time::Instant;
 
@@ -221,6 +223,57 @@ pub(crate) fn cancellation_point() {
 /// Whether the running strand has been cancelled.
 pub(crate) fn cancelled() -> bool {
     with_current(|s| s.is_some_and(Header::is_cancelled))
+}
+
+/// Records what the running strand is about to wait for (its wait
+/// record, read by dumps and the watchdog) until the returned guard drops,
+/// which clears it. Called by a blocking primitive on its slow path, right
+/// before it parks. A wait within a wait (a condition variable re-locking
+/// its mutex, a signal wait reading its pipe) keeps the outer record. On
+/// a plain thread it does nothing.
+#[inline]
+pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
+    with_current(|s| match s {
+        Some(s) if s.wait.kind() == WaitKind::Unknown => WaitGuard {
+            old: s.wait.set(kind, detail),
+            strand: s,
+        },
+        _ => WaitGuard {
+            old: Waiting {
+                kind,
+                detail,
+                since: 0,
+            },
+            strand: std::ptr::null(),
+        },
+    })
+}
+
+/// Puts a strand's previous wait record back (see [`waiting`]).
+pub(crate) struct WaitGuard {
+    /// The strand's header (null on a plain thread): a wait ends on the
+    /// strand it began on, whatever thread resumes it, so the guard goes by
+    /// the header, never by the worker (see the module docs).
+    strand: *const Header,
+    old: Waiting,
+}
+
+impl Drop for WaitGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.strand.is_null() {
+            // SAFETY: the guard lives in a frame of the strand whose header
+            // this is, and the running slot of whichever worker runs the
+            // strand keeps the header alive while the frame exists.
+            unsafe { (*self.strand).wait.restore(self.old) };
+        }
+    }
+}
+
+/// The dump of the runtime running the current strand, if any.
+pub(crate) fn dump() -> Option<crate::Dump> {
+    let shared = with_worker(|w| w.map(|w| Arc::clone(&w.shared)))?;
+    Some(super::dump::collect(&shared))
 }
 
 /// The waiter for the code running now: the strand, or on a plain thread

@@ -33,6 +33,7 @@
 pub(crate) mod agenda;
 mod builder;
 pub(crate) mod context;
+mod dump;
 mod gate;
 mod handle;
 mod idle;

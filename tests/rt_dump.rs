@@ -1,0 +1,144 @@
+//! Strand dumps: every live strand listed with its state, what it waits
+//! for and where it was spawned; taken from inside and outside a runtime.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use strands::dump::{StrandInfo, StrandState, WaitKind};
+use strands::JoinHandle;
+
+/// Yields until the dump shows the strand named `name` parked in a wait of
+/// `kind`; returns its entry.
+fn parked_in(name: &str, kind: WaitKind) -> StrandInfo {
+    loop {
+        let dump = strands::dump().expect("inside a runtime");
+        if let Some(s) = dump.strands().iter().find(|s| s.name() == Some(name)) {
+            if s.waits_for() == Some(kind) {
+                return s.clone();
+            }
+        }
+        strands::yield_now();
+    }
+}
+
+#[track_caller]
+fn named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> JoinHandle<T> {
+    strands::Builder::new().name(name.into()).spawn(f).unwrap()
+}
+
+#[test]
+fn dump_names_what_each_strand_waits_for() {
+    let rt = common::rt(1);
+    rt.block_on(|| {
+        let mut handles: Vec<JoinHandle<()>> = Vec::new();
+        let mutex = Arc::new(strands::sync::Mutex::new(()));
+        let guard = mutex.lock().unwrap();
+        let m = Arc::clone(&mutex);
+        handles.push(named("mutex", move || drop(m.lock())));
+        let rw = Arc::new(strands::sync::RwLock::new(()));
+        let read = rw.read().unwrap();
+        let r = Arc::clone(&rw);
+        handles.push(named("rwlock", move || drop(r.write())));
+        let sem = Arc::new(strands::sync::Semaphore::new(0));
+        let s = Arc::clone(&sem);
+        handles.push(named("semaphore", move || drop(s.acquire())));
+        let notify = Arc::new(strands::sync::Notify::new());
+        let n = Arc::clone(&notify);
+        handles.push(named("notify", move || n.wait()));
+        let wg = Arc::new(strands::sync::WaitGroup::new());
+        wg.add(1);
+        let w = Arc::clone(&wg);
+        handles.push(named("waitgroup", move || w.wait()));
+        let barrier = Arc::new(strands::sync::Barrier::new(2));
+        let b = Arc::clone(&barrier);
+        handles.push(named("barrier", move || {
+            b.wait();
+        }));
+        let (tx, rx) = strands::channel::bounded::<u32>(0);
+        handles.push(named("recv", move || {
+            let _ = rx.recv();
+        }));
+        let (tx2, rx2) = strands::channel::bounded::<u32>(0); // kept until the end
+        handles.push(named("send", move || {
+            let _ = tx2.send(1);
+        }));
+        handles.push(named("sleep", || strands::sleep(Duration::from_secs(3600))));
+        handles.push(named("park", strands::park));
+        let joined = named("joined", strands::park);
+        let joined_id = joined.strand().id();
+        handles.push(named("join", move || drop(joined.join())));
+
+        for (name, kind) in [
+            ("mutex", WaitKind::Mutex),
+            ("rwlock", WaitKind::RwLockWrite),
+            ("semaphore", WaitKind::Semaphore),
+            ("notify", WaitKind::Notify),
+            ("waitgroup", WaitKind::WaitGroup),
+            ("barrier", WaitKind::Barrier),
+            ("recv", WaitKind::Recv),
+            ("send", WaitKind::Send),
+            ("park", WaitKind::Park),
+        ] {
+            let s = parked_in(name, kind);
+            assert_eq!(s.state(), StrandState::Parked, "{s}");
+            assert!(s.waited().is_some(), "{s}");
+            let at = s.spawned_at().expect("spawn site");
+            assert!(at.file().ends_with("rt_dump.rs"), "{s}");
+        }
+        let s = parked_in("sleep", WaitKind::Sleep);
+        assert_eq!(s.state(), StrandState::Sleeping);
+        let s = parked_in("join", WaitKind::Join);
+        assert_eq!(s.joins(), Some(joined_id));
+
+        let dump = strands::dump().unwrap();
+        // the runner of `block_on` runs: the dump is taken by it
+        let me = strands::current().id();
+        let mine = dump.strands().iter().find(|s| s.id() == me).unwrap();
+        assert_eq!(mine.state(), StrandState::Running(0));
+        let text = dump.to_string();
+        println!("{text}");
+        assert!(text.contains("parked in mutex"), "{text}");
+        assert!(
+            text.contains(&format!("in join of strand {joined_id}")),
+            "{text}"
+        );
+        assert!(text.contains("sleeping for"), "{text}");
+
+        drop((guard, read, tx, rx2));
+        for h in &handles {
+            h.cancel();
+        }
+        for h in handles {
+            let _ = h.join();
+        }
+    });
+}
+
+#[test]
+fn a_dump_from_outside_sees_a_running_strand() {
+    let rt = common::rt(1);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spin = rt.spawn(common::spinner(&stop));
+    let id = spin.strand().id();
+    // synchronise on the dump itself: the spinner holds the only worker
+    loop {
+        let dump = rt.dump();
+        let s = dump.strands().iter().find(|s| s.id() == id).cloned();
+        if s.is_some_and(|s| s.state() == StrandState::Running(0)) {
+            print!("{dump}");
+            break;
+        }
+        std::thread::yield_now();
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    spin.join().unwrap();
+    // a finished strand is gone from the dump
+    assert!(rt.handle().dump().strands().iter().all(|s| s.id() != id));
+}
+
+#[test]
+fn no_dump_outside_a_runtime() {
+    assert!(strands::dump().is_none());
+}
