@@ -154,7 +154,7 @@ impl StrandInfo {
     /// The strand it joins, if it is parked in a join.
     pub fn joins(&self) -> Option<StrandId> {
         match self.wait {
-            Some((WaitKind::Join, id)) => StrandId::from_u64(id),
+            Some((WaitKind::Join, id)) => StrandId::from_u64(id & !crate::runtime::TIMED_JOIN),
             _ => None,
         }
     }
@@ -194,8 +194,14 @@ impl fmt::Display for StrandInfo {
         }
         if let Some((kind, detail)) = self.wait {
             match kind {
-                WaitKind::Join => write!(f, " in join of strand {detail}")?,
+                WaitKind::Join => match self.joins() {
+                    Some(id) => write!(f, " in join of strand {id}")?,
+                    None => write!(f, " in join")?,
+                },
                 WaitKind::Sleep => {}
+                WaitKind::Read | WaitKind::Write => {
+                    write!(f, " in {} (fd {detail})", kind.as_str())?
+                }
                 k => write!(f, " in {}", k.as_str())?,
             }
         }

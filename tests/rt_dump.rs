@@ -142,3 +142,86 @@ fn a_dump_from_outside_sees_a_running_strand() {
 fn no_dump_outside_a_runtime() {
     assert!(strands::dump().is_none());
 }
+
+const SIGQUIT_CHILD: &str = "STRANDS_TEST_SIGQUIT_CHILD";
+
+/// The child: a runtime that dumps on SIGQUIT, with a strand named
+/// `sleeper`; it says `ready` once the watcher waits for the signal, and
+/// ends (printing `still running`) when the parent closes its stdin.
+#[test]
+fn sigquit_child() {
+    if std::env::var(SIGQUIT_CHILD).is_err() {
+        return;
+    }
+    let rt = common::rt_with(1, |b| b.dump_on_sigquit(true));
+    let sleeper = strands::Builder::new()
+        .name("sleeper".into())
+        .spawn_on(rt.handle(), || strands::sleep(Duration::from_secs(3600)))
+        .unwrap();
+    // the handler is installed once `build` returned; wait for both strands
+    // to park anyway, so the dump shows them waiting
+    while rt
+        .dump()
+        .strands()
+        .iter()
+        .filter(|s| s.waits_for().is_some())
+        .count()
+        < 2
+    {
+        std::thread::yield_now();
+    }
+    println!("ready");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    sleeper.cancel();
+    println!("still running: {}", rt.block_on(|| 42));
+}
+
+#[test]
+fn sigquit_prints_the_dump_and_the_process_runs_on() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = common::this_binary()
+        .args([
+            "--exact",
+            "sigquit_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SIGQUIT_CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
+    }
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut report = String::new();
+    for round in 0..2 {
+        // SAFETY: kill(2) with a live child's pid and a valid signal.
+        let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGQUIT) };
+        assert_eq!(r, 0);
+        line.clear();
+        while !line.contains("strand 'sleeper'") {
+            line.clear();
+            assert!(
+                err.read_line(&mut line).unwrap() > 0,
+                "child ended (round {round}): {report}"
+            );
+            report.push_str(&line);
+        }
+        assert!(line.contains("sleeping for"), "{line}");
+    }
+    assert!(report.contains("strands dump: 2 live strands"), "{report}");
+    assert!(report.contains("strand 'strands-sigquit'"), "{report}");
+    drop(child.stdin.take()); // the child ends
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("still running: 42"), "{rest}");
+    assert!(child.wait().unwrap().success());
+}

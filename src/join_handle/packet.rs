@@ -121,7 +121,7 @@ impl<T> Packet<T> {
         if self.is_done() {
             return true;
         }
-        let _recorded = context::waiting(crate::strand::WaitKind::Join, strand);
+        let _recorded = context::joining(strand, deadline.is_some());
         // SAFETY: the joiner (us) is the only writer of `waiter`, and the
         // strand reads it only after we publish WAITING below.
         self.waiter

@@ -237,6 +237,7 @@ pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
         Some(s) if s.wait.kind() == WaitKind::Unknown => WaitGuard {
             old: s.wait.set(kind, detail),
             strand: s,
+            counted: std::ptr::null(),
         },
         _ => WaitGuard {
             old: Waiting {
@@ -245,8 +246,28 @@ pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
                 since: 0,
             },
             strand: std::ptr::null(),
+            counted: std::ptr::null(),
         },
     })
+}
+
+/// [`waiting`] for a join of the strand with id `strand`; a join without a
+/// deadline is also counted for the watchdog's deadlock check
+/// (`watchdog/deadlock.rs`) while it lasts.
+pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
+    if timed {
+        return waiting(WaitKind::Join, strand | super::watchdog::TIMED_JOIN);
+    }
+    let mut guard = waiting(WaitKind::Join, strand);
+    if !guard.strand.is_null() {
+        with_worker(|w| {
+            if let Some(w) = w {
+                w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
+                guard.counted = &w.shared.join_waits;
+            }
+        });
+    }
+    guard
 }
 
 /// Puts a strand's previous wait record back (see [`waiting`]).
@@ -256,6 +277,9 @@ pub(crate) struct WaitGuard {
     /// the header, never by the worker (see the module docs).
     strand: *const Header,
     old: Waiting,
+    /// The runtime's count of untimed joins, if this wait is counted there
+    /// (null if not).
+    counted: *const crate::loom::process::AtomicUsize,
 }
 
 impl Drop for WaitGuard {
@@ -266,6 +290,12 @@ impl Drop for WaitGuard {
             // this is, and the running slot of whichever worker runs the
             // strand keeps the header alive while the frame exists.
             unsafe { (*self.strand).wait.restore(self.old) };
+        }
+        if !self.counted.is_null() {
+            // SAFETY: the count lives in the runtime's `Shared`, which the
+            // strand's header keeps alive (its `sched`), and the header
+            // lives as long as this frame (above).
+            unsafe { (*self.counted).fetch_sub(1, Ordering::Relaxed) };
         }
     }
 }

@@ -51,4 +51,5 @@ mod worker;
 pub use builder::{Builder, DEFAULT_RECLAIM_AFTER};
 pub use handle::{Handle, Runtime, SpawnError};
 pub use priority::Priority;
-pub use watchdog::{Stuck, StuckHook};
+pub(crate) use watchdog::TIMED_JOIN;
+pub use watchdog::{Deadlock, DeadlockHook, Stuck, StuckHook};
