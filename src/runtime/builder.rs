@@ -222,7 +222,7 @@ impl Builder {
         self
     }
 
-    /// Prints a dump of the runtime's strands (see [`crate::dump`]) on
+    /// Prints a dump of the runtime's strands (see [`crate::dump`](mod@crate::dump)) on
     /// stderr whenever the process receives `SIGQUIT` (`kill -QUIT`, or
     /// `Ctrl-\` in a terminal), and keeps running, as a JVM prints its
     /// thread dump. Default: off (`SIGQUIT` then keeps its default action,

@@ -63,7 +63,7 @@ pub(crate) fn collect(shared: &Shared) -> Dump {
 }
 
 impl Handle {
-    /// A dump of the runtime's live strands (see [`crate::dump`]). Works
+    /// A dump of the runtime's live strands (see [`crate::dump`](mod@crate::dump)). Works
     /// from any thread, and never stops the workers.
     ///
     /// ```
@@ -77,7 +77,7 @@ impl Handle {
 }
 
 impl Runtime {
-    /// A dump of the runtime's live strands (see [`crate::dump`]), from any
+    /// A dump of the runtime's live strands (see [`crate::dump`](mod@crate::dump)), from any
     /// thread.
     ///
     /// ```

@@ -17,7 +17,7 @@ use crate::loom::Ordering;
 use std::sync::atomic::AtomicU8;
 use std::time::Duration;
 
-/// What a parked strand waits for (see [`crate::dump`]).
+/// What a parked strand waits for (see [`crate::dump`](mod@crate::dump)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u8)]
