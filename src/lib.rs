@@ -108,8 +108,8 @@ pub mod time;
 pub mod __bench;
 
 pub use arch::BACKEND;
-pub use blocking::{block_in_place, spawn_blocking, try_spawn_blocking};
 #[cfg(not(loom))]
+pub use blocking::{block_in_place, spawn_blocking, try_spawn_blocking};
 pub use dump::{dump, Dump};
 pub use grow::{grow, remaining_stack};
 pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};

@@ -344,6 +344,7 @@ impl Builder {
             rt.threads.push(t); // on error, dropping `rt` stops those started
         }
         rt.monitor = Watchdog::start(&rt.handle.shared)?;
+        #[cfg(not(loom))] // no signals under loom
         if self.dump_on_sigquit {
             super::dump::dump_on_sigquit(&rt)?;
         }

@@ -99,6 +99,7 @@ impl Runtime {
 /// and prints the dump. (The public `Signals` and `Builder` are used from
 /// here: one of the two places, with `metrics.rs`, where the runtime
 /// reaches up to the public API.)
+#[cfg(not(loom))]
 pub(super) fn dump_on_sigquit(rt: &Runtime) -> std::io::Result<()> {
     let mut signals = crate::signal::Signals::new([crate::signal::SIGQUIT])?;
     let shared = std::sync::Arc::clone(&rt.handle.shared);
