@@ -36,7 +36,10 @@ fn dump_names_what_each_strand_waits_for() {
         let mutex = Arc::new(strands::sync::Mutex::new(()));
         let guard = mutex.lock().unwrap();
         let m = Arc::clone(&mutex);
-        handles.push(named("mutex", move || drop(m.lock())));
+        handles.push(named("mutex", move || {
+            drop(m.lock());
+            strands::park(); // a second wait, recorded afresh
+        }));
         let rw = Arc::new(strands::sync::RwLock::new(()));
         let read = rw.read().unwrap();
         let r = Arc::clone(&rw);
@@ -66,6 +69,25 @@ fn dump_names_what_each_strand_waits_for() {
         }));
         handles.push(named("sleep", || strands::sleep(Duration::from_secs(3600))));
         handles.push(named("park", strands::park));
+        let cv = Arc::new((strands::sync::Mutex::new(()), strands::sync::Condvar::new()));
+        let c = Arc::clone(&cv);
+        handles.push(named("condvar", move || {
+            let g = c.0.lock().unwrap();
+            let _g = c.1.wait(g);
+        }));
+        let (_stx, srx) = strands::channel::bounded::<u32>(0);
+        let (_stx2, srx2) = strands::channel::bounded::<u32>(0);
+        handles.push(named("select", move || {
+            strands::channel::Select::new()
+                .recv(&srx, |_| ())
+                .recv(&srx2, |_| ())
+                .wait()
+        }));
+        let (mut sock, _peer) = strands::os::unix::net::UnixStream::pair().unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&sock) as u64;
+        handles.push(named("read", move || {
+            let _ = std::io::Read::read(&mut sock, &mut [0u8; 1]);
+        }));
         let joined = named("joined", strands::park);
         let joined_id = joined.strand().id();
         handles.push(named("join", move || drop(joined.join())));
@@ -80,6 +102,9 @@ fn dump_names_what_each_strand_waits_for() {
             ("recv", WaitKind::Recv),
             ("send", WaitKind::Send),
             ("park", WaitKind::Park),
+            ("condvar", WaitKind::Condvar),
+            ("select", WaitKind::Select),
+            ("read", WaitKind::Read),
         ] {
             let s = parked_in(name, kind);
             assert_eq!(s.state(), StrandState::Parked, "{s}");
@@ -105,8 +130,13 @@ fn dump_names_what_each_strand_waits_for() {
             "{text}"
         );
         assert!(text.contains("sleeping for"), "{text}");
+        assert!(text.contains(&format!("in fd read (fd {fd})")), "{text}");
 
-        drop((guard, read, tx, rx2));
+        // a wait's record goes once it ends: the next one shows
+        drop(guard);
+        let s = parked_in("mutex", WaitKind::Park);
+        assert_eq!(s.state(), StrandState::Parked);
+        drop((read, tx, rx2, _peer, _stx, _stx2));
         for h in &handles {
             h.cancel();
         }

@@ -19,7 +19,6 @@
 use super::worker::{with_worker, Action, Worker};
 use crate::loom::{thread, Arc, Ordering};
 use crate::stack::StackPool;
-use crate::strand::wait::Waiting;
 use crate::strand::waiter::Waiter;
 use crate::strand::WaitKind;
 use crate::strand::{Header, StrandRef};
@@ -234,17 +233,14 @@ pub(crate) fn cancelled() -> bool {
 #[inline]
 pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
     with_current(|s| match s {
-        Some(s) if s.wait.kind() == WaitKind::Unknown => WaitGuard {
-            old: s.wait.set(kind, detail),
-            strand: s,
-            counted: std::ptr::null(),
-        },
+        Some(s) if s.wait.kind() == WaitKind::Unknown => {
+            s.wait.set(kind, detail);
+            WaitGuard {
+                strand: s,
+                counted: std::ptr::null(),
+            }
+        }
         _ => WaitGuard {
-            old: Waiting {
-                kind,
-                detail,
-                since: 0,
-            },
             strand: std::ptr::null(),
             counted: std::ptr::null(),
         },
@@ -270,13 +266,13 @@ pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
     guard
 }
 
-/// Puts a strand's previous wait record back (see [`waiting`]).
+/// Clears a strand's wait record as the wait ends (see [`waiting`]).
 pub(crate) struct WaitGuard {
-    /// The strand's header (null on a plain thread): a wait ends on the
-    /// strand it began on, whatever thread resumes it, so the guard goes by
-    /// the header, never by the worker (see the module docs).
+    /// The strand's header (null on a plain thread, or if an outer wait
+    /// keeps its record): a wait ends on the strand it began on, whatever
+    /// thread resumes it, so the guard goes by the header, never by the
+    /// worker (see the module docs).
     strand: *const Header,
-    old: Waiting,
     /// The runtime's count of untimed joins, if this wait is counted there
     /// (null if not).
     counted: *const crate::loom::process::AtomicUsize,
@@ -289,7 +285,7 @@ impl Drop for WaitGuard {
             // SAFETY: the guard lives in a frame of the strand whose header
             // this is, and the running slot of whichever worker runs the
             // strand keeps the header alive while the frame exists.
-            unsafe { (*self.strand).wait.restore(self.old) };
+            unsafe { (*self.strand).wait.clear() };
         }
         if !self.counted.is_null() {
             // SAFETY: the count lives in the runtime's `Shared`, which the

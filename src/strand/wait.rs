@@ -2,8 +2,8 @@
 //! a dump (`runtime/dump.rs`) and the watchdog's deadlock check.
 //!
 //! The running strand writes it (three relaxed stores) as a wait begins,
-//! through `runtime::context::waiting`, and restores the previous record
-//! as the wait ends; anyone may read it, so the three words are not read
+//! through `runtime::context::waiting`, and clears it (one store) as the
+//! wait ends; anyone may read it, so the three words are not read
 //! as one: a reader may see a kind with the detail of the next wait. A
 //! dump is a diagnostic and says so.
 //!
@@ -158,26 +158,19 @@ impl WaitRecord {
         WaitKind::from_u8(self.kind.load(Ordering::Relaxed))
     }
 
-    /// Records a wait beginning now; returns the record it replaces (to
-    /// [`restore`](WaitRecord::restore) when the wait ends).
+    /// Records a wait beginning now.
     #[inline]
-    pub(crate) fn set(&self, kind: WaitKind, detail: u64) -> Waiting {
-        let old = Waiting {
-            kind: WaitKind::Unknown,
-            detail: 0,
-            since: 0,
-        };
+    pub(crate) fn set(&self, kind: WaitKind, detail: u64) {
         self.detail.store(detail, Ordering::Relaxed);
         self.since.store(coarse_now(), Ordering::Relaxed);
         self.kind.store(kind as u8, Ordering::Relaxed);
-        old
     }
 
-    /// Puts back a record [`set`](WaitRecord::set) returned (only its
-    /// kind: the others are read only with a kind).
+    /// The wait is over (the kind goes back to `Unknown`; the other words
+    /// are read only with a kind).
     #[inline]
-    pub(crate) fn restore(&self, old: Waiting) {
-        self.kind.store(old.kind as u8, Ordering::Relaxed);
+    pub(crate) fn clear(&self) {
+        self.kind.store(WaitKind::Unknown as u8, Ordering::Relaxed);
     }
 
     /// The record now (its three words read one by one).
