@@ -12,9 +12,8 @@
 //! it costs a load from the vDSO page, where `Instant::now()` reads the
 //! time stamp counter.
 
-use crate::loom::process::AtomicU64;
+use crate::loom::process::{AtomicU64, AtomicU8};
 use crate::loom::Ordering;
-use std::sync::atomic::AtomicU8;
 use std::time::Duration;
 
 /// What a parked strand waits for (see [`crate::dump`](mod@crate::dump)).
