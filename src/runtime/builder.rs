@@ -209,10 +209,12 @@ impl Builder {
     /// let (tx, rx) = strands::channel::bounded(1);
     /// let a = rt.spawn(move || {
     ///     let b: strands::JoinHandle<()> = rx.recv().unwrap();
-    ///     b.join().unwrap()
+    ///     let _ = b.join();
     /// });
     /// let a_strand = a.strand().clone();
-    /// let b = rt.spawn(move || a.join().unwrap());
+    /// let b = rt.spawn(move || {
+    ///     let _ = a.join();
+    /// });
     /// tx.send(b).unwrap();
     /// assert_eq!(found_rx.recv().unwrap(), 2); // a joins b, which joins a
     /// a_strand.cancel(); // cancelling one of them breaks the cycle
