@@ -15,18 +15,7 @@ fn two_strands_joining_each_other_are_a_deadlock() {
     let rt = common::rt_with(2, |b| {
         b.on_deadlock(move |d| found_tx.lock().unwrap().send(d.clone()).unwrap())
     });
-    let (tx, rx) = strands::channel::bounded::<JoinHandle<()>>(1);
-    let a = strands::Builder::new()
-        .name("a".into())
-        .spawn_on(rt.handle(), move || rx.recv().unwrap().join().unwrap())
-        .unwrap();
-    let a_strand = a.strand().clone();
-    let b = strands::Builder::new()
-        .name("b".into())
-        .spawn_on(rt.handle(), move || a.join().unwrap())
-        .unwrap();
-    let b_strand = b.strand().clone();
-    tx.send(b).unwrap();
+    let [a_strand, b_strand] = cycle(&rt, "a", "b", false);
     let d = found_rx.recv().unwrap();
     let (a_id, b_id) = (a_strand.id(), b_strand.id());
     assert_eq!(
