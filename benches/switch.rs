@@ -57,6 +57,32 @@ fn runtime(c: &mut Criterion) {
             })
         })
     });
+    // one park and one wake per iteration: the parked side is woken by
+    // `unpark` and parks again once the waker yields to it
+    g.bench_function("park_wake", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(|| {
+                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let s = std::sync::Arc::clone(&stop);
+                let parked = strands::spawn(move || {
+                    while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                        strands::park();
+                    }
+                });
+                strands::yield_now(); // it parks
+                let t = Instant::now();
+                for _ in 0..iters {
+                    parked.strand().unpark();
+                    strands::yield_now();
+                }
+                let d = t.elapsed();
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                parked.strand().unpark();
+                parked.join().unwrap();
+                d
+            })
+        })
+    });
     g.bench_function("spawn_join", |b| {
         b.iter_custom(|iters| {
             rt.block_on(|| {

@@ -79,6 +79,7 @@ mod arch;
 #[cfg(not(loom))]
 mod blocking;
 pub mod channel;
+pub mod dump;
 mod grow;
 #[cfg(not(loom))]
 pub mod io;
@@ -109,6 +110,7 @@ pub mod __bench;
 pub use arch::BACKEND;
 #[cfg(not(loom))]
 pub use blocking::{block_in_place, spawn_blocking, try_spawn_blocking};
+pub use dump::{dump, Dump};
 pub use grow::{grow, remaining_stack};
 pub use join::{timeout, timeout_on, CancelCause, CancelToken, Elapsed};
 pub use join_handle::{JoinError, JoinHandle};

@@ -45,7 +45,7 @@ pub(crate) use loom::thread;
 pub(crate) mod process {
     #[cfg(not(loom))]
     pub(crate) use std::sync::atomic::AtomicBool;
-    pub(crate) use std::sync::atomic::{AtomicU64, AtomicUsize};
+    pub(crate) use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize};
 }
 
 /// Threads and locks that run outside every model (the watchdog's monitor

@@ -44,6 +44,7 @@ fn park_until(deadline: Option<Instant>) {
         }
         return;
     };
+    let _recorded = context::waiting(crate::strand::WaitKind::Park, 0);
     loop {
         if me.unparked.swap(false, Ordering::AcqRel) {
             return;

@@ -119,6 +119,8 @@ impl Signals {
     /// ```
     pub fn wait(&mut self) -> io::Result<i32> {
         let mut b = [0u8; 1];
+        // recorded as a signal wait, not as the read of the pipe below
+        let _recorded = crate::runtime::context::waiting(crate::strand::WaitKind::Signal, 0);
         loop {
             match self.rx.read(&mut b) {
                 Ok(1) => return Ok(b[0] as i32),

@@ -418,6 +418,7 @@ impl<'a, R> Select<'a, R> {
                 if Instant::now() >= d {
                     return Err(SelectTimeoutError);
                 }
+                let _recorded = context::waiting(crate::strand::WaitKind::Sleep, 0);
                 context::block_until(d);
             }
         }
@@ -440,6 +441,7 @@ impl<'a, R> Select<'a, R> {
             } else {
                 // Not a cancellation point itself: a cancelled strand whose
                 // ticket was claimed first completes that operation.
+                let _recorded = context::waiting(crate::strand::WaitKind::Select, 0);
                 Some(ticket.park(deadline, true))
             };
             guard.armed = false;

@@ -6,6 +6,7 @@ use crate::loom::{Arc, AtomicU64, Mutex, Ordering};
 use crate::runtime::context;
 use crate::runtime::io::readiness::{self, Direction};
 use crate::runtime::io::{deaths, IoState, Registration};
+use crate::strand::WaitKind;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::time::Instant;
@@ -156,7 +157,7 @@ impl Readiness {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(timed_out());
             }
-            wait(dir, seq, deadline);
+            wait(dir, seq, deadline, kind(interest), fd);
         }
     }
 
@@ -182,7 +183,7 @@ impl Readiness {
                 if deadline.is_some_and(|d| Instant::now() >= d) {
                     return Err(timed_out());
                 }
-                wait(dir, seq, deadline);
+                wait(dir, seq, deadline, WaitKind::Read, fd);
                 continue;
             }
             match op() {
@@ -204,7 +205,7 @@ impl Readiness {
             if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Err(timed_out());
             }
-            wait(dir, seq, deadline);
+            wait(dir, seq, deadline, WaitKind::Read, fd);
         }
     }
 
@@ -225,7 +226,7 @@ impl Readiness {
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(timed_out());
         }
-        wait(dir, seq, deadline);
+        wait(dir, seq, deadline, kind(interest), fd);
         Ok(())
     }
 }
@@ -240,11 +241,21 @@ fn kept_error(kept: &Kept) -> io::Error {
     }
 }
 
+/// The wait a dump shows for `interest`.
+fn kind(interest: Interest) -> WaitKind {
+    match interest {
+        Interest::Read => WaitKind::Read,
+        Interest::Write => WaitKind::Write,
+    }
+}
+
 /// Registers the caller with `dir` unless an event came after `seq`, then
-/// blocks (until `deadline`, if any); withdraws the registration however
+/// blocks (until `deadline`, if any), recorded as a wait of `kind` on
+/// `fd`; withdraws the registration however
 /// it leaves, a cancellation unwinding through the block included.
-fn wait(dir: &Direction, seq: u64, deadline: Option<Instant>) {
+fn wait(dir: &Direction, seq: u64, deadline: Option<Instant>, kind: WaitKind, fd: BorrowedFd<'_>) {
     if let readiness::Registered::Wait(id) = dir.register(seq, context::waiter()) {
+        let _recorded = context::waiting(kind, fd.as_raw_fd() as u64);
         struct Withdraw<'a>(&'a Direction, u64);
         impl Drop for Withdraw<'_> {
             fn drop(&mut self) {

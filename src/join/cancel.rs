@@ -296,6 +296,7 @@ impl CancelToken {
                 key,
                 slab: |st| &mut st.waiters,
             };
+            let _recorded = context::waiting(crate::strand::WaitKind::Plan, 0);
             context::block();
         }
     }

@@ -305,6 +305,7 @@ impl<V> Flight<V> {
                     lock: &self.state,
                     queue: |s: &mut FlightState<V>| &mut s.waiters,
                     tag: 0,
+                    kind: crate::strand::WaitKind::Plan,
                     data: ptr::null_mut(),
                     deadline: None,
                     cancellable: true,

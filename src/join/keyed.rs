@@ -161,6 +161,7 @@ impl<K: Eq + Hash + Clone> KeyedMutex<K> {
                 lock,
                 queue: |s: &mut Shard<K>| s.queue_of(&key),
                 tag: 0,
+                kind: crate::strand::WaitKind::KeyedLock,
                 data: ptr::null_mut(),
                 deadline: None,
                 cancellable: true,

@@ -236,6 +236,7 @@ impl<T> JoinSet<T> {
                 }
                 st.waiter = Some(context::waiter());
             }
+            let _recorded = context::waiting(crate::strand::WaitKind::Plan, 0);
             context::block();
         }
     }

@@ -72,7 +72,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         self.not_self();
-        self.packet.wait(None);
+        self.packet.wait(self.strand.id().as_u64(), None);
         self.packet.take()
         // `self` drops here: `detach` finds DONE and changes nothing
     }
@@ -103,7 +103,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
         self.not_self();
-        if self.packet.wait(Some(deadline)) {
+        if self.packet.wait(self.strand.id().as_u64(), Some(deadline)) {
             Ok(self.packet.take())
         } else {
             Err(self)
@@ -130,7 +130,7 @@ impl<T> JoinHandle<T> {
         self.not_self();
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.wait_deadline(deadline),
-            None => self.packet.wait(None),
+            None => self.packet.wait(self.strand.id().as_u64(), None),
         }
     }
 
@@ -138,7 +138,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.not_self();
-        self.packet.wait(Some(deadline))
+        self.packet.wait(self.strand.id().as_u64(), Some(deadline))
     }
 
     /// Panics if the running strand is the one this handle joins: it would

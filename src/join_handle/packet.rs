@@ -115,11 +115,13 @@ impl<T> Packet<T> {
     }
 
     /// Blocks (parks the strand, or the thread) until the result is there,
-    /// or until `deadline`. Returns whether the result is there.
-    pub(super) fn wait(&self, deadline: Option<Instant>) -> bool {
+    /// or until `deadline`. Returns whether the result is there. `strand`
+    /// is the id of the strand joined (for the wait record).
+    pub(super) fn wait(&self, strand: u64, deadline: Option<Instant>) -> bool {
         if self.is_done() {
             return true;
         }
+        let _recorded = context::joining(strand, deadline.is_some());
         // SAFETY: the joiner (us) is the only writer of `waiter`, and the
         // strand reads it only after we publish WAITING below.
         self.waiter
@@ -232,7 +234,7 @@ mod loom_tests {
                 body();
                 exit.publish();
             });
-            packet.wait(None); // parks this (loom) thread until published
+            packet.wait(1, None); // parks this (loom) thread until published
             assert_eq!(packet.take().unwrap(), 42);
             finisher.join().unwrap();
         });

@@ -8,7 +8,7 @@ use super::reclaim::Reclaim;
 use super::registry::Registry;
 use super::shared::{Shared, WorkerShared};
 use super::time::Timers;
-use super::watchdog::{Stuck, StuckHook, Watchdog};
+use super::watchdog::{Deadlock, DeadlockHook, Stuck, StuckHook, Watchdog};
 use super::worker::run_worker;
 use crate::loom::{Arc, AtomicUsize};
 use crate::stack::{self, StackGuard, StackPool};
@@ -41,6 +41,8 @@ pub struct Builder {
     watchdog: Option<Duration>,
     spare_workers: Option<usize>,
     on_stuck: Option<StuckHook>,
+    on_deadlock: Option<DeadlockHook>,
+    dump_on_sigquit: bool,
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     blocking_queue: usize,
@@ -61,6 +63,7 @@ impl fmt::Debug for Builder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("blocking_queue", &self.blocking_queue)
             .field("reclaim_after", &self.reclaim_after)
+            .field("dump_on_sigquit", &self.dump_on_sigquit)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,8 @@ impl Default for Builder {
             watchdog: Some(Duration::from_millis(100)),
             spare_workers: None,
             on_stuck: None,
+            on_deadlock: None,
+            dump_on_sigquit: false,
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             blocking_queue: 1 << 16,
@@ -291,6 +296,63 @@ impl Builder {
         self
     }
 
+    /// Calls `hook` with every deadlock the watchdog finds (besides
+    /// printing it on stderr): strands that join each other in a cycle,
+    /// each parked in its join (one without a deadline) for longer than
+    /// the watchdog's threshold. The watchdog looks at most once a second,
+    /// and only while some strand waits in such a join; each cycle is
+    /// reported once. Needs the watchdog on ([`watchdog`](Builder::watchdog)).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (found_tx, found_rx) = mpsc::channel();
+    /// let found_tx = std::sync::Mutex::new(found_tx);
+    /// let rt = strands::Runtime::builder()
+    ///     .on_deadlock(move |d| found_tx.lock().unwrap().send(d.strands.len()).unwrap())
+    ///     .build()
+    ///     .unwrap();
+    /// let (tx, rx) = strands::channel::bounded(1);
+    /// let a = rt.spawn(move || {
+    ///     let b: strands::JoinHandle<()> = rx.recv().unwrap();
+    ///     let _ = b.join();
+    /// });
+    /// let a_strand = a.strand().clone();
+    /// let b = rt.spawn(move || {
+    ///     let _ = a.join();
+    /// });
+    /// tx.send(b).unwrap();
+    /// assert_eq!(found_rx.recv().unwrap(), 2); // a joins b, which joins a
+    /// a_strand.cancel(); // cancelling one of them breaks the cycle
+    /// ```
+    pub fn on_deadlock(mut self, hook: impl Fn(&Deadlock) + Send + Sync + 'static) -> Builder {
+        self.on_deadlock = Some(Arc::new(hook));
+        self
+    }
+
+    /// Prints a dump of the runtime's strands (see [`crate::dump`](mod@crate::dump)) on
+    /// stderr whenever the process receives `SIGQUIT` (`kill -QUIT`, or
+    /// `Ctrl-\` in a terminal), and keeps running, as a JVM prints its
+    /// thread dump. Default: off (`SIGQUIT` then keeps its default action,
+    /// which ends the process).
+    ///
+    /// The signal goes the way of [`crate::signal::Signals`]: its handler
+    /// only writes a byte to a socket the I/O driver watches, and a strand
+    /// of the runtime (named `strands-sigquit`, high priority, free to move
+    /// between workers so that one held worker does not keep it from
+    /// running) collects and prints the dump. That strand is live like any
+    /// other: it shows in dumps and metrics, and shutdown cancels it. The
+    /// handler is installed when `build` returns.
+    ///
+    /// ```no_run
+    /// let rt = strands::Runtime::builder().dump_on_sigquit(true).build().unwrap();
+    /// rt.block_on(|| strands::sleep(std::time::Duration::from_secs(3600)));
+    /// // kill -QUIT <pid> prints the dump and the runtime runs on
+    /// ```
+    pub fn dump_on_sigquit(mut self, on: bool) -> Builder {
+        self.dump_on_sigquit = on;
+        self
+    }
+
     /// Most threads of the blocking pool ([`crate::spawn_blocking`]);
     /// default 512. They start on demand. Zero makes `build` fail.
     ///
@@ -413,10 +475,12 @@ impl Builder {
             watchdog: Watchdog::new(
                 self.watchdog,
                 self.on_stuck.clone(),
+                self.on_deadlock.clone(),
                 self.thread_name.clone(),
                 spare_deques,
             ),
             reclaim: Reclaim::new(self.reclaim_after),
+            join_waits: crate::loom::process::AtomicUsize::new(0),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
@@ -431,6 +495,10 @@ impl Builder {
             rt.threads.push(t); // on error, dropping `rt` stops those started
         }
         rt.monitor = Watchdog::start(&rt.handle.shared)?;
+        #[cfg(not(loom))] // no signals under loom
+        if self.dump_on_sigquit {
+            super::dump::dump_on_sigquit(&rt)?;
+        }
         Ok(rt)
     }
 }

@@ -20,6 +20,7 @@ use super::worker::{with_worker, Action, Worker};
 use crate::loom::{thread, Arc, Ordering};
 use crate::stack::StackPool;
 use crate::strand::waiter::Waiter;
+use crate::strand::WaitKind;
 use crate::strand::{Header, StrandRef};
 use std::time::Instant;
 
@@ -221,6 +222,84 @@ pub(crate) fn cancellation_point() {
 /// Whether the running strand has been cancelled.
 pub(crate) fn cancelled() -> bool {
     with_current(|s| s.is_some_and(Header::is_cancelled))
+}
+
+/// Records what the running strand is about to wait for (its wait
+/// record, read by dumps and the watchdog) until the returned guard drops,
+/// which clears it. Called by a blocking primitive on its slow path, right
+/// before it parks. A wait within a wait (a condition variable re-locking
+/// its mutex, a signal wait reading its pipe) keeps the outer record. On
+/// a plain thread it does nothing.
+#[inline]
+pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
+    with_current(|s| match s {
+        Some(s) if s.wait.kind() == WaitKind::Unknown => {
+            s.wait.set(kind, detail);
+            WaitGuard {
+                strand: s,
+                counted: std::ptr::null(),
+            }
+        }
+        _ => WaitGuard {
+            strand: std::ptr::null(),
+            counted: std::ptr::null(),
+        },
+    })
+}
+
+/// [`waiting`] for a join of the strand with id `strand`; a join without a
+/// deadline is also counted for the watchdog's deadlock check
+/// (`watchdog/deadlock.rs`) while it lasts.
+pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
+    if timed {
+        return waiting(WaitKind::Join, strand | super::watchdog::TIMED_JOIN);
+    }
+    let mut guard = waiting(WaitKind::Join, strand);
+    if !guard.strand.is_null() {
+        with_worker(|w| {
+            if let Some(w) = w {
+                w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
+                guard.counted = &w.shared.join_waits;
+            }
+        });
+    }
+    guard
+}
+
+/// Clears a strand's wait record as the wait ends (see [`waiting`]).
+pub(crate) struct WaitGuard {
+    /// The strand's header (null on a plain thread, or if an outer wait
+    /// keeps its record): a wait ends on the strand it began on, whatever
+    /// thread resumes it, so the guard goes by the header, never by the
+    /// worker (see the module docs).
+    strand: *const Header,
+    /// The runtime's count of untimed joins, if this wait is counted there
+    /// (null if not).
+    counted: *const crate::loom::process::AtomicUsize,
+}
+
+impl Drop for WaitGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.strand.is_null() {
+            // SAFETY: the guard lives in a frame of the strand whose header
+            // this is, and the running slot of whichever worker runs the
+            // strand keeps the header alive while the frame exists.
+            unsafe { (*self.strand).wait.clear() };
+        }
+        if !self.counted.is_null() {
+            // SAFETY: the count lives in the runtime's `Shared`, which the
+            // strand's header keeps alive (its `sched`), and the header
+            // lives as long as this frame (above).
+            unsafe { (*self.counted).fetch_sub(1, Ordering::Relaxed) };
+        }
+    }
+}
+
+/// The dump of the runtime running the current strand, if any.
+pub(crate) fn dump() -> Option<crate::Dump> {
+    let shared = with_worker(|w| w.map(|w| Arc::clone(&w.shared)))?;
+    Some(super::dump::collect(&shared))
 }
 
 /// The waiter for the code running now: the strand, or on a plain thread

@@ -33,6 +33,7 @@
 pub(crate) mod agenda;
 mod builder;
 pub(crate) mod context;
+mod dump;
 mod gate;
 mod handle;
 mod idle;
@@ -50,4 +51,5 @@ mod worker;
 pub use builder::{Builder, DEFAULT_RECLAIM_AFTER};
 pub use handle::{Handle, Runtime, SpawnError};
 pub use priority::Priority;
-pub use watchdog::{Stuck, StuckHook};
+pub(crate) use watchdog::TIMED_JOIN;
+pub use watchdog::{Deadlock, DeadlockHook, Stuck, StuckHook};

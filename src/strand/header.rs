@@ -7,6 +7,7 @@
 //! | `id`, `name`, `priority`, `deadline`, `migratable`, `spawned_at`, `sched` | anyone; fixed at spawn |
 //! | `state` | anyone, through its protocol (`state.rs`) |
 //! | `cancelled`, `unparked` | anyone sets them; the strand reads them at its blocking points |
+//! | `wait` | the strand writes it as a wait begins and ends (`context::waiting`); anyone reads it (dumps, the watchdog) |
 //! | `registry_slot` | the registry, under its shard's lock |
 //! | `home` | the worker that installs the strand to run it |
 //! | `unwinding` | the strand while it runs (and the panic hook on its thread); its worker reads it at a switch |
@@ -25,6 +26,7 @@
 //! accessors are `unsafe fn`s whose contract is the row above.
 
 use super::locals::Locals;
+use super::wait::WaitRecord;
 use super::{Spec, State, StrandId};
 use crate::arch::RawContext;
 use crate::loom::cell::UnsafeCell;
@@ -78,6 +80,8 @@ pub(crate) struct Header {
     pub(crate) cancelled: AtomicBool,
     /// The token of `strands::park` / `Strand::unpark` (std's semantics).
     pub(crate) unparked: AtomicBool,
+    /// What it waits for, while it does (see `wait.rs`).
+    pub(crate) wait: WaitRecord,
     /// Its slot in the runtime's registry of live strands.
     pub(crate) registry_slot: AtomicUsize,
     /// Worker the strand first ran on (where it stays); `usize::MAX` before.
@@ -144,6 +148,7 @@ impl Header {
             state: State::new(),
             cancelled: AtomicBool::new(false),
             unparked: AtomicBool::new(false),
+            wait: WaitRecord::new(),
             registry_slot: AtomicUsize::new(usize::MAX),
             home: AtomicUsize::new(usize::MAX),
             unwinding: AtomicBool::new(false),

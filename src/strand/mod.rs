@@ -16,6 +16,7 @@
 mod header;
 pub(crate) mod locals;
 pub(crate) mod state;
+pub(crate) mod wait;
 pub(crate) mod waiter;
 
 use crate::loom::{process::AtomicU64, Arc, Ordering};
@@ -24,6 +25,7 @@ use std::num::NonZeroU64;
 
 pub(crate) use header::{Body, Exit, Header, Schedule, StrandRef};
 pub(crate) use state::State;
+pub use wait::WaitKind;
 
 /// A unique identifier of a strand within the process.
 ///

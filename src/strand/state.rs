@@ -121,6 +121,24 @@ impl State {
     pub(crate) fn done(&self) {
         self.0.store(DONE, Ordering::Release);
     }
+
+    /// The phase now, for reports (stale as soon as it is read).
+    pub(crate) fn phase(&self) -> Phase {
+        match self.0.load(Ordering::Relaxed) & PHASE {
+            PARKED => Phase::Parked,
+            DONE => Phase::Done,
+            _ => Phase::Active,
+        }
+    }
+}
+
+/// A strand's phase as [`State::phase`] reads it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Phase {
+    /// Running or runnable.
+    Active,
+    Parked,
+    Done,
 }
 
 #[cfg(all(test, loom))]

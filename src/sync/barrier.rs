@@ -92,6 +92,7 @@ impl Barrier {
                 lock: &self.inner,
                 queue: |s: &mut State| &mut s.queue,
                 tag: 0,
+                kind: crate::strand::WaitKind::Barrier,
                 data: ptr::null_mut(),
                 deadline: None,
                 cancellable: true,

@@ -161,6 +161,7 @@ impl Condvar {
                 lock: &self.waiters,
                 queue: |q: &mut Queue| q,
                 tag: 0,
+                kind: crate::strand::WaitKind::Condvar,
                 data: ptr::null_mut(),
                 deadline,
                 cancellable: true,

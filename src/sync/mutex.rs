@@ -224,6 +224,7 @@ impl<T: ?Sized> Mutex<T> {
                 lock: &self.waiters,
                 queue: |q: &mut Queue| q,
                 tag: 0,
+                kind: crate::strand::WaitKind::Mutex,
                 data: ptr::null_mut(),
                 deadline: None,
                 cancellable,

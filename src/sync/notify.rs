@@ -109,6 +109,7 @@ impl Notify {
                 lock: &self.inner,
                 queue: |s: &mut State| &mut s.queue,
                 tag: 0,
+                kind: crate::strand::WaitKind::Notify,
                 data: ptr::null_mut(),
                 deadline,
                 cancellable: true,

@@ -136,6 +136,7 @@ impl<T> OnceLock<T> {
                             lock: &self.waiters,
                             queue: |q: &mut Queue| q,
                             tag: 0,
+                            kind: crate::strand::WaitKind::Once,
                             data: ptr::null_mut(),
                             deadline: None,
                             cancellable: true,

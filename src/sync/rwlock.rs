@@ -216,6 +216,11 @@ impl<T: ?Sized> RwLock<T> {
                 lock: &self.inner,
                 queue: |s: &mut State| &mut s.queue,
                 tag: kind,
+                kind: if kind == READ {
+                    crate::strand::WaitKind::RwLockRead
+                } else {
+                    crate::strand::WaitKind::RwLockWrite
+                },
                 data: ptr::null_mut(),
                 deadline: None,
                 cancellable: true,

@@ -178,6 +178,7 @@ impl Semaphore {
                 lock: &self.inner,
                 queue: |s: &mut State| &mut s.queue,
                 tag: n,
+                kind: crate::strand::WaitKind::Semaphore,
                 data: ptr::null_mut(),
                 deadline,
                 cancellable: true,

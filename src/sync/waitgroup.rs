@@ -123,6 +123,7 @@ impl WaitGroup {
                 lock: &self.inner,
                 queue: |s: &mut State| &mut s.queue,
                 tag: 0,
+                kind: crate::strand::WaitKind::WaitGroup,
                 data: ptr::null_mut(),
                 deadline,
                 cancellable: true,

@@ -54,6 +54,7 @@ pub fn sleep_until(deadline: Instant) {
             std::thread::sleep(deadline - now);
             continue;
         }
+        let _recorded = context::waiting(crate::strand::WaitKind::Sleep, 0);
         context::block_until(deadline);
     }
 }

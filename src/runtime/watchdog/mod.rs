@@ -23,10 +23,17 @@
 //! for a reclaim interval, no live strand is pinned to it, and no worker is
 //! stuck now (`stuck_now`: episodes reported and not over).
 //!
+//! **Deadlocks.** The monitor also names strands that join each other in
+//! a cycle (`deadlock.rs`).
+//!
 //! This file holds the reports and the state the runtime keeps;
 //! `monitor.rs` the monitor thread and the spares it starts.
 
+mod deadlock;
 mod monitor;
+
+pub(crate) use deadlock::TIMED_JOIN;
+pub use deadlock::{Deadlock, DeadlockHook};
 
 use super::agenda::Deques;
 use crate::loom::os::{thread, Condvar, Mutex};
@@ -96,6 +103,7 @@ pub type StuckHook = Arc<dyn Fn(&Stuck) + Send + Sync>;
 pub(crate) struct Watchdog {
     threshold: Option<Duration>,
     hook: Option<StuckHook>,
+    deadlock_hook: Option<DeadlockHook>,
     thread_name: String,
     /// Spare slots not started yet: (worker index, its deques).
     spares: Mutex<Vec<(usize, Deques)>>,
@@ -114,12 +122,14 @@ impl Watchdog {
     pub(crate) fn new(
         threshold: Option<Duration>,
         hook: Option<StuckHook>,
+        deadlock_hook: Option<DeadlockHook>,
         thread_name: String,
         spares: Vec<(usize, Deques)>,
     ) -> Watchdog {
         Watchdog {
             threshold,
             hook,
+            deadlock_hook,
             thread_name,
             spares: Mutex::new(spares),
             spare_threads: Mutex::new(Vec::new()),

@@ -2,12 +2,17 @@
 //! every quarter threshold, reports a strand that held its worker past the
 //! threshold, and starts a spare worker for it.
 
-use super::{Stuck, Watchdog};
+use super::{deadlock, Stuck, Watchdog};
 use crate::loom::os::thread;
 use crate::loom::{Arc, Ordering, Weak};
 use crate::runtime::shared::Shared;
 use crate::runtime::worker;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
+
+/// How often, at most, the monitor looks for deadlocks (only while some
+/// strand waits in a join: see `deadlock.rs`).
+const DEADLOCK_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 impl Watchdog {
     /// Starts the monitor thread, if the watchdog is on.
@@ -35,12 +40,21 @@ struct Seen {
 fn monitor(weak: Weak<Shared>, threshold: Duration) {
     let tick = (threshold / 4).max(Duration::from_millis(1));
     let mut seen: Vec<Option<Seen>> = Vec::new();
+    let mut last_deadlock_check = Instant::now();
+    let mut deadlocks = HashSet::new();
     loop {
         let Some(shared) = weak.upgrade() else { return };
         if shared.watchdog.wait(tick) || shared.is_finished() {
             return;
         }
         let now = Instant::now();
+        if now.duration_since(last_deadlock_check) >= DEADLOCK_CHECK_EVERY
+            && deadlock::worth_checking(&shared)
+        {
+            last_deadlock_check = now;
+            let hook = shared.watchdog.deadlock_hook.as_ref();
+            deadlock::check(&shared, threshold, hook, &mut deadlocks);
+        }
         seen.resize(shared.workers.len(), None);
         for (i, w) in shared.workers.iter().enumerate() {
             let (seq, current) = (

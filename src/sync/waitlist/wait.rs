@@ -2,6 +2,8 @@
 //! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
 use super::{lock, Node, Parked, Queue, Ticket, Wakes};
+use crate::runtime::context;
+use crate::strand::WaitKind;
 use crate::sync::spin::{RawGuard, RawMutex};
 use std::time::Instant;
 
@@ -19,6 +21,8 @@ where
     pub(crate) queue: Q,
     pub(crate) tag: usize,
     pub(crate) data: *mut (),
+    /// What a dump says the strand waits for.
+    pub(crate) kind: WaitKind,
     pub(crate) deadline: Option<Instant>,
     /// Whether a cancellation of the waiting strand ends the wait (if
     /// nothing was handed over yet). `false` for waits that must complete
@@ -68,8 +72,10 @@ where
         abandoned: Some(spec.abandoned),
         armed: true,
     };
+    let recorded = context::waiting(spec.kind, 0);
     (spec.registered)();
     let got = ticket.park(spec.deadline, spec.cancellable);
+    drop(recorded);
     leave.armed = false;
     match got {
         Parked::Token(t) => Some(t),

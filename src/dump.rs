@@ -1,0 +1,219 @@
+//! Strand dumps: [`dump`], [`Dump`], [`StrandInfo`].
+//!
+//! A dump lists every live strand of a runtime: its id, name and priority,
+//! whether it runs (and on which worker), is runnable or is parked, what a
+//! parked strand waits for and since when, and where it was spawned. Like
+//! a JVM thread dump, it is what to look at when something hangs;
+//! [`Builder::dump_on_sigquit`](crate::runtime::Builder::dump_on_sigquit)
+//! prints one on `SIGQUIT`.
+//!
+//! Taking a dump never stops the workers: it copies the registry of live
+//! strands shard by shard (each shard's lock held while its entries are
+//! copied, as a spawn or a finish would hold it) and reads each strand's
+//! atomics. So it is a snapshot of a moving runtime: a strand may have
+//! woken or finished by the time the dump is printed, and a wait record is
+//! read one word at a time.
+
+use crate::{Priority, StrandId};
+use std::fmt;
+use std::panic::Location;
+use std::time::Duration;
+
+pub use crate::strand::WaitKind;
+
+/// The dump of the runtime running the current strand, or `None` when
+/// called outside a runtime (use [`Runtime::dump`](crate::Runtime::dump)
+/// or [`Handle::dump`](crate::Handle::dump) there).
+///
+/// ```
+/// strands::run(|| {
+///     let (tx, rx) = strands::channel::bounded::<()>(1);
+///     let waiter = strands::Builder::new()
+///         .name("waiter".into())
+///         .spawn(move || rx.recv())
+///         .unwrap();
+///     // wait until it is parked in its receive
+///     while !strands::dump()
+///         .unwrap()
+///         .strands()
+///         .iter()
+///         .any(|s| s.name() == Some("waiter") && s.waits_for() == Some(strands::dump::WaitKind::Recv))
+///     {
+///         strands::yield_now();
+///     }
+///     println!("{}", strands::dump().unwrap());
+///     drop(tx);
+///     waiter.join().unwrap().unwrap_err();
+/// });
+/// ```
+pub fn dump() -> Option<Dump> {
+    crate::runtime::context::dump()
+}
+
+/// A snapshot of a runtime's live strands; its `Display` is the readable
+/// dump (one line a strand), [`strands`](Dump::strands) the same as data.
+#[derive(Clone, Debug)]
+pub struct Dump {
+    pub(crate) strands: Vec<StrandInfo>,
+    pub(crate) workers: usize,
+    pub(crate) took: Duration,
+}
+
+impl Dump {
+    /// Every strand that was live, by id.
+    pub fn strands(&self) -> &[StrandInfo] {
+        &self.strands
+    }
+
+    /// The workers running when the dump was taken (spares included).
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// How long collecting the dump took.
+    pub fn took(&self) -> Duration {
+        self.took
+    }
+}
+
+impl fmt::Display for Dump {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "strands dump: {} live strand{}, {} worker{} (collected in {} us)",
+            self.strands.len(),
+            if self.strands.len() == 1 { "" } else { "s" },
+            self.workers,
+            if self.workers == 1 { "" } else { "s" },
+            self.took.as_micros()
+        )?;
+        for s in &self.strands {
+            writeln!(f, "  {s}")?;
+        }
+        Ok(())
+    }
+}
+
+/// What a strand was doing when a dump was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StrandState {
+    /// Running on the worker with this index.
+    Running(usize),
+    /// Ready to run, in a queue (or just woken).
+    Runnable,
+    /// Parked, waiting for something ([`StrandInfo::waits_for`]).
+    Parked,
+    /// Parked in [`crate::sleep`] or another timed wait on nothing else.
+    Sleeping,
+    /// Finished, its end not yet announced to its joiner.
+    Finished,
+}
+
+/// One strand of a [`Dump`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StrandInfo {
+    pub(crate) id: StrandId,
+    pub(crate) name: Option<String>,
+    pub(crate) priority: Priority,
+    pub(crate) state: StrandState,
+    pub(crate) wait: Option<(WaitKind, u64)>,
+    pub(crate) waited: Option<Duration>,
+    pub(crate) spawned_at: Option<&'static Location<'static>>,
+    pub(crate) cancelled: bool,
+}
+
+impl StrandInfo {
+    /// Its id.
+    pub fn id(&self) -> StrandId {
+        self.id
+    }
+
+    /// Its name, if it has one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    /// Its priority.
+    pub fn priority(&self) -> Priority {
+        self.priority
+    }
+
+    /// Running, runnable, parked...
+    pub fn state(&self) -> StrandState {
+        self.state
+    }
+
+    /// What it waits for, if it is parked (or sleeping) in a wait the
+    /// runtime recorded.
+    pub fn waits_for(&self) -> Option<WaitKind> {
+        self.wait.map(|w| w.0)
+    }
+
+    /// The strand it joins, if it is parked in a join.
+    pub fn joins(&self) -> Option<StrandId> {
+        match self.wait {
+            Some((WaitKind::Join, id)) => StrandId::from_u64(id & !crate::runtime::TIMED_JOIN),
+            _ => None,
+        }
+    }
+
+    /// How long it had been waiting (coarse: a few milliseconds of
+    /// resolution), if it is parked in a recorded wait.
+    pub fn waited(&self) -> Option<Duration> {
+        self.waited
+    }
+
+    /// Where it was spawned, if the spawn path knew.
+    pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
+        self.spawned_at
+    }
+
+    /// Whether it was cancelled (it unwinds at its next blocking point).
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled
+    }
+}
+
+impl fmt::Display for StrandInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "strand '{}' (id {}, {:?}): ",
+            self.name().unwrap_or("<unnamed>"),
+            self.id,
+            self.priority
+        )?;
+        match self.state {
+            StrandState::Running(w) => write!(f, "running on worker {w}")?,
+            StrandState::Runnable => write!(f, "runnable")?,
+            StrandState::Parked => write!(f, "parked")?,
+            StrandState::Sleeping => write!(f, "sleeping")?,
+            StrandState::Finished => write!(f, "finished")?,
+        }
+        if let Some((kind, detail)) = self.wait {
+            match kind {
+                WaitKind::Join => match self.joins() {
+                    Some(id) => write!(f, " in join of strand {id}")?,
+                    None => write!(f, " in join")?,
+                },
+                WaitKind::Sleep => {}
+                WaitKind::Read | WaitKind::Write => {
+                    write!(f, " in {} (fd {detail})", kind.as_str())?
+                }
+                k => write!(f, " in {}", k.as_str())?,
+            }
+        }
+        if let Some(d) = self.waited {
+            write!(f, " for {} ms", d.as_millis())?;
+        }
+        if self.cancelled {
+            write!(f, " (cancelled)")?;
+        }
+        if let Some(at) = self.spawned_at {
+            write!(f, "; spawned at {at}")?;
+        }
+        Ok(())
+    }
+}
