@@ -81,6 +81,19 @@ where
 }
 
 /// A scope to spawn strands in; see [`scope`].
+///
+/// ```
+/// strands::run(|| {
+///     let data = vec![1, 2, 3, 4];
+///     let (left, right) = data.split_at(2);
+///     let sum = strands::scope(|s: &strands::Scope<'_, '_>| {
+///         let a = s.spawn(|| left.iter().sum::<i32>());
+///         let b = s.spawn(|| right.iter().sum::<i32>());
+///         a.join().unwrap() + b.join().unwrap()
+///     });
+///     assert_eq!(sum, 10);
+/// });
+/// ```
 pub struct Scope<'scope, 'env: 'scope> {
     handle: Handle,
     data: Arc<ScopeData>,
@@ -160,6 +173,19 @@ impl<'scope> Scope<'scope, '_> {
     /// # Panics
     ///
     /// If the strand cannot be spawned; see [`Scope::spawn_with`].
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let mut hits = 0;
+    ///     let names = ["ann", "bob"];
+    ///     strands::scope(|s| {
+    ///         let h = s.spawn(|| names.len()); // borrows `names`
+    ///         s.spawn(|| hits += 1); // borrows `hits` mutably
+    ///         assert_eq!(h.join().unwrap(), 2);
+    ///     });
+    ///     assert_eq!(hits, 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(&'scope self, f: F) -> ScopedJoinHandle<'scope, T>
     where
@@ -173,6 +199,19 @@ impl<'scope> Scope<'scope, '_> {
     }
 
     /// Spawns a configured strand in the scope.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let input = String::from("config");
+    ///     strands::scope(|s| {
+    ///         let h = s
+    ///             .spawn_with(strands::Builder::new().name("parse".into()), || input.len())
+    ///             .unwrap();
+    ///         assert_eq!(h.strand().name(), Some("parse"));
+    ///         assert_eq!(h.join().unwrap(), 6);
+    ///     });
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn_with<F, T>(
         &'scope self,
@@ -216,6 +255,16 @@ impl<'scope> Scope<'scope, '_> {
 }
 
 /// A handle to join a strand of a [`scope`].
+///
+/// ```
+/// strands::run(|| {
+///     let v = vec![10, 20];
+///     strands::scope(|s| {
+///         let h: strands::ScopedJoinHandle<'_, i32> = s.spawn(|| v[0] + v[1]);
+///         assert_eq!(h.join().unwrap(), 30);
+///     });
+/// });
+/// ```
 pub struct ScopedJoinHandle<'scope, T> {
     inner: JoinHandle<T>,
     _scope: PhantomData<&'scope ()>,
@@ -223,21 +272,67 @@ pub struct ScopedJoinHandle<'scope, T> {
 
 impl<T> ScopedJoinHandle<'_, T> {
     /// Waits for the strand and returns its value or why there is none.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let text = "a b c";
+    ///     strands::scope(|s| {
+    ///         let h = s.spawn(|| text.split(' ').count());
+    ///         assert_eq!(h.join().unwrap(), 3);
+    ///         let bad = s.spawn(|| panic!("oops"));
+    ///         assert!(bad.join().unwrap_err().is_panic()); // joined: the scope does not panic
+    ///     });
+    /// });
+    /// ```
     pub fn join(self) -> Result<T, JoinError> {
         self.inner.join()
     }
 
     /// Whether the strand has finished.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let n = 5;
+    ///     strands::scope(|s| {
+    ///         let h = s.spawn(|| n * 2);
+    ///         while !h.is_finished() {
+    ///             strands::yield_now();
+    ///         }
+    ///         assert_eq!(h.join().unwrap(), 10);
+    ///     });
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.inner.is_finished()
     }
 
     /// The strand.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     strands::scope(|s| {
+    ///         let h = s.spawn(|| strands::current().id());
+    ///         let id = h.strand().id();
+    ///         assert_eq!(h.join().unwrap(), id);
+    ///     });
+    /// });
+    /// ```
     pub fn strand(&self) -> &Strand {
         self.inner.strand()
     }
 
     /// Cancels the strand (see [`Strand::cancel`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     strands::scope(|s| {
+    ///         let h = s.spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///         h.cancel();
+    ///         assert!(h.join().unwrap_err().is_cancelled());
+    ///     });
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancel()
     }

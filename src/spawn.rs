@@ -67,11 +67,28 @@ pub struct Builder {
 
 impl Builder {
     /// A builder with no name and the runtime's default stack size.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new().spawn(|| "done").unwrap();
+    ///     assert_eq!(h.join().unwrap(), "done");
+    /// });
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
 
     /// Names the strand: shown in panic messages and stack-overflow reports.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new()
+    ///         .name("fetcher".to_string())
+    ///         .spawn(|| strands::current().name().map(String::from))
+    ///         .unwrap();
+    ///     assert_eq!(h.join().unwrap().as_deref(), Some("fetcher"));
+    /// });
+    /// ```
     pub fn name(mut self, name: String) -> Builder {
         self.name = Some(name);
         self
@@ -80,6 +97,16 @@ impl Builder {
     /// The strand's priority on the agenda (default
     /// [`Priority::Normal`](crate::Priority::Normal)); see
     /// [`Priority`](crate::Priority) for what each level is guaranteed.
+    ///
+    /// ```
+    /// use strands::{Builder, Priority};
+    /// strands::run(|| {
+    ///     // Background housekeeping: runs when the higher levels leave room.
+    ///     let h = Builder::new().priority(Priority::Low).spawn(|| 1).unwrap();
+    ///     assert_eq!(h.strand().priority(), Priority::Low);
+    ///     assert_eq!(h.join().unwrap(), 1);
+    /// });
+    /// ```
     pub fn priority(mut self, priority: crate::Priority) -> Builder {
         self.priority = priority;
         self
@@ -177,6 +204,20 @@ impl Builder {
     /// between [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE) and
     /// [`MAX_STACK_SIZE`](crate::MAX_STACK_SIZE), else spawning answers
     /// [`SpawnError::Io`] with `InvalidInput`.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new()
+    ///         .stack_size(256 * 1024) // deep recursion ahead
+    ///         .spawn(|| (1..=100u64).fold(0, |a, b| a + b))
+    ///         .unwrap();
+    ///     assert_eq!(h.join().unwrap(), 5050);
+    ///
+    ///     // Out of range: an error, not a panic.
+    ///     let err = strands::Builder::new().stack_size(usize::MAX).spawn(|| ()).unwrap_err();
+    ///     assert!(matches!(err, strands::SpawnError::Io(_)));
+    /// });
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -185,6 +226,17 @@ impl Builder {
     /// Spawns the strand on the current runtime.
     ///
     /// Fails with [`SpawnError::NoRuntime`] when not called from a strand.
+    ///
+    /// ```
+    /// // Outside a runtime: an error.
+    /// let err = strands::Builder::new().spawn(|| ()).unwrap_err();
+    /// assert!(matches!(err, strands::SpawnError::NoRuntime));
+    ///
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new().name("child".into()).spawn(|| 3).unwrap();
+    ///     assert_eq!(h.join().unwrap(), 3);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(mut self, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
@@ -199,6 +251,16 @@ impl Builder {
     }
 
     /// Spawns the strand on the runtime of `handle`, from any thread.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// // From a plain thread, with a handle to the runtime.
+    /// let h = strands::Builder::new()
+    ///     .name("from-main".into())
+    ///     .spawn_on(rt.handle(), || 6 * 7)?;
+    /// assert_eq!(h.join()?, 42);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[track_caller]
     pub fn spawn_on<F, T>(mut self, handle: &Handle, f: F) -> Result<JoinHandle<T>, SpawnError>
     where
@@ -222,6 +284,18 @@ impl Runtime {
     /// for itself to make room: spawn and [`JoinHandle::join`] instead), and
     /// if the strand cannot be spawned (the runtime is saturated, or no stack
     /// could be mapped).
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// let words = vec!["a", "bb", "ccc"];
+    /// // `f` may borrow `words`: block_on waits for it.
+    /// let total = rt.block_on(|| {
+    ///     let h = strands::spawn(|| 1);
+    ///     words.iter().map(|w| w.len()).sum::<usize>() + h.join().unwrap()
+    /// });
+    /// assert_eq!(total, 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
@@ -256,6 +330,13 @@ impl Runtime {
     ///
     /// If the strand cannot be spawned; use
     /// [`crate::Builder::spawn_on`] to handle that as an error.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// let h = rt.spawn(|| "from a plain thread");
+    /// assert_eq!(h.join().unwrap(), "from a plain thread");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
@@ -273,6 +354,15 @@ impl Handle {
     ///
     /// If the strand cannot be spawned; use [`crate::Builder::spawn_on`] to
     /// handle that as an error.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// let handle = rt.handle().clone();
+    /// // A handle can be moved to another thread and spawn from there.
+    /// let h = std::thread::spawn(move || handle.spawn(|| 5).join().unwrap());
+    /// assert_eq!(h.join().unwrap(), 5);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where

@@ -110,6 +110,15 @@ pub enum SendTimeoutError<T> {
 
 impl<T> SendTimeoutError<T> {
     /// The value that was not sent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (tx, rx) = strands::channel::bounded(1);
+    /// tx.send("first").unwrap();
+    /// let err = tx.send_timeout("second", Duration::from_millis(1)).unwrap_err();
+    /// assert_eq!(err.into_inner(), "second"); // not lost: send it later
+    /// drop(rx);
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             SendTimeoutError::Timeout(v) | SendTimeoutError::Disconnected(v) => v,
@@ -176,6 +185,20 @@ impl<T> Sender<T> {
     /// Sends `v`, parking while the channel is full (for a rendezvous
     /// channel: until a receiver takes it). Fails, giving `v` back, if every
     /// receiver is gone.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let (tx, rx) = strands::channel::bounded(2);
+    ///     let producer = strands::spawn(move || {
+    ///         for line in ["GET /", "GET /a", "GET /b"] {
+    ///             tx.send(line).unwrap(); // parks while the channel is full
+    ///         }
+    ///     });
+    ///     let got: Vec<_> = rx.iter().collect();
+    ///     producer.join().unwrap();
+    ///     assert_eq!(got, ["GET /", "GET /a", "GET /b"]);
+    /// });
+    /// ```
     pub fn send(&self, v: T) -> Result<(), SendError<T>> {
         self.chan.send(v, None).map_err(|e| match e {
             SendFail::Full(v) | SendFail::Disconnected(v) => SendError(v),
@@ -183,6 +206,15 @@ impl<T> Sender<T> {
     }
 
     /// Sends `v` if that needs no waiting.
+    ///
+    /// ```
+    /// use std::sync::mpsc::TrySendError;
+    /// let (tx, rx) = strands::channel::bounded(1);
+    /// assert_eq!(tx.try_send(1), Ok(()));
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// drop(rx);
+    /// assert_eq!(tx.try_send(3), Err(TrySendError::Disconnected(3)));
+    /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         self.chan.try_send(v).map_err(|e| match e {
             SendFail::Full(v) => TrySendError::Full(v),
@@ -191,11 +223,30 @@ impl<T> Sender<T> {
     }
 
     /// [`send`](Sender::send), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::channel::{self, SendTimeoutError};
+    /// let (tx, rx) = channel::bounded(1);
+    /// tx.send_timeout(1, Duration::from_millis(1)).unwrap();
+    /// // Full, and nobody receives: gives up, handing the value back.
+    /// assert_eq!(tx.send_timeout(2, Duration::from_millis(1)), Err(SendTimeoutError::Timeout(2)));
+    /// assert_eq!(rx.recv(), Ok(1));
+    /// ```
     pub fn send_timeout(&self, v: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
         self.send_opt_deadline(v, deadline(timeout))
     }
 
     /// [`send`](Sender::send), giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use strands::channel::{self, SendTimeoutError};
+    /// let (tx, rx) = channel::bounded(0); // rendezvous: a send waits for a receiver
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert!(matches!(tx.send_deadline("x", deadline), Err(SendTimeoutError::Timeout("x"))));
+    /// drop(rx);
+    /// ```
     pub fn send_deadline(&self, v: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
         self.send_opt_deadline(v, Some(deadline))
     }
@@ -208,16 +259,39 @@ impl<T> Sender<T> {
     }
 
     /// Values buffered now.
+    ///
+    /// ```
+    /// let (tx, _rx) = strands::channel::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(tx.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.chan.lock().buf.len()
     }
 
     /// Whether no value is buffered now.
+    ///
+    /// ```
+    /// let (tx, rx) = strands::channel::unbounded();
+    /// assert!(tx.is_empty());
+    /// tx.send(()).unwrap();
+    /// assert!(!tx.is_empty());
+    /// rx.recv().unwrap();
+    /// assert!(tx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The buffer's capacity (`None`: unbounded).
+    ///
+    /// ```
+    /// let (tx, _rx) = strands::channel::bounded::<u8>(8);
+    /// assert_eq!(tx.capacity(), Some(8));
+    /// let (tx, _rx) = strands::channel::unbounded::<u8>();
+    /// assert_eq!(tx.capacity(), None);
+    /// ```
     pub fn capacity(&self) -> Option<usize> {
         (self.chan.cap != usize::MAX).then_some(self.chan.cap)
     }
@@ -226,11 +300,34 @@ impl<T> Sender<T> {
 impl<T> Receiver<T> {
     /// Receives a value, parking until one is there. Fails once the buffer
     /// is empty and every sender is gone.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let (tx, rx) = strands::channel::unbounded();
+    ///     strands::spawn(move || {
+    ///         tx.send(1).unwrap();
+    ///         tx.send(2).unwrap();
+    ///     }); // `tx` is dropped when the strand ends
+    ///     assert_eq!(rx.recv(), Ok(1));
+    ///     assert_eq!(rx.recv(), Ok(2));
+    ///     assert!(rx.recv().is_err()); // empty and disconnected
+    /// });
+    /// ```
     pub fn recv(&self) -> Result<T, RecvError> {
         self.chan.recv(None).map_err(|_| RecvError)
     }
 
     /// Receives a value if one is there now.
+    ///
+    /// ```
+    /// use std::sync::mpsc::TryRecvError;
+    /// let (tx, rx) = strands::channel::unbounded();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send(5).unwrap();
+    /// drop(tx);
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.chan.try_recv().map_err(|e| match e {
             RecvFail::Empty => TryRecvError::Empty,
@@ -251,6 +348,16 @@ impl<T> Receiver<T> {
     }
 
     /// [`recv`](Receiver::recv), giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = strands::channel::bounded(1);
+    /// tx.send("ready").unwrap();
+    /// let deadline = Instant::now() + Duration::from_millis(5);
+    /// assert_eq!(rx.recv_deadline(deadline), Ok("ready"));
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Timeout));
+    /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.recv_opt_deadline(Some(deadline))
     }
@@ -263,26 +370,67 @@ impl<T> Receiver<T> {
     }
 
     /// A blocking iterator: [`recv`](Receiver::recv) until disconnected.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let (tx, rx) = strands::channel::bounded(4);
+    ///     for i in 0..3 {
+    ///         let tx = tx.clone();
+    ///         strands::spawn(move || tx.send(i * 10).unwrap());
+    ///     }
+    ///     drop(tx); // the loop ends when every sender is gone
+    ///     let mut got: Vec<i32> = rx.iter().collect();
+    ///     got.sort();
+    ///     assert_eq!(got, [0, 10, 20]);
+    /// });
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { rx: self }
     }
 
     /// An iterator over the values there now (never parks).
+    ///
+    /// ```
+    /// let (tx, rx) = strands::channel::unbounded();
+    /// tx.send(1).unwrap();
+    /// tx.send(2).unwrap();
+    /// // Drains what is there, then stops (the sender is still alive).
+    /// assert_eq!(rx.try_iter().collect::<Vec<_>>(), [1, 2]);
+    /// assert_eq!(rx.try_iter().count(), 0);
+    /// ```
     pub fn try_iter(&self) -> TryIter<'_, T> {
         TryIter { rx: self }
     }
 
     /// Values buffered now.
+    ///
+    /// ```
+    /// let (tx, rx) = strands::channel::bounded(4);
+    /// tx.send('a').unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.chan.lock().buf.len()
     }
 
     /// Whether no value is buffered now.
+    ///
+    /// ```
+    /// let (tx, rx) = strands::channel::bounded(4);
+    /// assert!(rx.is_empty());
+    /// tx.send('a').unwrap();
+    /// assert!(!rx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The buffer's capacity (`None`: unbounded).
+    ///
+    /// ```
+    /// let (_tx, rx) = strands::channel::bounded::<u8>(0);
+    /// assert_eq!(rx.capacity(), Some(0)); // a rendezvous channel
+    /// ```
     pub fn capacity(&self) -> Option<usize> {
         (self.chan.cap != usize::MAX).then_some(self.chan.cap)
     }

@@ -56,6 +56,18 @@ pub struct OneshotReceiver<T> {
 impl<T> OneshotSender<T> {
     /// Sends the value (never blocks). Fails, giving it back, if the
     /// receiver is gone.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let (tx, rx) = strands::channel::oneshot();
+    ///     strands::spawn(move || tx.send("reply").unwrap());
+    ///     assert_eq!(rx.recv(), Ok("reply"));
+    ///
+    ///     let (tx, rx) = strands::channel::oneshot();
+    ///     drop(rx);
+    ///     assert_eq!(tx.send(1).unwrap_err().0, 1); // the receiver is gone
+    /// });
+    /// ```
     pub fn send(self, v: T) -> Result<(), SendError<T>> {
         // Capacity one and a single send: never full.
         self.tx.try_send(v).map_err(|e| match e {
@@ -67,22 +79,66 @@ impl<T> OneshotSender<T> {
 impl<T> OneshotReceiver<T> {
     /// Waits for the value; fails if the sender was dropped without
     /// sending.
+    ///
+    /// ```
+    /// use strands::channel::OneshotSender;
+    ///
+    /// strands::run(|| {
+    ///     // A request carries a oneshot sender for its reply.
+    ///     let (req_tx, req_rx) = strands::channel::unbounded::<(u32, OneshotSender<u32>)>();
+    ///     strands::spawn(move || {
+    ///         for (n, reply) in req_rx.iter() {
+    ///             let _ = reply.send(n * 2);
+    ///         }
+    ///     });
+    ///     let (tx, rx) = strands::channel::oneshot();
+    ///     req_tx.send((21, tx)).unwrap();
+    ///     assert_eq!(rx.recv(), Ok(42));
+    /// });
+    /// ```
     pub fn recv(self) -> Result<T, RecvError> {
         self.rx.recv()
     }
 
     /// The value if it is there now.
+    ///
+    /// ```
+    /// use std::sync::mpsc::TryRecvError;
+    /// let (tx, rx) = strands::channel::oneshot();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.send('x').unwrap();
+    /// assert_eq!(rx.try_recv(), Ok('x'));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.rx.try_recv()
     }
 
     /// [`recv`](OneshotReceiver::recv), giving up after `timeout` (the
     /// receiver stays usable).
+    ///
+    /// ```
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::Duration;
+    /// let (tx, rx) = strands::channel::oneshot();
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
+    /// tx.send(9).unwrap();
+    /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Ok(9)); // still usable
+    /// ```
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
         self.rx.recv_timeout(timeout)
     }
 
     /// [`recv`](OneshotReceiver::recv), giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::{Duration, Instant};
+    /// let (tx, rx) = strands::channel::oneshot::<u8>();
+    /// drop(tx);
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// // The sender is gone: no need to wait for the deadline.
+    /// assert_eq!(rx.recv_deadline(deadline), Err(RecvTimeoutError::Disconnected));
+    /// ```
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
         self.rx.recv_deadline(deadline)
     }

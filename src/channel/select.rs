@@ -297,12 +297,34 @@ impl<R> Drop for Unregister<'_, '_, R> {
 
 impl<'a, R> Select<'a, R> {
     /// A `Select` without operations.
+    ///
+    /// ```
+    /// use strands::channel::{self, Select};
+    /// let (tx, rx) = channel::bounded(1);
+    /// tx.send(1).unwrap();
+    /// let sel: Select<'_, i32> = Select::new();
+    /// assert_eq!(sel.recv(&rx, |r| r.unwrap()).wait(), 1);
+    /// ```
     pub fn new() -> Select<'a, R> {
         Select { ops: Vec::new() }
     }
 
     /// Adds a receive from `rx`; `f` gets what it received (or
     /// `Err(RecvError)` if the channel is empty and disconnected).
+    ///
+    /// ```
+    /// use strands::channel::{self, Select};
+    /// let (data_tx, data) = channel::unbounded::<u32>();
+    /// let (stop_tx, stop) = channel::unbounded::<()>();
+    /// drop(stop_tx); // a disconnected channel counts as ready
+    /// data_tx.send(1).unwrap();
+    /// // Either may be picked; both are handled.
+    /// let got = Select::new()
+    ///     .recv(&data, |r| r.ok())
+    ///     .recv(&stop, |_| None)
+    ///     .wait();
+    /// assert!(got == Some(1) || got.is_none());
+    /// ```
     pub fn recv<T: 'a>(
         mut self,
         rx: &'a Receiver<T>,
@@ -319,6 +341,16 @@ impl<'a, R> Select<'a, R> {
 
     /// Adds a send of `v` on `tx`; `f` gets `Ok(())` once it is sent, or
     /// the value back if every receiver is gone.
+    ///
+    /// ```
+    /// use strands::channel::{self, Select};
+    /// let (tx, rx) = channel::bounded(1);
+    /// let sent = Select::new()
+    ///     .send(&tx, "job", |r| r.is_ok())
+    ///     .wait();
+    /// assert!(sent);
+    /// assert_eq!(rx.recv(), Ok("job"));
+    /// ```
     pub fn send<T: 'a>(
         mut self,
         tx: &'a Sender<T>,
@@ -339,6 +371,25 @@ impl<'a, R> Select<'a, R> {
     /// # Panics
     ///
     /// If there are no operations.
+    ///
+    /// ```
+    /// use strands::channel::{self, Select};
+    ///
+    /// enum Event {
+    ///     Msg(String),
+    ///     Tick,
+    /// }
+    /// strands::run(|| {
+    ///     let (msg_tx, msgs) = channel::unbounded();
+    ///     let (_tick_tx, ticks) = channel::unbounded::<()>();
+    ///     strands::spawn(move || msg_tx.send("hello".to_string()).unwrap());
+    ///     let ev = Select::new()
+    ///         .recv(&msgs, |r| Event::Msg(r.unwrap()))
+    ///         .recv(&ticks, |_| Event::Tick)
+    ///         .wait();
+    ///     assert!(matches!(ev, Event::Msg(m) if m == "hello"));
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(self) -> R {
         assert!(
@@ -350,6 +401,16 @@ impl<'a, R> Select<'a, R> {
     }
 
     /// Like [`wait`](Select::wait), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::channel::{self, Select, SelectTimeoutError};
+    /// let (_tx, rx) = channel::bounded::<u8>(0);
+    /// let r = Select::new()
+    ///     .recv(&rx, |r| r.unwrap())
+    ///     .wait_timeout(Duration::from_millis(5));
+    /// assert_eq!(r, Err(SelectTimeoutError));
+    /// ```
     pub fn wait_timeout(self, timeout: Duration) -> Result<R, SelectTimeoutError> {
         match Instant::now().checked_add(timeout) {
             Some(d) => self.run(Some(d)),
@@ -358,6 +419,16 @@ impl<'a, R> Select<'a, R> {
     }
 
     /// Like [`wait`](Select::wait), giving up at `deadline`.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use strands::channel::{self, Select};
+    /// let (tx, rx) = channel::bounded(1);
+    /// tx.send(4).unwrap();
+    /// let deadline = Instant::now() + Duration::from_secs(60);
+    /// let r = Select::new().recv(&rx, |r| r.unwrap()).wait_deadline(deadline);
+    /// assert_eq!(r, Ok(4));
+    /// ```
     pub fn wait_deadline(self, deadline: Instant) -> Result<R, SelectTimeoutError> {
         self.run(Some(deadline))
     }

@@ -31,6 +31,15 @@ enum Kind {
 ///   `previous` is the delay this schedule gave last time (`base` at
 ///   first). As in AWS's formula this ignores the policy's growth kind: it
 ///   grows by its own randomised factor of up to 3.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::join::{Backoff, Jitter};
+/// let b = Backoff::constant(Duration::from_millis(100)).jitter(Jitter::Full).seed(7);
+/// let d = b.schedule().next_delay(1);
+/// assert!(d <= Duration::from_millis(100));
+/// assert_eq!(Backoff::constant(Duration::ZERO).jitter_kind(), Jitter::None); // the default
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Jitter {
     /// The exact delay.
@@ -212,11 +221,25 @@ impl Backoff {
     }
 
     /// The attempt limit, the first attempt included.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::Backoff;
+    /// assert_eq!(Backoff::constant(Duration::from_millis(5)).attempts(), 3); // the default
+    /// assert_eq!(Backoff::constant(Duration::from_millis(5)).max_attempts(5).attempts(), 5);
+    /// ```
     pub fn attempts(&self) -> u32 {
         self.max_attempts
     }
 
     /// The configured jitter.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{Backoff, Jitter};
+    /// let b = Backoff::linear(Duration::from_millis(5)).jitter(Jitter::Equal);
+    /// assert_eq!(b.jitter_kind(), Jitter::Equal);
+    /// ```
     pub fn jitter_kind(&self) -> Jitter {
         self.jitter
     }
@@ -246,6 +269,28 @@ impl Backoff {
     }
 
     /// A schedule of (jittered) delays for one sequence of retries.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{Backoff, Jitter};
+    ///
+    /// let policy = Backoff::exponential(Duration::from_millis(1), 2.0)
+    ///     .jitter(Jitter::Full)
+    ///     .max_attempts(4);
+    /// // One schedule per sequence of retries (per request, say).
+    /// let mut schedule = policy.schedule();
+    /// let mut attempt = 0;
+    /// let result = loop {
+    ///     let r: Result<u32, &str> = if attempt < 2 { Err("busy") } else { Ok(7) };
+    ///     attempt += 1;
+    ///     match r {
+    ///         Ok(v) => break Ok(v),
+    ///         Err(e) if attempt >= policy.attempts() => break Err(e),
+    ///         Err(_) => strands::sleep(schedule.next_delay(attempt)),
+    ///     }
+    /// };
+    /// assert_eq!(result, Ok(7));
+    /// ```
     pub fn schedule(&self) -> Schedule {
         let seed = self.seed.unwrap_or_else(fresh_seed);
         Schedule {
@@ -339,6 +384,15 @@ pub struct Schedule {
 
 impl Schedule {
     /// The delay before retry `attempt` (1 for the second attempt).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::Backoff;
+    /// let mut s = Backoff::linear(Duration::from_millis(10)).schedule(); // no jitter
+    /// assert_eq!(s.next_delay(0), Duration::ZERO);
+    /// assert_eq!(s.next_delay(1), Duration::from_millis(10));
+    /// assert_eq!(s.next_delay(2), Duration::from_millis(20));
+    /// ```
     pub fn next_delay(&mut self, attempt: u32) -> Duration {
         if attempt == 0 {
             return Duration::ZERO;

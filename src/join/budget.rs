@@ -73,16 +73,43 @@ impl RetryBudget {
     }
 
     /// The tokens left.
+    ///
+    /// ```
+    /// let b = strands::join::RetryBudget::new(5, 0.5);
+    /// b.record_failure();
+    /// assert_eq!(b.tokens(), 4.0);
+    /// b.record_success();
+    /// assert_eq!(b.tokens(), 4.5);
+    /// ```
     pub fn tokens(&self) -> f64 {
         self.inner.tokens.load(Ordering::Relaxed) as f64 / SCALE as f64
     }
 
     /// Whether a retry may start now: more than half the tokens are left.
+    ///
+    /// ```
+    /// use strands::join::RetryBudget;
+    /// let budget = RetryBudget::new(2, 0.1);
+    /// let mut retries = 0;
+    /// // A dependency that keeps failing: the budget stops the retries early.
+    /// while budget.can_retry() {
+    ///     budget.record_failure();
+    ///     retries += 1;
+    /// }
+    /// assert_eq!(retries, 1);
+    /// ```
     pub fn can_retry(&self) -> bool {
         self.inner.tokens.load(Ordering::Relaxed) * 2 > self.inner.max
     }
 
     /// A failed attempt: takes one token (not below zero).
+    ///
+    /// ```
+    /// let b = strands::join::RetryBudget::new(1, 1.0);
+    /// b.record_failure();
+    /// b.record_failure(); // not below zero
+    /// assert_eq!(b.tokens(), 0.0);
+    /// ```
     pub fn record_failure(&self) {
         let _ = self
             .inner
@@ -93,6 +120,15 @@ impl RetryBudget {
     }
 
     /// A successful attempt: gives back `token_ratio` (not above the max).
+    ///
+    /// ```
+    /// let b = strands::join::RetryBudget::new(3, 1.0);
+    /// b.record_success(); // already full: stays at the max
+    /// assert_eq!(b.tokens(), 3.0);
+    /// b.record_failure();
+    /// b.record_success();
+    /// assert_eq!(b.tokens(), 3.0);
+    /// ```
     pub fn record_success(&self) {
         let (max, ratio) = (self.inner.max, self.inner.ratio);
         let _ = self

@@ -245,6 +245,17 @@ impl CancelToken {
 
     /// Cancels the token with [`CancelCause::Requested`] (unless it was
     /// cancelled already: the first cause wins).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     let h = token.spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     token.cancel();
+    ///     let err = h.join().unwrap_err();
+    ///     assert_eq!(err.cancel_cause(), Some(&strands::CancelCause::Requested));
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.node.cancel(CancelCause::Requested);
     }
@@ -252,16 +263,45 @@ impl CancelToken {
     /// Cancels the token with `cause` (unless it was cancelled already: the
     /// first cause wins). Its children get the same cause; its tied strands
     /// are cancelled and its waiters woken.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let request = strands::CancelToken::new();
+    ///     let db = request.child();
+    ///     let h = db.spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     request.cancel_with("client went away"); // reaches the child and its strand
+    ///     assert_eq!(db.cause().unwrap().to_string(), "client went away");
+    ///     let err = h.join().unwrap_err();
+    ///     assert_eq!(err.cancel_cause().unwrap().to_string(), "client went away");
+    /// });
+    /// ```
     pub fn cancel_with(&self, cause: impl Into<CancelCause>) {
         self.node.cancel(cause.into());
     }
 
     /// Whether the token has been cancelled.
+    ///
+    /// ```
+    /// let t = strands::CancelToken::new();
+    /// assert!(!t.is_cancelled());
+    /// t.clone().cancel(); // clones share the state
+    /// assert!(t.is_cancelled());
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.node.cancelled.load(Ordering::Acquire)
     }
 
     /// Why the token was cancelled, or `None` if it was not.
+    ///
+    /// ```
+    /// use strands::{CancelCause, CancelToken};
+    /// let t = CancelToken::new();
+    /// assert_eq!(t.cause(), None);
+    /// t.cancel_with("timeout");
+    /// t.cancel(); // the first cause wins
+    /// assert_eq!(t.cause(), Some(CancelCause::from("timeout")));
+    /// ```
     pub fn cause(&self) -> Option<CancelCause> {
         if !self.is_cancelled() {
             return None;
@@ -314,6 +354,22 @@ impl CancelToken {
     /// As [`strands::spawn`](crate::spawn) does: outside a runtime, or if
     /// the strand cannot be spawned ([`spawn_with`](CancelToken::spawn_with)
     /// returns those as errors).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     let workers: Vec<_> = (0..3)
+    ///         .map(|_| token.spawn(|| loop {
+    ///             strands::sleep(Duration::from_millis(1)); // a blocking point
+    ///         }))
+    ///         .collect();
+    ///     token.cancel_with("shutting down");
+    ///     for w in workers {
+    ///         assert!(w.join().unwrap_err().is_cancelled());
+    ///     }
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F, T>(&self, f: F) -> JoinHandle<T>
     where
@@ -363,6 +419,14 @@ impl CancelToken {
 
     /// How many live child tokens are registered with this one; 0 once it
     /// is cancelled.
+    ///
+    /// ```
+    /// let parent = strands::CancelToken::new();
+    /// let child = parent.child();
+    /// assert_eq!(parent.children(), 1);
+    /// drop(child);
+    /// assert_eq!(parent.children(), 0);
+    /// ```
     pub fn children(&self) -> usize {
         self.node.lock().children.len()
     }

@@ -98,6 +98,14 @@ struct FlightState<V> {
 /// Why [`Coalesce::run`] has no value: the shared execution panicked, or
 /// was cancelled (or could not start). Every caller that shared the
 /// execution gets a clone of the same error.
+///
+/// ```
+/// use strands::join::{Coalesce, CoalesceError};
+/// let group = Coalesce::<&str, u32>::new();
+/// let err: CoalesceError = group.run("cfg", || panic!("parse error")).unwrap_err();
+/// assert!(err.is_panic());
+/// assert_eq!(err.to_string(), "the shared execution panicked: parse error");
+/// ```
 #[derive(Clone)]
 pub struct CoalesceError {
     repr: Repr,
@@ -111,6 +119,13 @@ enum Repr {
 
 impl<K, V> Coalesce<K, V> {
     /// An empty group: nothing in flight.
+    ///
+    /// ```
+    /// use strands::join::Coalesce;
+    /// let users: Coalesce<u64, String> = Coalesce::new();
+    /// assert!(users.is_empty());
+    /// assert_eq!(users.run(7, || "ann".to_string()).unwrap(), "ann");
+    /// ```
     pub fn new() -> Coalesce<K, V> {
         Coalesce {
             inner: Arc::new(Inner {
@@ -368,6 +383,16 @@ impl CoalesceError {
 
     /// Whether the shared execution was cancelled (its runtime shut down)
     /// or could not start.
+    ///
+    /// ```
+    /// use strands::join::Coalesce;
+    /// // One strand at most: the shared execution cannot get a strand of its own.
+    /// let rt = strands::Runtime::builder().workers(1).max_strands(1).build()?;
+    /// let group = Coalesce::<u8, u8>::new();
+    /// let e = rt.block_on(|| group.run(0, || 1)).unwrap_err();
+    /// assert!(e.is_cancelled() && !e.is_panic());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }

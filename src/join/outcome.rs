@@ -5,6 +5,24 @@ use super::JoinMode;
 use std::time::{Duration, Instant};
 
 /// Why the runner cancelled a part or an attempt.
+///
+/// ```
+/// use strands::join::{CancelReason, JoinMode, Need, Part, PartStatus};
+/// strands::run(|| {
+///     let outcome = Need::new(JoinMode::Any)
+///         .part(Part::required("fast", || Ok::<u8, ()>(1)))
+///         .part(Part::required("slow", || {
+///             strands::sleep(std::time::Duration::from_secs(60));
+///             Ok(2)
+///         }))
+///         .run();
+///     // "fast" decided the plan; "slow" was cancelled (or never started).
+///     assert!(matches!(
+///         outcome.part("slow").unwrap().status(),
+///         PartStatus::Cancelled(CancelReason::Decided) | PartStatus::NotRun
+///     ));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CancelReason {
     /// Another part's result decided the plan (`Any`, `FirstSuccess`,
@@ -28,6 +46,25 @@ pub enum CancelReason {
 }
 
 /// How one part ended.
+///
+/// ```
+/// use strands::join::{JoinMode, Need, Part, PartStatus};
+/// strands::run(|| {
+///     let outcome = Need::new(JoinMode::All)
+///         .part(Part::required("ok", || Ok::<u8, String>(1)))
+///         .part(Part::optional("err", || Err("refused".to_string())))
+///         .part(Part::optional("boom", || panic!("bug")))
+///         .run();
+///     for p in outcome.parts() {
+///         match p.status() {
+///             PartStatus::Succeeded(v) => assert_eq!(*v, 1),
+///             PartStatus::Failed(e) => assert_eq!(e, "refused"),
+///             PartStatus::Panicked(msg) => assert_eq!(msg, "bug"),
+///             other => panic!("{}: {}", p.name(), other.label()),
+///         }
+///     }
+/// });
+/// ```
 #[derive(Debug)]
 pub enum PartStatus<T, E> {
     /// It succeeded with this value (the winner's, for `Any` and
@@ -68,6 +105,14 @@ impl<T, E> PartStatus<T, E> {
 
     /// Whether the part failed on its own: `Failed`, `Panicked` or
     /// `TimedOut`.
+    ///
+    /// ```
+    /// use strands::join::{CancelReason, PartStatus};
+    /// assert!(PartStatus::<u8, &str>::Failed("no").is_failure());
+    /// assert!(PartStatus::<u8, &str>::TimedOut.is_failure());
+    /// // Cancelled by the plan is not a failure of the part's own.
+    /// assert!(!PartStatus::<u8, &str>::Cancelled(CancelReason::Decided).is_failure());
+    /// ```
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
@@ -77,6 +122,12 @@ impl<T, E> PartStatus<T, E> {
 
     /// A short name for tables: `succeeded`, `failed`, `panicked`,
     /// `timed out`, `cancelled`, `not run`, `discarded`, `abandoned`.
+    ///
+    /// ```
+    /// use strands::join::PartStatus;
+    /// assert_eq!(PartStatus::<u8, ()>::TimedOut.label(), "timed out");
+    /// assert_eq!(PartStatus::<u8, ()>::Succeeded(1).label(), "succeeded");
+    /// ```
     pub fn label(&self) -> &'static str {
         match self {
             PartStatus::Succeeded(_) => "succeeded",
@@ -92,6 +143,23 @@ impl<T, E> PartStatus<T, E> {
 }
 
 /// Why an attempt started.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::join::{AttemptKind, Backoff, JoinMode, Need, Part};
+/// strands::run(|| {
+///     let mut calls = 0;
+///     let outcome = Need::new(JoinMode::All)
+///         .part(Part::required("flaky", move || {
+///             calls += 1;
+///             if calls < 2 { Err("busy") } else { Ok(calls) }
+///         })
+///         .retry(Backoff::constant(Duration::from_millis(1))))
+///         .run();
+///     let kinds: Vec<AttemptKind> = outcome.parts()[0].attempts().iter().map(|a| a.kind()).collect();
+///     assert_eq!(kinds, [AttemptKind::First, AttemptKind::Retry]);
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AttemptKind {
     /// The part's first attempt.
@@ -103,6 +171,24 @@ pub enum AttemptKind {
 }
 
 /// How one attempt ended.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::join::{AttemptResult, Backoff, JoinMode, Need, Part};
+/// strands::run(|| {
+///     let mut calls = 0;
+///     let outcome = Need::new(JoinMode::All)
+///         .part(Part::required("flaky", move || {
+///             calls += 1;
+///             if calls < 2 { Err("busy") } else { Ok(calls) }
+///         })
+///         .retry(Backoff::constant(Duration::from_millis(1))))
+///         .run();
+///     let attempts = outcome.parts()[0].attempts();
+///     assert!(matches!(attempts[0].result(), AttemptResult::Failed(Some("busy"))));
+///     assert!(matches!(attempts[1].result(), AttemptResult::Succeeded));
+/// });
+/// ```
 #[derive(Debug)]
 pub enum AttemptResult<E> {
     /// It returned a value (now in the part's status).
@@ -123,6 +209,21 @@ pub enum AttemptResult<E> {
 }
 
 /// One attempt of a part.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::join::{Backoff, JoinMode, Need, Part};
+/// strands::run(|| {
+///     let outcome = Need::new(JoinMode::All)
+///         .part(Part::required("down", || Err::<u8, _>("refused"))
+///             .retry(Backoff::constant(Duration::from_millis(2)).max_attempts(3)))
+///         .run();
+///     for a in outcome.parts()[0].attempts() {
+///         println!("{:?} after {:?}: {:?} in {:?}", a.kind(), a.backoff(), a.result(), a.elapsed());
+///     }
+///     assert_eq!(outcome.parts()[0].attempts().len(), 3);
+/// });
+/// ```
 #[derive(Debug)]
 pub struct Attempt<E> {
     pub(crate) kind: AttemptKind,
@@ -134,22 +235,68 @@ pub struct Attempt<E> {
 
 impl<E> Attempt<E> {
     /// Why it started.
+    ///
+    /// ```
+    /// use strands::join::{AttemptKind, JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("a", || Ok::<u8, ()>(1))).run());
+    /// assert_eq!(outcome.parts()[0].attempts()[0].kind(), AttemptKind::First);
+    /// ```
     pub fn kind(&self) -> AttemptKind {
         self.kind
     }
     /// The backoff waited before it (zero for first attempts and hedges).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{Backoff, JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Err::<u8, ()>(()))
+    ///             .retry(Backoff::constant(Duration::from_millis(3)).max_attempts(2)))
+    ///         .run()
+    /// });
+    /// let attempts = outcome.parts()[0].attempts();
+    /// assert_eq!(attempts[0].backoff(), Duration::ZERO);
+    /// assert_eq!(attempts[1].backoff(), Duration::from_millis(3));
+    /// ```
     pub fn backoff(&self) -> Duration {
         self.backoff
     }
     /// When it started.
+    ///
+    /// ```
+    /// use std::time::Instant;
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let before = Instant::now();
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("a", || Ok::<u8, ()>(1))).run());
+    /// assert!(outcome.parts()[0].attempts()[0].start() >= before);
+    /// ```
     pub fn start(&self) -> Instant {
         self.start
     }
     /// How long it ran (until its result reached the runner).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("a", || Ok::<u8, ()>(1))).run());
+    /// let a = &outcome.parts()[0].attempts()[0];
+    /// assert!(a.elapsed() < Duration::from_secs(60));
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
     /// How it ended.
+    ///
+    /// ```
+    /// use strands::join::{AttemptResult, JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::optional("a", || -> Result<u8, ()> { panic!("bug") }))
+    ///         .run()
+    /// });
+    /// assert!(matches!(outcome.parts()[0].attempts()[0].result(), AttemptResult::Panicked(m) if m == "bug"));
+    /// ```
     pub fn result(&self) -> &AttemptResult<E> {
         &self.result
     }
@@ -198,6 +345,21 @@ impl<E> std::ops::DerefMut for Attempts<E> {
 }
 
 /// The result of a part's compensation.
+///
+/// ```
+/// use strands::join::{Compensation, JoinMode, Need, Part};
+/// strands::run(|| {
+///     let outcome = Need::new(JoinMode::AllRequired)
+///         .part(Part::required("reserve seat", || Ok::<u32, String>(12))
+///             .compensate(|seat| { println!("releasing seat {seat}"); Ok(()) }))
+///         .part(Part::required("charge card", || Err("declined".to_string())))
+///         .limit(1) // one after the other: the seat is reserved before the charge fails
+///         .run();
+///     assert!(!outcome.is_success());
+///     let seat = outcome.part("reserve seat").unwrap();
+///     assert!(matches!(seat.compensation(), Some(Compensation::Done)));
+/// });
+/// ```
 #[derive(Debug)]
 pub enum Compensation<E> {
     /// It returned `Ok(())`.
@@ -209,6 +371,26 @@ pub enum Compensation<E> {
 }
 
 /// What happened to one part.
+///
+/// ```
+/// use strands::join::{JoinMode, Need, Part};
+/// strands::run(|| {
+///     let outcome = Need::new(JoinMode::All)
+///         .part(Part::required("db", || Ok::<u8, ()>(1)))
+///         .part(Part::optional("cache", || Err(())))
+///         .run();
+///     for p in outcome.parts() {
+///         println!(
+///             "{:<6} {:<9} {} attempt(s) in {:?}{}",
+///             p.name(),
+///             p.status().label(),
+///             p.attempts().len(),
+///             p.elapsed(),
+///             if p.is_required() { "" } else { " (optional)" },
+///         );
+///     }
+/// });
+/// ```
 #[derive(Debug)]
 pub struct PartReport<T, E> {
     pub(crate) name: std::borrow::Cow<'static, str>,
@@ -221,31 +403,94 @@ pub struct PartReport<T, E> {
 
 impl<T, E> PartReport<T, E> {
     /// The part's name.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("db", || Ok::<u8, ()>(1))).run());
+    /// assert_eq!(outcome.parts()[0].name(), "db");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
     /// Whether it was required.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::optional("cache", || Ok::<u8, ()>(1))).run());
+    /// assert!(!outcome.parts()[0].is_required());
+    /// ```
     pub fn is_required(&self) -> bool {
         self.required
     }
     /// How it ended.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("db", || Ok::<u8, ()>(1))).run());
+    /// assert!(matches!(outcome.parts()[0].status(), PartStatus::Succeeded(1)));
+    /// ```
     pub fn status(&self) -> &PartStatus<T, E> {
         &self.status
     }
     /// Takes the status out (leaving `NotRun`), to own a value.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All).part(Part::required("body", || Ok::<_, ()>(vec![1u8, 2]))).run()
+    /// });
+    /// let mut parts = outcome.into_parts();
+    /// let PartStatus::Succeeded(body) = parts[0].take_status() else { panic!() };
+    /// assert_eq!(body, [1, 2]); // owned, no clone
+    /// assert!(matches!(parts[0].status(), PartStatus::NotRun));
+    /// ```
     pub fn take_status(&mut self) -> PartStatus<T, E> {
         std::mem::replace(&mut self.status, PartStatus::NotRun)
     }
     /// Every attempt, in the order they started.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{Backoff, JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Err::<u8, _>("no"))
+    ///             .retry(Backoff::constant(Duration::from_millis(1)).max_attempts(2)))
+    ///         .run()
+    /// });
+    /// assert_eq!(outcome.parts()[0].attempts().len(), 2);
+    /// ```
     pub fn attempts(&self) -> &[Attempt<E>] {
         &self.attempts
     }
     /// From its first attempt's start to its end (zero if it never ran).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("work", || { strands::sleep(Duration::from_millis(2)); Ok::<u8, ()>(1) }))
+    ///         .run()
+    /// });
+    /// println!("work took {:?}", outcome.parts()[0].elapsed());
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
     /// Its compensation's result, if it ran one (the plan failed after this
     /// part succeeded).
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Ok::<u8, ()>(1)).compensate(|_| Ok(())))
+    ///         .run()
+    /// });
+    /// // The plan succeeded: nothing to undo.
+    /// assert!(outcome.parts()[0].compensation().is_none());
+    /// ```
     pub fn compensation(&self) -> Option<&Compensation<E>> {
         self.compensation.as_ref()
     }
@@ -284,20 +529,61 @@ impl<T, E> Outcome<T, E> {
     /// The cause of the [`CancelToken`](crate::CancelToken) that cancelled
     /// the plan (see [`Need::cancel_on`](super::Need::cancel_on)), if one
     /// did before the plan was decided.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     token.cancel_with("shutting down"); // before the plan even runs
+    ///     let outcome = Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Ok::<u8, ()>(1)))
+    ///         .cancel_on(&token)
+    ///         .run();
+    ///     assert!(!outcome.is_success());
+    ///     assert_eq!(outcome.cancel_cause().unwrap().to_string(), "shutting down");
+    /// });
+    /// ```
     pub fn cancel_cause(&self) -> Option<&crate::CancelCause> {
         self.cancel_cause.as_ref()
     }
 
     /// Whether the plan succeeded.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::AllRequired)
+    ///         .part(Part::required("a", || Err::<u8, _>("down")))
+    ///         .run()
+    /// });
+    /// assert!(!outcome.is_success());
+    /// ```
     pub fn is_success(&self) -> bool {
         self.success
     }
     /// The plan's mode.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need};
+    /// let outcome = strands::run(|| Need::<u8, ()>::new(JoinMode::Any).run());
+    /// assert_eq!(outcome.mode(), JoinMode::Any);
+    /// ```
     pub fn mode(&self) -> JoinMode {
         self.mode
     }
     /// The winner's value (`Any` and `FirstSuccess`, on success); `None`
     /// otherwise.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::FirstSuccess)
+    ///         .part(Part::required("primary", || Err::<&str, _>("down")))
+    ///         .part(Part::required("replica", || Ok("data")))
+    ///         .run()
+    /// });
+    /// assert_eq!(outcome.value(), Some(&"data"));
+    /// ```
     pub fn value(&self) -> Option<&T> {
         match &self.parts[self.winner?].status {
             PartStatus::Succeeded(v) => Some(v),
@@ -306,36 +592,126 @@ impl<T, E> Outcome<T, E> {
     }
     /// The deciding part: the winner (`Any`, `FirstSuccess`), or the part
     /// whose failure failed the plan (`Any`, `AllRequired`, `Quorum`).
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::FirstSuccess)
+    ///         .part(Part::required("primary", || Err::<u8, _>("down")))
+    ///         .part(Part::required("replica", || Ok(1)))
+    ///         .run()
+    /// });
+    /// assert_eq!(outcome.decided_by().unwrap().name(), "replica");
+    /// ```
     pub fn decided_by(&self) -> Option<&PartReport<T, E>> {
         self.winner.map(|i| &self.parts[i])
     }
     /// Every part, in the order they were added.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Ok::<u8, ()>(1)))
+    ///         .part(Part::required("b", || Ok(2)))
+    ///         .run()
+    /// });
+    /// let names: Vec<&str> = outcome.parts().iter().map(|p| p.name()).collect();
+    /// assert_eq!(names, ["a", "b"]);
+    /// ```
     pub fn parts(&self) -> &[PartReport<T, E>] {
         &self.parts
     }
     /// The first part with this name.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("db", || Ok::<u8, ()>(1))).run());
+    /// assert!(outcome.part("db").unwrap().status().is_success());
+    /// assert!(outcome.part("nope").is_none());
+    /// ```
     pub fn part(&self, name: &str) -> Option<&PartReport<T, E>> {
         self.parts.iter().find(|p| p.name == name)
     }
     /// The parts that failed on their own (`Failed`, `Panicked`,
     /// `TimedOut`).
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::optional("a", || Err::<u8, _>("refused")))
+    ///         .part(Part::optional("b", || Ok(1)))
+    ///         .run()
+    /// });
+    /// let failed: Vec<&str> = outcome.failures().map(|p| p.name()).collect();
+    /// assert_eq!(failed, ["a"]);
+    /// ```
     pub fn failures(&self) -> impl Iterator<Item = &PartReport<T, E>> {
         self.parts.iter().filter(|p| p.status.is_failure())
     }
     /// The indices of the parts compensated, in the order their
     /// compensations ran.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::AllRequired)
+    ///         .part(Part::required("a", || Ok::<u8, ()>(1)).compensate(|_| Ok(())))
+    ///         .part(Part::required("b", || Err(())))
+    ///         .limit(1) // "a" succeeds before "b" fails
+    ///         .run()
+    /// });
+    /// assert_eq!(outcome.compensated(), [0]);
+    /// ```
     pub fn compensated(&self) -> &[usize] {
         &self.compensated
     }
     /// How long `run` took.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| Need::new(JoinMode::All).part(Part::required("a", || Ok::<u8, ()>(1))).run());
+    /// assert!(outcome.elapsed() < Duration::from_secs(60));
+    /// ```
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
     /// The reports, to own the values.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::All)
+    ///         .part(Part::required("a", || Ok::<_, ()>(String::from("x"))))
+    ///         .part(Part::required("b", || Ok(String::from("y"))))
+    ///         .run()
+    /// });
+    /// let owned: Vec<String> = outcome
+    ///     .into_parts()
+    ///     .into_iter()
+    ///     .filter_map(|mut p| match p.take_status() {
+    ///         PartStatus::Succeeded(v) => Some(v),
+    ///         _ => None,
+    ///     })
+    ///     .collect();
+    /// assert_eq!(owned, ["x", "y"]);
+    /// ```
     pub fn into_parts(self) -> Vec<PartReport<T, E>> {
         self.parts
     }
     /// The winner's value, owned.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let outcome = strands::run(|| {
+    ///     Need::new(JoinMode::Any)
+    ///         .part(Part::required("only", || Ok::<_, ()>(String::from("body"))))
+    ///         .run()
+    /// });
+    /// assert_eq!(outcome.into_value().as_deref(), Some("body"));
+    /// ```
     pub fn into_value(mut self) -> Option<T> {
         match self.parts[self.winner?].take_status() {
             PartStatus::Succeeded(v) => Some(v),

@@ -12,6 +12,20 @@ use std::time::{Duration, Instant};
 ///
 /// Required/optional matters only to `All` and `AllRequired`; `Any`,
 /// `FirstSuccess` and `Quorum` treat every part alike.
+///
+/// ```
+/// use strands::join::{JoinMode, Need, Part};
+/// strands::run(|| {
+///     // Two of three replicas must answer.
+///     let outcome = Need::new(JoinMode::Quorum(2))
+///         .part(Part::required("r1", || Ok::<u32, &str>(1)))
+///         .part(Part::required("r2", || Err("down")))
+///         .part(Part::required("r3", || Ok(1)))
+///         .run();
+///     assert!(outcome.is_success());
+///     assert_eq!(outcome.mode(), JoinMode::Quorum(2));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinMode {
     /// Every part runs to its end; a failure cancels nothing. Succeeds when
@@ -39,6 +53,18 @@ pub enum JoinMode {
 }
 
 /// The delay after which [`Part::hedge`] starts another attempt.
+///
+/// ```
+/// use std::time::Duration;
+/// use strands::join::{HedgeDelay, Part};
+/// // A fixed delay (a `Duration` converts into one) ...
+/// let a = Part::required("a", || Ok::<u8, ()>(1)).hedge(Duration::from_millis(20), 1);
+/// // ... or the p95 of this part's recorded latencies.
+/// let fallback = Duration::from_millis(50);
+/// let b = Part::required("b", || Ok::<u8, ()>(1)).hedge(HedgeDelay::P95 { fallback }, 1);
+/// assert_eq!(HedgeDelay::from(fallback), HedgeDelay::Fixed(fallback));
+/// # drop((a, b));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HedgeDelay {
     /// A fixed delay.
@@ -199,11 +225,22 @@ where
     }
 
     /// The part's name.
+    ///
+    /// ```
+    /// let p = strands::join::Part::optional(format!("shard-{}", 3), || Ok::<u8, ()>(0));
+    /// assert_eq!(p.name(), "shard-3");
+    /// ```
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Whether the part is required.
+    ///
+    /// ```
+    /// use strands::join::Part;
+    /// assert!(Part::required("db", || Ok::<u8, ()>(0)).is_required());
+    /// assert!(!Part::optional("cache", || Ok::<u8, ()>(0)).is_required());
+    /// ```
     pub fn is_required(&self) -> bool {
         self.required
     }
@@ -485,11 +522,24 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     }
 
     /// The number of parts.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let plan = Need::new(JoinMode::All)
+    ///     .part(Part::required("a", || Ok::<u8, ()>(1)))
+    ///     .part(Part::optional("b", || Ok(2)));
+    /// assert_eq!(plan.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.parts.len()
     }
 
     /// Whether the plan has no parts.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need};
+    /// assert!(Need::<u8, ()>::new(JoinMode::Any).is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
@@ -516,6 +566,24 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     }
 
     /// [`deadline`](Need::deadline) `d` from now (none if that overflows).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// strands::run(|| {
+    ///     let outcome = Need::new(JoinMode::All)
+    ///         .part(Part::required("fast", || Ok::<u8, ()>(1)))
+    ///         .part(Part::optional("slow", || {
+    ///             strands::sleep(Duration::from_secs(60));
+    ///             Ok(2)
+    ///         }))
+    ///         .timeout(Duration::from_millis(10))
+    ///         .run();
+    ///     // The required part made it; the optional one was cut off.
+    ///     assert!(outcome.is_success());
+    ///     assert!(matches!(outcome.part("slow").unwrap().status(), PartStatus::TimedOut));
+    /// });
+    /// ```
     pub fn timeout(mut self, d: Duration) -> Need<T, E> {
         self.deadline = Instant::now().checked_add(d);
         self
@@ -626,6 +694,26 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     /// # Panics
     ///
     /// Outside a runtime.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// strands::run(|| {
+    ///     let outcome = Need::new(JoinMode::AllRequired)
+    ///         .part(Part::required("user", || Ok::<_, String>("ann".to_string())))
+    ///         .part(Part::required("orders", || Ok("3 orders".to_string())))
+    ///         .run();
+    ///     assert!(outcome.is_success());
+    ///     let values: Vec<String> = outcome
+    ///         .into_parts()
+    ///         .into_iter()
+    ///         .filter_map(|mut p| match p.take_status() {
+    ///             PartStatus::Succeeded(v) => Some(v),
+    ///             _ => None,
+    ///         })
+    ///         .collect();
+    ///     assert_eq!(values, ["ann", "3 orders"]); // in the order the parts were added
+    /// });
+    /// ```
     #[track_caller]
     pub fn run(self) -> Outcome<T, E> {
         let handle = match self.handle.clone().or_else(Handle::try_current) {

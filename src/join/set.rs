@@ -49,6 +49,21 @@ pub struct JoinSet<T> {
 
 impl<T: Send + 'static> JoinSet<T> {
     /// An empty set with no limit.
+    ///
+    /// ```
+    /// use strands::join::JoinSet;
+    /// strands::run(|| {
+    ///     let mut set = JoinSet::new();
+    ///     for url in ["/a", "/b", "/c"] {
+    ///         set.spawn(move || url.len());
+    ///     }
+    ///     let mut total = 0;
+    ///     while let Some(r) = set.join_next() {
+    ///         total += r.unwrap();
+    ///     }
+    ///     assert_eq!(total, 6);
+    /// });
+    /// ```
     pub fn new() -> JoinSet<T> {
         JoinSet::with_slots(Slots::new(usize::MAX))
     }
@@ -196,6 +211,27 @@ impl<T> JoinSet<T> {
     /// From a strand this parks the strand; from a plain thread it blocks
     /// the thread. A strand cancelled while waiting unwinds out of it (the
     /// set is unchanged).
+    ///
+    /// ```
+    /// use strands::join::JoinSet;
+    /// strands::run(|| {
+    ///     let mut set = JoinSet::new();
+    ///     set.spawn(|| panic!("bad shard"));
+    ///     set.spawn(|| 1);
+    ///     let (mut ok, mut failed) = (0, 0);
+    ///     // In completion order; `None` once every member is joined.
+    ///     while let Some(r) = set.join_next() {
+    ///         match r {
+    ///             Ok(_) => ok += 1,
+    ///             Err(e) => {
+    ///                 assert!(e.is_panic());
+    ///                 failed += 1;
+    ///             }
+    ///         }
+    ///     }
+    ///     assert_eq!((ok, failed), (1, 1));
+    /// });
+    /// ```
     pub fn join_next(&mut self) -> Option<Result<T, JoinError>> {
         self.join_next_with_id().map(|(_, r)| r)
     }
@@ -272,6 +308,17 @@ impl<T> JoinSet<T> {
     }
 
     /// Whether [`len`](JoinSet::len) is 0.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let mut set = strands::join::JoinSet::new();
+    ///     assert!(set.is_empty());
+    ///     set.spawn(|| 5);
+    ///     assert!(!set.is_empty());
+    ///     set.join_next();
+    ///     assert!(set.is_empty());
+    /// });
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -5,6 +5,20 @@ use std::fmt;
 
 /// Why [`JoinHandle::join`](crate::JoinHandle::join) has no value: the strand panicked or was
 /// cancelled.
+///
+/// ```
+/// strands::run(|| {
+///     let panicked = strands::spawn(|| panic!("bad input")).join().unwrap_err();
+///     assert!(panicked.is_panic());
+///     assert_eq!(panicked.to_string(), "strand panicked: bad input");
+///
+///     let slow = strands::spawn(|| strands::sleep(std::time::Duration::from_secs(60)));
+///     slow.cancel();
+///     let cancelled = slow.join().unwrap_err();
+///     assert!(cancelled.is_cancelled());
+///     assert_eq!(cancelled.to_string(), "strand was cancelled");
+/// });
+/// ```
 pub struct JoinError {
     repr: Repr,
 }
@@ -43,11 +57,27 @@ impl JoinError {
     }
 
     /// Whether the strand panicked.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let err = strands::spawn(|| panic!("oops")).join().unwrap_err();
+    ///     assert!(err.is_panic() && !err.is_cancelled());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.repr, Repr::Panic(_))
     }
 
     /// Whether the strand was cancelled.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(std::time::Duration::from_secs(60)));
+    ///     h.cancel();
+    ///     let err = h.join().unwrap_err();
+    ///     assert!(err.is_cancelled() && !err.is_panic());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled(_))
     }
@@ -56,6 +86,17 @@ impl JoinError {
     /// it was tied to did it (`None` for a panic, or a cancellation through
     /// [`JoinHandle::cancel`](crate::JoinHandle::cancel) or a runtime
     /// shutdown).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let token = strands::CancelToken::new();
+    ///     let h = token.spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     token.cancel_with("client went away");
+    ///     let err = h.join().unwrap_err();
+    ///     assert_eq!(err.cancel_cause().unwrap().to_string(), "client went away");
+    /// });
+    /// ```
     pub fn cancel_cause(&self) -> Option<&crate::CancelCause> {
         match &self.repr {
             Repr::Cancelled(c) => c.as_ref(),
@@ -70,6 +111,15 @@ impl JoinError {
     /// If the strand was cancelled rather than panicking; check
     /// [`is_panic`](JoinError::is_panic) or use
     /// [`try_into_panic`](JoinError::try_into_panic).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let err = strands::spawn(|| panic!("oops")).join().unwrap_err();
+    ///     let payload = err.into_panic();
+    ///     assert_eq!(payload.downcast_ref::<&str>(), Some(&"oops"));
+    ///     // or: std::panic::resume_unwind(payload) to pass the panic on
+    /// });
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.try_into_panic() {
@@ -79,6 +129,17 @@ impl JoinError {
     }
 
     /// The panic payload, or the error back if the strand was cancelled.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(std::time::Duration::from_secs(60)));
+    ///     h.cancel();
+    ///     match h.join().unwrap_err().try_into_panic() {
+    ///         Ok(payload) => std::panic::resume_unwind(payload),
+    ///         Err(err) => assert!(err.is_cancelled()),
+    ///     }
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p),

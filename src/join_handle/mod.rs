@@ -100,6 +100,18 @@ impl<T> JoinHandle<T> {
     }
 
     /// Like [`join_timeout`](JoinHandle::join_timeout), with a deadline.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// strands::run(|| {
+    ///     let deadline = Instant::now() + Duration::from_secs(60);
+    ///     let h = strands::spawn(|| 2 + 2);
+    ///     match h.join_deadline(deadline) {
+    ///         Ok(result) => assert_eq!(result.unwrap(), 4),
+    ///         Err(h) => h.cancel(), // still running at the deadline
+    ///     }
+    /// });
+    /// ```
     #[track_caller]
     pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
         self.not_self();
@@ -135,6 +147,16 @@ impl<T> JoinHandle<T> {
     }
 
     /// [`wait_timeout`](JoinHandle::wait_timeout) with a deadline.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     assert!(!h.wait_deadline(Instant::now() + Duration::from_millis(5)));
+    ///     h.cancel();
+    ///     assert!(h.wait_deadline(Instant::now() + Duration::from_secs(60)));
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.not_self();
@@ -156,16 +178,43 @@ impl<T> JoinHandle<T> {
 
     /// Cancels the strand: see [`Strand::cancel`]. Joining it then reports
     /// [`JoinError::is_cancelled`] (unless it finished first).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     h.cancel();
+    ///     assert!(h.join().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.strand.cancel();
     }
 
     /// Whether the strand has finished (its result is ready).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| 1);
+    ///     while !h.is_finished() {
+    ///         strands::yield_now();
+    ///     }
+    ///     assert_eq!(h.join().unwrap(), 1); // returns at once
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.packet.is_done()
     }
 
     /// The strand this handle joins.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new().name("worker".into()).spawn(|| ()).unwrap();
+    ///     assert_eq!(h.strand().name(), Some("worker"));
+    ///     h.join().unwrap();
+    /// });
+    /// ```
     pub fn strand(&self) -> &Strand {
         &self.strand
     }

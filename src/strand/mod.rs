@@ -56,6 +56,14 @@ impl StrandId {
     }
 
     /// The id as a number (for logs and reports).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let id = strands::current().id();
+    ///     println!("strand {} started", id.as_u64());
+    ///     assert_ne!(id.as_u64(), 0);
+    /// });
+    /// ```
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }
@@ -108,6 +116,16 @@ impl Strand {
     /// strand that has not started never runs. Code that catches the unwind
     /// is cancelled again at its next blocking point. Cancelling a finished
     /// strand does nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(Duration::from_secs(60)));
+    ///     let strand = h.strand().clone(); // a handle that does not own the result
+    ///     strand.cancel();
+    ///     assert!(h.join().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn cancel(&self) {
         self.inner.cancel();
     }
@@ -131,21 +149,55 @@ impl Strand {
     }
 
     /// Whether [`cancel`](Strand::cancel) was called.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::sleep(std::time::Duration::from_secs(60)));
+    ///     assert!(!h.strand().is_cancelled());
+    ///     h.strand().cancel();
+    ///     assert!(h.strand().is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.inner.is_cancelled()
     }
 
     /// The strand's unique id.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| strands::current().id());
+    ///     let id = h.strand().id();
+    ///     assert_eq!(h.join().unwrap(), id);
+    /// });
+    /// ```
     pub fn id(&self) -> StrandId {
         self.inner.id
     }
 
     /// The strand's name, if it was given one.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     assert_eq!(strands::spawn(|| ()).strand().name(), None);
+    ///     let h = strands::Builder::new().name("db".into()).spawn(|| ()).unwrap();
+    ///     assert_eq!(h.strand().name(), Some("db"));
+    /// });
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.inner.name.as_deref()
     }
 
     /// The strand's priority on the agenda.
+    ///
+    /// ```
+    /// use strands::Priority;
+    /// strands::run(|| {
+    ///     let h = strands::Builder::new().priority(Priority::High).spawn(|| ()).unwrap();
+    ///     assert_eq!(h.strand().priority(), Priority::High);
+    ///     assert_eq!(strands::spawn(|| ()).strand().priority(), Priority::Normal);
+    /// });
+    /// ```
     pub fn priority(&self) -> crate::Priority {
         self.inner.priority
     }

@@ -55,6 +55,11 @@ pub struct BarrierWaitResult(bool);
 
 impl BarrierWaitResult {
     /// Whether this party completed the round.
+    ///
+    /// ```
+    /// let b = strands::sync::Barrier::new(1);
+    /// assert!(b.wait().is_leader());
+    /// ```
     pub fn is_leader(&self) -> bool {
         self.0
     }
@@ -62,6 +67,11 @@ impl BarrierWaitResult {
 
 impl Barrier {
     /// A barrier for `n` parties.
+    ///
+    /// ```
+    /// let b = strands::sync::Barrier::new(0); // 0 and 1 never block
+    /// assert!(b.wait().is_leader());
+    /// ```
     pub fn new(n: usize) -> Barrier {
         Barrier {
             n,
@@ -73,6 +83,28 @@ impl Barrier {
     }
 
     /// Arrives and parks until all `n` parties have arrived.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Barrier, Mutex};
+    ///
+    /// strands::run(|| {
+    ///     let b = Arc::new(Barrier::new(2));
+    ///     let log = Arc::new(Mutex::new(Vec::new()));
+    ///     let (b2, log2) = (Arc::clone(&b), Arc::clone(&log));
+    ///     let h = strands::spawn(move || {
+    ///         log2.lock().unwrap().push("a1");
+    ///         b2.wait();
+    ///         log2.lock().unwrap().push("a2");
+    ///     });
+    ///     log.lock().unwrap().push("b1");
+    ///     b.wait();
+    ///     h.join().unwrap();
+    ///     // Both first steps happen before either second step.
+    ///     let log = log.lock().unwrap();
+    ///     assert!(log[..2].contains(&"a1") && log[..2].contains(&"b1"));
+    /// });
+    /// ```
     pub fn wait(&self) -> BarrierWaitResult {
         let mut st = waitlist::lock(&self.inner);
         st.arrived += 1;

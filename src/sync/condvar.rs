@@ -57,6 +57,14 @@ pub struct WaitTimeoutResult(bool);
 
 impl WaitTimeoutResult {
     /// Whether the wait ended because its time ran out.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::sync::{Condvar, Mutex};
+    /// let (m, cv) = (Mutex::new(()), Condvar::new());
+    /// let (_g, r) = cv.wait_timeout(m.lock().unwrap(), Duration::ZERO).unwrap();
+    /// assert!(r.timed_out());
+    /// ```
     pub fn timed_out(&self) -> bool {
         self.0
     }
@@ -64,6 +72,11 @@ impl WaitTimeoutResult {
 
 impl Condvar {
     /// A condition variable nobody waits on.
+    ///
+    /// ```
+    /// let cv = strands::sync::Condvar::new();
+    /// cv.notify_all(); // nobody waits: nothing happens
+    /// ```
     pub fn new() -> Condvar {
         Condvar {
             waiters: RawMutex::new(Queue::new()),
@@ -73,11 +86,48 @@ impl Condvar {
     /// Releases `guard`'s mutex, parks until notified, then locks the mutex
     /// again and returns the guard (an `Err` carrying it if the mutex is
     /// poisoned). May wake spuriously.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Condvar, Mutex};
+    ///
+    /// strands::run(|| {
+    ///     let pair = Arc::new((Mutex::new(0), Condvar::new()));
+    ///     let p = Arc::clone(&pair);
+    ///     strands::spawn(move || {
+    ///         *p.0.lock().unwrap() = 42;
+    ///         p.1.notify_one();
+    ///     });
+    ///     let (lock, cvar) = &*pair;
+    ///     let mut v = lock.lock().unwrap();
+    ///     while *v == 0 {
+    ///         v = cvar.wait(v).unwrap();
+    ///     }
+    ///     assert_eq!(*v, 42);
+    /// });
+    /// ```
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
         self.wait_deadline(guard, None).0
     }
 
     /// Waits while `condition` holds for the guarded value.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Condvar, Mutex};
+    ///
+    /// strands::run(|| {
+    ///     let queue = Arc::new((Mutex::new(Vec::new()), Condvar::new()));
+    ///     let q = Arc::clone(&queue);
+    ///     strands::spawn(move || {
+    ///         q.0.lock().unwrap().push("job");
+    ///         q.1.notify_one();
+    ///     });
+    ///     let (lock, cvar) = &*queue;
+    ///     let mut jobs = cvar.wait_while(lock.lock().unwrap(), |j| j.is_empty()).unwrap();
+    ///     assert_eq!(jobs.pop(), Some("job"));
+    /// });
+    /// ```
     pub fn wait_while<'a, T: ?Sized, F>(
         &self,
         mut guard: MutexGuard<'a, T>,
@@ -118,6 +168,19 @@ impl Condvar {
     }
 
     /// Like [`wait_while`](Condvar::wait_while), giving up after `timeout`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use strands::sync::{Condvar, Mutex};
+    ///
+    /// let (m, cv) = (Mutex::new(false), Condvar::new());
+    /// // Nobody sets the flag: the wait gives up.
+    /// let (ready, r) = cv
+    ///     .wait_timeout_while(m.lock().unwrap(), Duration::from_millis(5), |r| !*r)
+    ///     .unwrap();
+    /// assert!(r.timed_out());
+    /// assert!(!*ready);
+    /// ```
     pub fn wait_timeout_while<'a, T: ?Sized, F>(
         &self,
         mut guard: MutexGuard<'a, T>,
@@ -183,6 +246,23 @@ impl Condvar {
     }
 
     /// Wakes the first waiter, if any.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Condvar, Mutex};
+    ///
+    /// strands::run(|| {
+    ///     let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let p = Arc::clone(&pair);
+    ///     let waiter = strands::spawn(move || {
+    ///         let g = p.1.wait_while(p.0.lock().unwrap(), |ready| !*ready).unwrap();
+    ///         *g
+    ///     });
+    ///     *pair.0.lock().unwrap() = true;
+    ///     pair.1.notify_one();
+    ///     assert!(waiter.join().unwrap());
+    /// });
+    /// ```
     pub fn notify_one(&self) {
         let mut q = waitlist::lock(&self.waiters);
         let w = q.claim_first(ptr::null()).map(|c| c.complete(NOTIFIED));
@@ -193,6 +273,26 @@ impl Condvar {
     }
 
     /// Wakes every waiter.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Condvar, Mutex};
+    ///
+    /// strands::run(|| {
+    ///     let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    ///     let waiters: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let g = Arc::clone(&gate);
+    ///             strands::spawn(move || {
+    ///                 let _open = g.1.wait_while(g.0.lock().unwrap(), |open| !*open).unwrap();
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     *gate.0.lock().unwrap() = true;
+    ///     gate.1.notify_all();
+    ///     waiters.into_iter().for_each(|w| w.join().unwrap());
+    /// });
+    /// ```
     pub fn notify_all(&self) {
         let mut q = waitlist::lock(&self.waiters);
         let mut wakes = Wakes::none();

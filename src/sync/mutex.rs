@@ -105,6 +105,11 @@ unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new, unlocked mutex.
+    ///
+    /// ```
+    /// let m = strands::sync::Mutex::new(0);
+    /// assert_eq!(*m.lock().unwrap(), 0);
+    /// ```
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             state: AtomicU8::new(0),
@@ -133,6 +138,21 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// Returns `Err` (still carrying the guard) if the mutex is poisoned.
     /// Locking a mutex the caller holds deadlocks.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::Mutex;
+    ///
+    /// strands::run(|| {
+    ///     let log = Arc::new(Mutex::new(Vec::new()));
+    ///     let l = Arc::clone(&log);
+    ///     strands::spawn(move || l.lock().unwrap().push("child"))
+    ///         .join()
+    ///         .unwrap();
+    ///     log.lock().unwrap().push("parent");
+    ///     assert_eq!(*log.lock().unwrap(), ["child", "parent"]);
+    /// });
+    /// ```
     pub fn lock(&self) -> LockResult<MutexGuard<'_, T>> {
         self.lock_with(true)
     }
@@ -173,16 +193,58 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Whether a holder unwound while holding the lock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::Mutex;
+    ///
+    /// strands::run(|| {
+    ///     let m = Arc::new(Mutex::new(0));
+    ///     let m2 = Arc::clone(&m);
+    ///     let r = strands::spawn(move || {
+    ///         let _g = m2.lock().unwrap();
+    ///         panic!("oops");
+    ///     })
+    ///     .join();
+    ///     assert!(r.is_err());
+    ///     assert!(m.is_poisoned());
+    /// });
+    /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poison.get()
     }
 
     /// Clears the poison flag.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::Mutex;
+    ///
+    /// strands::run(|| {
+    ///     let m = Arc::new(Mutex::new(0));
+    ///     let m2 = Arc::clone(&m);
+    ///     let _ = strands::spawn(move || {
+    ///         let _g = m2.lock().unwrap();
+    ///         panic!("oops");
+    ///     })
+    ///     .join();
+    ///     // Recover the value, then mark the mutex healthy again.
+    ///     *m.lock().unwrap_or_else(|e| e.into_inner()) = 0;
+    ///     m.clear_poison();
+    ///     assert!(!m.is_poisoned());
+    /// });
+    /// ```
     pub fn clear_poison(&self) {
         self.poison.clear();
     }
 
     /// The value, through `&mut self` (no locking needed).
+    ///
+    /// ```
+    /// let mut m = strands::sync::Mutex::new(1);
+    /// *m.get_mut().unwrap() += 1;
+    /// assert_eq!(m.into_inner().unwrap(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
         poison::map_result(poisoned, self.data.get_mut())

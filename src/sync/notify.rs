@@ -45,6 +45,11 @@ struct State {
 
 impl Notify {
     /// A `Notify` with no stored permit.
+    ///
+    /// ```
+    /// let n = strands::sync::Notify::new();
+    /// assert!(!n.wait_timeout(std::time::Duration::ZERO));
+    /// ```
     pub fn new() -> Notify {
         Notify {
             inner: RawMutex::new(State {
@@ -55,6 +60,15 @@ impl Notify {
     }
 
     /// Wakes the first waiter, or stores the permit.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let n = strands::sync::Notify::new();
+    /// n.notify_one();
+    /// n.notify_one(); // permits do not add up
+    /// assert!(n.wait_timeout(Duration::ZERO));
+    /// assert!(!n.wait_timeout(Duration::ZERO));
+    /// ```
     pub fn notify_one(&self) {
         let mut st = waitlist::lock(&self.inner);
         match st.queue.claim_first(ptr::null()) {
@@ -68,6 +82,13 @@ impl Notify {
     }
 
     /// Wakes every current waiter (stores no permit).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let n = strands::sync::Notify::new();
+    /// n.notify_waiters(); // nobody waits: nothing is stored
+    /// assert!(!n.wait_timeout(Duration::from_millis(1)));
+    /// ```
     pub fn notify_waiters(&self) {
         let mut st = waitlist::lock(&self.inner);
         let mut wakes = Wakes::none();
@@ -80,6 +101,22 @@ impl Notify {
 
     /// Parks until notified (returns at once, consuming it, if a permit is
     /// stored).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::{Mutex, Notify};
+    ///
+    /// strands::run(|| {
+    ///     let (ready, value) = (Arc::new(Notify::new()), Arc::new(Mutex::new(0)));
+    ///     let (r, v) = (Arc::clone(&ready), Arc::clone(&value));
+    ///     strands::spawn(move || {
+    ///         *v.lock().unwrap() = 7;
+    ///         r.notify_one();
+    ///     });
+    ///     ready.wait();
+    ///     assert_eq!(*value.lock().unwrap(), 7);
+    /// });
+    /// ```
     pub fn wait(&self) {
         self.wait_opt_deadline(None);
     }

@@ -66,6 +66,13 @@ unsafe impl<T: Send> Send for OnceLock<T> {}
 
 impl<T> OnceLock<T> {
     /// An empty cell (usable in a `static`).
+    ///
+    /// ```
+    /// use strands::sync::OnceLock;
+    ///
+    /// static CONFIG: OnceLock<String> = OnceLock::new();
+    /// assert_eq!(CONFIG.get_or_init(|| "prod".to_string()), "prod");
+    /// ```
     #[cfg(not(loom))]
     pub const fn new() -> OnceLock<T> {
         OnceLock {
@@ -76,6 +83,11 @@ impl<T> OnceLock<T> {
     }
 
     /// An empty cell (loom's types have no `const` constructors).
+    ///
+    /// ```
+    /// let cell: strands::sync::OnceLock<u8> = strands::sync::OnceLock::new();
+    /// assert!(cell.get().is_none());
+    /// ```
     #[cfg(loom)]
     pub fn new() -> OnceLock<T> {
         OnceLock {
@@ -86,6 +98,13 @@ impl<T> OnceLock<T> {
     }
 
     /// The value, if initialised.
+    ///
+    /// ```
+    /// let cell = strands::sync::OnceLock::new();
+    /// assert_eq!(cell.get(), None);
+    /// cell.set(3).unwrap();
+    /// assert_eq!(cell.get(), Some(&3));
+    /// ```
     pub fn get(&self) -> Option<&T> {
         if self.state.load(Ordering::Acquire) == COMPLETE {
             // SAFETY: COMPLETE is published after the value is written, and
@@ -112,6 +131,18 @@ impl<T> OnceLock<T> {
 
     /// The value, initialising it with `f` if the cell is empty. Parks
     /// while another caller's initialiser runs.
+    ///
+    /// ```
+    /// use strands::sync::OnceLock;
+    ///
+    /// static TABLE: OnceLock<Vec<u32>> = OnceLock::new();
+    /// strands::run(|| {
+    ///     let h = strands::spawn(|| TABLE.get_or_init(|| (0..4).collect()).len());
+    ///     let first = TABLE.get_or_init(|| (0..4).collect()).len();
+    ///     assert_eq!(first, 4);
+    ///     assert_eq!(h.join().unwrap(), 4);
+    /// });
+    /// ```
     pub fn get_or_init(&self, f: impl FnOnce() -> T) -> &T {
         if let Some(v) = self.get() {
             return v;
@@ -175,6 +206,13 @@ impl<T> OnceLock<T> {
     }
 
     /// Takes the value out, leaving the cell empty.
+    ///
+    /// ```
+    /// let mut cell = strands::sync::OnceLock::new();
+    /// cell.set("x").unwrap();
+    /// assert_eq!(cell.take(), Some("x"));
+    /// assert_eq!(cell.get(), None);
+    /// ```
     pub fn take(&mut self) -> Option<T> {
         // (`&mut self`: plain loads and stores; loom's atomics have no
         // `get_mut`.)
@@ -186,6 +224,12 @@ impl<T> OnceLock<T> {
     }
 
     /// The value, if initialised, consuming the cell.
+    ///
+    /// ```
+    /// let cell = strands::sync::OnceLock::new();
+    /// cell.set(5).unwrap();
+    /// assert_eq!(cell.into_inner(), Some(5));
+    /// ```
     pub fn into_inner(mut self) -> Option<T> {
         self.take()
     }

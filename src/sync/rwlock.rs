@@ -110,6 +110,11 @@ unsafe impl<T: ?Sized + Sync> Sync for RwLockWriteGuard<'_, T> {}
 
 impl<T> RwLock<T> {
     /// A new, unlocked lock.
+    ///
+    /// ```
+    /// let l = strands::sync::RwLock::new(5);
+    /// assert_eq!(*l.read().unwrap(), 5);
+    /// ```
     pub fn new(value: T) -> RwLock<T> {
         RwLock {
             inner: RawMutex::new(State {
@@ -124,6 +129,11 @@ impl<T> RwLock<T> {
 
     /// Consumes the lock and returns the value (`Err` carrying it if
     /// poisoned).
+    ///
+    /// ```
+    /// let l = strands::sync::RwLock::new(String::from("hi"));
+    /// assert_eq!(l.into_inner().unwrap(), "hi");
+    /// ```
     pub fn into_inner(self) -> LockResult<T> {
         let poisoned = self.poison.get();
         poison::map_result(poisoned, self.data.into_inner())
@@ -133,6 +143,24 @@ impl<T> RwLock<T> {
 impl<T: ?Sized> RwLock<T> {
     /// Takes a shared lock, parking while a writer holds it or anyone
     /// queues ahead.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::RwLock;
+    ///
+    /// strands::run(|| {
+    ///     let config = Arc::new(RwLock::new(String::from("v1")));
+    ///     let readers: Vec<_> = (0..3)
+    ///         .map(|_| {
+    ///             let c = Arc::clone(&config);
+    ///             strands::spawn(move || c.read().unwrap().len())
+    ///         })
+    ///         .collect();
+    ///     for r in readers {
+    ///         assert_eq!(r.join().unwrap(), 2);
+    ///     }
+    /// });
+    /// ```
     pub fn read(&self) -> LockResult<RwLockReadGuard<'_, T>> {
         self.acquire(READ);
         poison::map_result(self.poison.get(), self.read_guard())
@@ -140,12 +168,33 @@ impl<T: ?Sized> RwLock<T> {
 
     /// Takes the exclusive lock, parking until readers and writers ahead
     /// are done.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::RwLock;
+    ///
+    /// strands::run(|| {
+    ///     let l = Arc::new(RwLock::new(0));
+    ///     let l2 = Arc::clone(&l);
+    ///     strands::spawn(move || *l2.write().unwrap() += 1).join().unwrap();
+    ///     *l.write().unwrap() += 1;
+    ///     assert_eq!(*l.read().unwrap(), 2);
+    /// });
+    /// ```
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         self.acquire(WRITE);
         poison::map_result(self.poison.get(), self.write_guard())
     }
 
     /// A shared lock if that needs no waiting.
+    ///
+    /// ```
+    /// let l = strands::sync::RwLock::new(1);
+    /// let w = l.write().unwrap();
+    /// assert!(l.try_read().is_err());
+    /// drop(w);
+    /// assert_eq!(*l.try_read().unwrap(), 1);
+    /// ```
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         let mut st = waitlist::lock(&self.inner);
         if st.writer || !st.queue.is_empty() {
@@ -157,6 +206,15 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// The exclusive lock if that needs no waiting.
+    ///
+    /// ```
+    /// let l = strands::sync::RwLock::new(1);
+    /// let r = l.read().unwrap();
+    /// assert!(l.try_write().is_err());
+    /// drop(r);
+    /// *l.try_write().unwrap() = 2;
+    /// assert_eq!(*l.read().unwrap(), 2);
+    /// ```
     pub fn try_write(&self) -> TryLockResult<RwLockWriteGuard<'_, T>> {
         let mut st = waitlist::lock(&self.inner);
         if st.writer || st.readers > 0 || !st.queue.is_empty() {
@@ -168,16 +226,57 @@ impl<T: ?Sized> RwLock<T> {
     }
 
     /// Whether a writer unwound while holding the lock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::RwLock;
+    ///
+    /// strands::run(|| {
+    ///     let l = Arc::new(RwLock::new(0));
+    ///     let l2 = Arc::clone(&l);
+    ///     let r = strands::spawn(move || {
+    ///         let _w = l2.write().unwrap();
+    ///         panic!("oops");
+    ///     })
+    ///     .join();
+    ///     assert!(r.is_err());
+    ///     assert!(l.is_poisoned());
+    /// });
+    /// ```
     pub fn is_poisoned(&self) -> bool {
         self.poison.get()
     }
 
     /// Clears the poison flag.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::RwLock;
+    ///
+    /// strands::run(|| {
+    ///     let l = Arc::new(RwLock::new(0));
+    ///     let l2 = Arc::clone(&l);
+    ///     let _ = strands::spawn(move || {
+    ///         let _w = l2.write().unwrap();
+    ///         panic!("oops");
+    ///     })
+    ///     .join();
+    ///     *l.write().unwrap_or_else(|e| e.into_inner()) = 0;
+    ///     l.clear_poison();
+    ///     assert!(!l.is_poisoned());
+    /// });
+    /// ```
     pub fn clear_poison(&self) {
         self.poison.clear();
     }
 
     /// The value, through `&mut self`.
+    ///
+    /// ```
+    /// let mut l = strands::sync::RwLock::new(1);
+    /// *l.get_mut().unwrap() = 3;
+    /// assert_eq!(*l.read().unwrap(), 3);
+    /// ```
     pub fn get_mut(&mut self) -> LockResult<&mut T> {
         let poisoned = self.poison.get();
         poison::map_result(poisoned, self.data.get_mut())

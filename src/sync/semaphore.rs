@@ -81,6 +81,11 @@ pub struct OwnedSemaphorePermit {
 
 impl Semaphore {
     /// A semaphore with `permits` permits (0 is allowed).
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(3);
+    /// assert_eq!(sem.available_permits(), 3);
+    /// ```
     pub fn new(permits: usize) -> Semaphore {
         Semaphore {
             inner: RawMutex::new(State {
@@ -91,6 +96,12 @@ impl Semaphore {
     }
 
     /// Permits available now.
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(2);
+    /// let _p = sem.acquire();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn available_permits(&self) -> usize {
         waitlist::lock(&self.inner).permits
     }
@@ -100,17 +111,63 @@ impl Semaphore {
     /// # Panics
     ///
     /// If the count of available permits would overflow `usize`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::Semaphore;
+    ///
+    /// strands::run(|| {
+    ///     let sem = Arc::new(Semaphore::new(0));
+    ///     let s = Arc::clone(&sem);
+    ///     let waiter = strands::spawn(move || s.acquire().num_permits());
+    ///     sem.add_permits(1); // serves the waiter
+    ///     assert_eq!(waiter.join().unwrap(), 1);
+    ///     assert_eq!(sem.available_permits(), 1); // given back when it dropped
+    /// });
+    /// ```
     pub fn add_permits(&self, n: usize) {
         self.release(n);
     }
 
     /// Takes one permit, parking until one is free.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use strands::sync::Semaphore;
+    ///
+    /// strands::run(|| {
+    ///     // At most 3 "connections" in use at once.
+    ///     let (sem, busy) = (Arc::new(Semaphore::new(3)), Arc::new(AtomicUsize::new(0)));
+    ///     let hs: Vec<_> = (0..10)
+    ///         .map(|_| {
+    ///             let (sem, busy) = (Arc::clone(&sem), Arc::clone(&busy));
+    ///             strands::spawn(move || {
+    ///                 let _permit = sem.acquire();
+    ///                 assert!(busy.fetch_add(1, Ordering::SeqCst) < 3);
+    ///                 strands::yield_now();
+    ///                 busy.fetch_sub(1, Ordering::SeqCst);
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     hs.into_iter().for_each(|h| h.join().unwrap());
+    /// });
+    /// ```
     pub fn acquire(&self) -> SemaphorePermit<'_> {
         self.acquire_many(1)
     }
 
     /// Takes `n` permits at once, parking until they are free (`n == 0`
     /// returns at once).
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(5);
+    /// let p = sem.acquire_many(3);
+    /// assert_eq!(p.num_permits(), 3);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// drop(p);
+    /// assert_eq!(sem.available_permits(), 5);
+    /// ```
     pub fn acquire_many(&self, n: usize) -> SemaphorePermit<'_> {
         let got = self.take(n, None);
         debug_assert!(got);
@@ -131,6 +188,13 @@ impl Semaphore {
     }
 
     /// Takes one permit if one is free and nobody queues ahead.
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(1);
+    /// let p = sem.try_acquire().expect("one is free");
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(p);
+    /// ```
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.try_take(1)
             .then(|| SemaphorePermit { sem: self, n: 1 })
@@ -138,6 +202,26 @@ impl Semaphore {
 
     /// [`acquire`](Semaphore::acquire), with a permit that keeps the
     /// semaphore alive.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::Semaphore;
+    ///
+    /// strands::run(|| {
+    ///     let sem = Arc::new(Semaphore::new(2));
+    ///     let hs: Vec<_> = (0..4)
+    ///         .map(|i| {
+    ///             let permit = sem.acquire_owned(); // taken here, released in the strand
+    ///             strands::spawn(move || {
+    ///                 let _permit = permit;
+    ///                 i * 2
+    ///             })
+    ///         })
+    ///         .collect();
+    ///     let sum: i32 = hs.into_iter().map(|h| h.join().unwrap()).sum();
+    ///     assert_eq!(sum, 12);
+    /// });
+    /// ```
     pub fn acquire_owned(self: &Arc<Self>) -> OwnedSemaphorePermit {
         let got = self.take(1, None);
         debug_assert!(got);
@@ -148,6 +232,14 @@ impl Semaphore {
     }
 
     /// [`try_acquire`](Semaphore::try_acquire), with an owned permit.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(strands::sync::Semaphore::new(1));
+    /// let p = sem.try_acquire_owned().unwrap();
+    /// assert!(sem.try_acquire_owned().is_none());
+    /// drop(p);
+    /// ```
     pub fn try_acquire_owned(self: &Arc<Self>) -> Option<OwnedSemaphorePermit> {
         self.try_take(1).then(|| OwnedSemaphorePermit {
             sem: Arc::clone(self),
@@ -219,11 +311,22 @@ fn grant(st: &mut State) -> Wakes {
 
 impl SemaphorePermit<'_> {
     /// Keeps the permits taken: they are not given back on drop.
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(2);
+    /// sem.acquire().forget(); // the semaphore now has one permit for good
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn forget(mut self) {
         self.n = 0;
     }
 
     /// How many permits this holds.
+    ///
+    /// ```
+    /// let sem = strands::sync::Semaphore::new(4);
+    /// assert_eq!(sem.acquire_many(2).num_permits(), 2);
+    /// ```
     pub fn num_permits(&self) -> usize {
         self.n
     }
@@ -239,11 +342,25 @@ impl Drop for SemaphorePermit<'_> {
 
 impl OwnedSemaphorePermit {
     /// Keeps the permits taken: they are not given back on drop.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(strands::sync::Semaphore::new(2));
+    /// sem.acquire_owned().forget();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
     pub fn forget(mut self) {
         self.n = 0;
     }
 
     /// The semaphore the permit came from.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(strands::sync::Semaphore::new(1));
+    /// let p = sem.acquire_owned();
+    /// assert!(Arc::ptr_eq(p.semaphore(), &sem));
+    /// ```
     pub fn semaphore(&self) -> &Arc<Semaphore> {
         &self.sem
     }

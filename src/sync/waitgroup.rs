@@ -50,6 +50,12 @@ struct State {
 
 impl WaitGroup {
     /// A wait group with a count of zero.
+    ///
+    /// ```
+    /// let wg = strands::sync::WaitGroup::new();
+    /// assert_eq!(wg.count(), 0);
+    /// wg.wait(); // returns at once
+    /// ```
     pub fn new() -> WaitGroup {
         WaitGroup {
             inner: RawMutex::new(State {
@@ -60,12 +66,35 @@ impl WaitGroup {
     }
 
     /// Adds `n` to the count.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use strands::sync::WaitGroup;
+    ///
+    /// strands::run(|| {
+    ///     let wg = Arc::new(WaitGroup::new());
+    ///     wg.add(3); // before starting the work
+    ///     for _ in 0..3 {
+    ///         let wg = Arc::clone(&wg);
+    ///         strands::spawn(move || wg.done());
+    ///     }
+    ///     wg.wait();
+    ///     assert_eq!(wg.count(), 0);
+    /// });
+    /// ```
     pub fn add(&self, n: usize) {
         let mut st = waitlist::lock(&self.inner);
         st.count = st.count.checked_add(n).expect("WaitGroup count overflowed");
     }
 
     /// Takes one from the count; at zero, releases every waiter.
+    ///
+    /// ```
+    /// let wg = strands::sync::WaitGroup::new();
+    /// wg.add(2);
+    /// wg.done();
+    /// assert_eq!(wg.count(), 1);
+    /// ```
     #[track_caller]
     pub fn done(&self) {
         let mut st = waitlist::lock(&self.inner);
@@ -88,11 +117,35 @@ impl WaitGroup {
     }
 
     /// The count now.
+    ///
+    /// ```
+    /// let wg = strands::sync::WaitGroup::new();
+    /// wg.add(4);
+    /// assert_eq!(wg.count(), 4);
+    /// ```
     pub fn count(&self) -> usize {
         waitlist::lock(&self.inner).count
     }
 
     /// Parks until the count is zero (returns at once if it is).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use strands::sync::WaitGroup;
+    ///
+    /// strands::run(|| {
+    ///     let (wg, saved) = (Arc::new(WaitGroup::new()), Arc::new(AtomicBool::new(false)));
+    ///     wg.add(1);
+    ///     let (wg2, saved2) = (Arc::clone(&wg), Arc::clone(&saved));
+    ///     strands::spawn(move || {
+    ///         saved2.store(true, Ordering::SeqCst);
+    ///         wg2.done();
+    ///     });
+    ///     wg.wait();
+    ///     assert!(saved.load(Ordering::SeqCst));
+    /// });
+    /// ```
     pub fn wait(&self) {
         self.wait_opt_deadline(None);
     }
