@@ -52,6 +52,14 @@ pub fn dump() -> Option<Dump> {
 
 /// A snapshot of a runtime's live strands; its `Display` is the readable
 /// dump (one line a strand), [`strands`](Dump::strands) the same as data.
+///
+/// ```
+/// strands::run(|| {
+///     let dump = strands::dump().unwrap();
+///     assert!(!dump.strands().is_empty()); // this strand at least
+///     println!("{dump}");
+/// });
+/// ```
 #[derive(Clone, Debug)]
 pub struct Dump {
     pub(crate) strands: Vec<StrandInfo>,
@@ -61,16 +69,38 @@ pub struct Dump {
 
 impl Dump {
     /// Every strand that was live, by id.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.id(), me);
+    /// });
+    /// ```
     pub fn strands(&self) -> &[StrandInfo] {
         &self.strands
     }
 
     /// The workers running when the dump was taken (spares included).
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(2).build()?;
+    /// assert_eq!(rt.dump().workers(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn workers(&self) -> usize {
         self.workers
     }
 
     /// How long collecting the dump took.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::new()?;
+    /// let dump = rt.dump();
+    /// println!("{} strands in {:?}", dump.strands().len(), dump.took());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn took(&self) -> Duration {
         self.took
     }
@@ -95,6 +125,15 @@ impl fmt::Display for Dump {
 }
 
 /// What a strand was doing when a dump was taken.
+///
+/// ```
+/// strands::run(|| {
+///     let me = strands::current().id();
+///     let dump = strands::dump().unwrap();
+///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+///     assert!(matches!(info.state(), strands::dump::StrandState::Running(_)));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StrandState {
@@ -111,6 +150,15 @@ pub enum StrandState {
 }
 
 /// One strand of a [`Dump`].
+///
+/// ```
+/// strands::run(|| {
+///     let me = strands::current().id();
+///     let dump = strands::dump().unwrap();
+///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+///     println!("{info}");
+/// });
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StrandInfo {
@@ -126,32 +174,86 @@ pub struct StrandInfo {
 
 impl StrandInfo {
     /// Its id.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.id(), me);
+    /// });
+    /// ```
     pub fn id(&self) -> StrandId {
         self.id
     }
 
     /// Its name, if it has one.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.name(), strands::current().name());
+    /// });
+    /// ```
     pub fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
     /// Its priority.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.priority(), strands::Priority::Normal);
+    /// });
+    /// ```
     pub fn priority(&self) -> Priority {
         self.priority
     }
 
     /// Running, runnable, parked...
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(matches!(info.state(), strands::dump::StrandState::Running(_)));
+    /// });
+    /// ```
     pub fn state(&self) -> StrandState {
         self.state
     }
 
     /// What it waits for, if it is parked (or sleeping) in a wait the
     /// runtime recorded.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.waits_for(), None); // it runs
+    /// });
+    /// ```
     pub fn waits_for(&self) -> Option<WaitKind> {
         self.wait.map(|w| w.0)
     }
 
     /// The strand it joins, if it is parked in a join.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.joins(), None);
+    /// });
+    /// ```
     pub fn joins(&self) -> Option<StrandId> {
         match self.wait {
             Some((WaitKind::Join, id)) => StrandId::from_u64(id & !crate::runtime::TIMED_JOIN),
@@ -161,16 +263,43 @@ impl StrandInfo {
 
     /// How long it had been waiting (coarse: a few milliseconds of
     /// resolution), if it is parked in a recorded wait.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert_eq!(info.waited(), None);
+    /// });
+    /// ```
     pub fn waited(&self) -> Option<Duration> {
         self.waited
     }
 
     /// Where it was spawned, if the spawn path knew.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(info.spawned_at().is_some()); // where `run` was called
+    /// });
+    /// ```
     pub fn spawned_at(&self) -> Option<&'static Location<'static>> {
         self.spawned_at
     }
 
     /// Whether it was cancelled (it unwinds at its next blocking point).
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(!info.is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
     }

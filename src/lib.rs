@@ -155,12 +155,24 @@ where
 /// # Panics
 ///
 /// Outside a strand; see [`try_current`].
+///
+/// ```
+/// strands::run(|| {
+///     let me = strands::current();
+///     assert_eq!(me.id(), strands::current().id());
+/// });
+/// ```
 #[track_caller]
 pub fn current() -> Strand {
     try_current().expect("strands::current called outside a strand")
 }
 
 /// The strand running this code, or `None` on a plain thread.
+///
+/// ```
+/// assert!(strands::try_current().is_none()); // a plain thread
+/// strands::run(|| assert!(strands::try_current().is_some()));
+/// ```
 pub fn try_current() -> Option<Strand> {
     runtime::context::current().map(|inner| Strand { inner })
 }

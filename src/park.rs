@@ -32,6 +32,14 @@ pub fn park() {
 }
 
 /// [`park`], giving up after `timeout` (as [`std::thread::park_timeout`]).
+///
+/// ```
+/// use std::time::Duration;
+/// strands::run(|| {
+///     // no token: returns after the timeout (or spuriously)
+///     strands::park_timeout(Duration::from_millis(1));
+/// });
+/// ```
 pub fn park_timeout(timeout: Duration) {
     park_until(Instant::now().checked_add(timeout));
 }

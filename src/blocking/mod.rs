@@ -50,6 +50,13 @@ where
 /// The job is queued before the waiting strand is spawned: if that spawn
 /// fails (the runtime's strand bound), the error is returned, and the job
 /// still runs, its result dropped.
+///
+/// ```
+/// strands::run(|| {
+///     let h = strands::try_spawn_blocking(|| std::fs::metadata("/").is_ok()).unwrap();
+///     assert!(h.join().unwrap());
+/// });
+/// ```
 pub fn try_spawn_blocking<F, T>(f: F) -> Result<JoinHandle<T>, SpawnError>
 where
     F: FnOnce() -> T + Send + 'static,

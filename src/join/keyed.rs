@@ -120,6 +120,11 @@ pub struct KeyedGuard<'a, K: Eq + Hash> {
 
 impl<K: Eq + Hash + Clone> KeyedMutex<K> {
     /// An empty keyed mutex: no key held.
+    ///
+    /// ```
+    /// let locks = strands::join::KeyedMutex::<String>::new();
+    /// assert!(locks.is_empty());
+    /// ```
     pub fn new() -> KeyedMutex<K> {
         KeyedMutex {
             shards: (0..SHARDS)

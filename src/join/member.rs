@@ -30,6 +30,14 @@ use std::panic::{self, AssertUnwindSafe};
 /// Identifies a member of a [`JoinSet`](super::JoinSet) (unique within its set), as
 /// returned by [`JoinSet::spawn`](super::JoinSet::spawn) and
 /// [`JoinSet::join_next_with_id`](super::JoinSet::join_next_with_id).
+///
+/// ```
+/// strands::run(|| {
+///     let mut set = strands::join::JoinSet::new();
+///     let id = set.spawn(|| 5);
+///     assert_eq!(set.join_next_with_id().map(|(m, r)| (m, r.unwrap())), Some((id, 5)));
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MemberId(pub(super) u64);
 

@@ -7,6 +7,14 @@ use std::time::{Duration, Instant};
 
 /// The error of [`timeout`]: the deadline passed before the closure
 /// returned.
+///
+/// ```
+/// use std::time::Duration;
+/// strands::run(|| {
+///     let r = strands::timeout(Duration::ZERO, || 1);
+///     let _: strands::Elapsed = r.unwrap_err();
+/// });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Elapsed(());
 

@@ -14,6 +14,14 @@ fn counts(c: &PerPriority<AtomicU64>) -> [u64; 3] {
 
 impl Handle {
     /// Counters describing the runtime now.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().workers(1).build()?;
+    /// rt.block_on(|| ());
+    /// let m = rt.handle().metrics();
+    /// assert_eq!((m.workers, m.spawned), (1, 1));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn metrics(&self) -> crate::Metrics {
         let s = &self.shared;
         let pool = s.pool.stats();

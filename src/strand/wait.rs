@@ -17,6 +17,11 @@ use crate::loom::Ordering;
 use std::time::Duration;
 
 /// What a parked strand waits for (see [`crate::dump`](mod@crate::dump)).
+///
+/// ```
+/// use strands::dump::WaitKind;
+/// assert_eq!(WaitKind::Mutex.as_str(), "mutex");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 #[repr(u8)]
@@ -100,6 +105,10 @@ impl WaitKind {
     }
 
     /// A short description ("mutex", "join", ...).
+    ///
+    /// ```
+    /// assert_eq!(strands::dump::WaitKind::Mutex.as_str(), "mutex");
+    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             WaitKind::Unknown => "unknown",

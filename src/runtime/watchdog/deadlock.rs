@@ -30,6 +30,14 @@ pub(crate) const TIMED_JOIN: u64 = 1 << 63;
 /// Strands that wait for each other forever: each joins the next, and the
 /// last joins the first. Reported by the watchdog (see
 /// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)).
+///
+/// ```
+/// let rt = strands::Runtime::builder()
+///     .on_deadlock(|d: &strands::runtime::Deadlock| eprintln!("{d}"))
+///     .build()?;
+/// # drop(rt);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Deadlock {
@@ -56,6 +64,11 @@ impl fmt::Display for Deadlock {
 }
 
 /// A function the watchdog calls with every deadlock it reports.
+///
+/// ```
+/// let hook: strands::runtime::DeadlockHook = std::sync::Arc::new(|d| eprintln!("{d}"));
+/// # drop(hook);
+/// ```
 pub type DeadlockHook = Arc<dyn Fn(&Deadlock) + Send + Sync>;
 
 /// Looks for cycles of joins among the strands parked in one for longer

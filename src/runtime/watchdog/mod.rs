@@ -44,6 +44,14 @@ use std::fmt;
 use std::time::Duration;
 
 /// A report of a strand that has held its worker past the threshold.
+///
+/// ```
+/// let rt = strands::Runtime::builder()
+///     .on_stuck(|s: &strands::runtime::Stuck| eprintln!("held: {s}"))
+///     .build()?;
+/// # drop(rt);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Stuck {
@@ -97,6 +105,11 @@ impl fmt::Display for Stuck {
 }
 
 /// A function the watchdog calls with every report.
+///
+/// ```
+/// let hook: strands::runtime::StuckHook = std::sync::Arc::new(|s| eprintln!("{s}"));
+/// # drop(hook);
+/// ```
 pub type StuckHook = Arc<dyn Fn(&Stuck) + Send + Sync>;
 
 /// The runtime's side of the watchdog.
