@@ -4,7 +4,7 @@ use super::agenda::Deques;
 use super::gate::Gate;
 use super::handle::{Handle, Runtime};
 use super::io::Driver;
-use super::reclaim::Reclaim;
+use super::reclaim::state::Reclaim;
 use super::registry::Registry;
 use super::shared::{Shared, WorkerShared};
 use super::time::Timers;

@@ -7,7 +7,7 @@ use super::agenda::{PerPriority, Stealers};
 use super::gate::Gate;
 use super::idle::Idle;
 use super::io::Driver;
-use super::reclaim::Reclaim;
+use super::reclaim::state::Reclaim;
 use super::registry::Registry;
 use super::time::{Key, Timers};
 use super::watchdog::Watchdog;
