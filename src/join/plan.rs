@@ -2,7 +2,6 @@
 
 use super::backoff::Backoff;
 use super::budget::RetryBudget;
-use super::outcome::Outcome;
 use crate::runtime::Handle;
 use std::borrow::Cow;
 use std::fmt;
@@ -426,7 +425,7 @@ pub(crate) struct Spec<T, E> {
 /// [`run`](Need::run) starts the parts as strands (in order, at most
 /// [`limit`](Need::limit) at once), parks the caller until the plan is
 /// decided and every part it cancelled has ended, and returns an
-/// [`Outcome`] accounting for every part and attempt.
+/// [`Outcome`](super::Outcome) accounting for every part and attempt.
 ///
 /// ```
 /// use std::time::Duration;
@@ -472,7 +471,7 @@ pub(crate) struct Spec<T, E> {
 ///   parts with `run_on` from a plain thread.
 pub struct Need<T, E> {
     pub(crate) mode: JoinMode,
-    pub(crate) parts: Vec<super::run::PartRt<T, E>>,
+    pub(crate) parts: Vec<Spec<T, E>>,
     pub(crate) deadline: Option<Instant>,
     pub(crate) limit: Option<usize>,
     pub(crate) grace: Option<Duration>,
@@ -515,9 +514,7 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     where
         F: FnMut() -> Result<T, E> + Send + 'static,
     {
-        let hedging = self.mode == JoinMode::FirstSuccess;
-        self.parts
-            .push(super::run::PartRt::new(part.into_spec(), hedging));
+        self.parts.push(part.into_spec());
         self
     }
 
@@ -632,7 +629,7 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     /// the token decides the plan as failed (unless it was decided
     /// already), cancels every part still running with
     /// [`CancelReason::Token`](super::CancelReason::Token), never starts the queued ones, and the
-    /// token's cause shows in [`Outcome::cancel_cause`]. `run` still
+    /// token's cause shows in [`Outcome::cancel_cause`](super::Outcome::cancel_cause). `run` still
     /// returns only after the cancelled parts have ended (or been
     /// abandoned after the grace).
     ///
@@ -687,58 +684,6 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
         self.on_discarded = Some(Box::new(f));
         self
     }
-
-    /// Runs the plan (see [`Need`]). From a strand, parks it; from a plain
-    /// thread, use [`run_on`](Need::run_on).
-    ///
-    /// # Panics
-    ///
-    /// Outside a runtime.
-    ///
-    /// ```
-    /// use strands::join::{JoinMode, Need, Part, PartStatus};
-    /// strands::run(|| {
-    ///     let outcome = Need::new(JoinMode::AllRequired)
-    ///         .part(Part::required("user", || Ok::<_, String>("ann".to_string())))
-    ///         .part(Part::required("orders", || Ok("3 orders".to_string())))
-    ///         .run();
-    ///     assert!(outcome.is_success());
-    ///     let values: Vec<String> = outcome
-    ///         .into_parts()
-    ///         .into_iter()
-    ///         .filter_map(|mut p| match p.take_status() {
-    ///             PartStatus::Succeeded(v) => Some(v),
-    ///             _ => None,
-    ///         })
-    ///         .collect();
-    ///     assert_eq!(values, ["ann", "3 orders"]); // in the order the parts were added
-    /// });
-    /// ```
-    #[track_caller]
-    pub fn run(self) -> Outcome<T, E> {
-        let handle = match self.handle.clone().or_else(Handle::try_current) {
-            Some(h) => h,
-            None => panic!(
-                "Need::run called outside a runtime: call it from a strand, or use Need::run_on"
-            ),
-        };
-        super::run::run(self, handle)
-    }
-
-    /// Runs the plan with its parts on `handle`'s runtime; works from a
-    /// plain thread (which blocks) as well as from a strand.
-    ///
-    /// ```
-    /// use strands::join::{JoinMode, Need, Part};
-    /// let rt = strands::Runtime::new().unwrap();
-    /// let outcome = Need::new(JoinMode::All)
-    ///     .part(Part::required("a", || Ok::<_, ()>(2)))
-    ///     .run_on(rt.handle());
-    /// assert!(outcome.is_success());
-    /// ```
-    pub fn run_on(self, handle: &Handle) -> Outcome<T, E> {
-        super::run::run(self, handle.clone())
-    }
 }
 
 impl<T, E> fmt::Debug for Need<T, E> {
@@ -747,7 +692,7 @@ impl<T, E> fmt::Debug for Need<T, E> {
             .field("mode", &self.mode)
             .field(
                 "parts",
-                &self.parts.iter().map(|p| p.name()).collect::<Vec<_>>(),
+                &self.parts.iter().map(|p| &*p.name).collect::<Vec<_>>(),
             )
             .field("deadline", &self.deadline)
             .field("limit", &self.limit)

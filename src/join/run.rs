@@ -154,10 +154,6 @@ pub(crate) struct PartRt<T, E> {
 }
 
 impl<T, E> PartRt<T, E> {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     pub(crate) fn new(s: Spec<T, E>, hedging: bool) -> PartRt<T, E> {
         let mut cfg = s.cfg;
         let mut max_attempts = 1;
@@ -233,16 +229,72 @@ struct Run<T: Send + 'static, E: Send + 'static> {
     by_token: Option<crate::CancelCause>,
 }
 
-pub(crate) fn run<T: Send + 'static, E: Send + 'static>(
-    need: Need<T, E>,
-    handle: Handle,
-) -> Outcome<T, E> {
+impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
+    /// Runs the plan (see [`Need`]). From a strand, parks it; from a plain
+    /// thread, use [`run_on`](Need::run_on).
+    ///
+    /// # Panics
+    ///
+    /// Outside a runtime.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part, PartStatus};
+    /// strands::run(|| {
+    ///     let outcome = Need::new(JoinMode::AllRequired)
+    ///         .part(Part::required("user", || Ok::<_, String>("ann".to_string())))
+    ///         .part(Part::required("orders", || Ok("3 orders".to_string())))
+    ///         .run();
+    ///     assert!(outcome.is_success());
+    ///     let values: Vec<String> = outcome
+    ///         .into_parts()
+    ///         .into_iter()
+    ///         .filter_map(|mut p| match p.take_status() {
+    ///             PartStatus::Succeeded(v) => Some(v),
+    ///             _ => None,
+    ///         })
+    ///         .collect();
+    ///     assert_eq!(values, ["ann", "3 orders"]); // in the order the parts were added
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn run(self) -> Outcome<T, E> {
+        let handle = match self.handle.clone().or_else(Handle::try_current) {
+            Some(h) => h,
+            None => panic!(
+                "Need::run called outside a runtime: call it from a strand, or use Need::run_on"
+            ),
+        };
+        run(self, handle)
+    }
+
+    /// Runs the plan with its parts on `handle`'s runtime; works from a
+    /// plain thread (which blocks) as well as from a strand.
+    ///
+    /// ```
+    /// use strands::join::{JoinMode, Need, Part};
+    /// let rt = strands::Runtime::new().unwrap();
+    /// let outcome = Need::new(JoinMode::All)
+    ///     .part(Part::required("a", || Ok::<_, ()>(2)))
+    ///     .run_on(rt.handle());
+    /// assert!(outcome.is_success());
+    /// ```
+    pub fn run_on(self, handle: &Handle) -> Outcome<T, E> {
+        run(self, handle.clone())
+    }
+}
+
+fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -> Outcome<T, E> {
     let began = Instant::now();
     let (tx, rx) = channel::unbounded();
     let decider = Decider::new(need.mode, need.parts.iter().map(|p| p.required));
+    let hedging = need.mode == JoinMode::FirstSuccess;
     let mut r = Run {
         mode: need.mode,
-        parts: need.parts,
+        parts: need
+            .parts
+            .into_iter()
+            .map(|s| PartRt::new(s, hedging))
+            .collect(),
         lives: Vec::new(),
         decider,
         decision: None,
