@@ -105,7 +105,7 @@ fn the_report_counts_the_started_strands_stuck_behind_it() {
 /// Under an emulator everything is slower: the watchdog's threshold and
 /// the loop's length grow with it.
 fn slow_factor() -> u32 {
-    if std::env::var("STRANDS_TEST_RUNNER").is_ok_and(|r| !r.is_empty()) {
+    if common::under_emulator() {
         20
     } else {
         1

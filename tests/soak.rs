@@ -17,7 +17,7 @@ use strands::channel;
 
 /// Under an emulator everything is slower: do less.
 fn scale(n: usize) -> usize {
-    if std::env::var("STRANDS_TEST_RUNNER").is_ok_and(|r| !r.is_empty()) {
+    if common::under_emulator() {
         (n / 10).max(1)
     } else {
         n
@@ -45,6 +45,20 @@ fn settle(baseline: (usize, usize)) -> (usize, usize) {
         std::thread::sleep(Duration::from_millis(1));
     }
     resources()
+}
+
+/// Asserts that no fd and no thread is left beyond `baseline` (once the
+/// exited threads are gone).
+fn assert_nothing_left(baseline: (usize, usize)) {
+    let after = settle(baseline);
+    assert!(
+        after.0 <= baseline.0,
+        "fds leaked: {baseline:?} -> {after:?}"
+    );
+    assert!(
+        after.1 <= baseline.1,
+        "threads left: {baseline:?} -> {after:?}"
+    );
 }
 
 struct Counted(Arc<AtomicUsize>);
@@ -90,39 +104,19 @@ fn runtimes_dropped_under_load_twenty_times_run_every_drop() {
             "round {round}: a strand's Drop did not run"
         );
     }
-    let after = settle(baseline);
-    assert!(
-        after.0 <= baseline.0,
-        "fds leaked: {baseline:?} -> {after:?}"
-    );
-    assert!(
-        after.1 <= baseline.1,
-        "threads left: {baseline:?} -> {after:?}"
-    );
+    assert_nothing_left(baseline);
 }
 
 fn five_hundred_runtimes_built_and_dropped_leave_nothing_behind() {
     let baseline = resources();
-    let maps_before = std::fs::read_to_string("/proc/self/maps")
-        .map(|m| m.lines().count())
-        .unwrap_or(0);
+    let maps_before = common::mappings();
     for i in 0..scale(500) {
         let rt = common::rt(1 + i % 2);
         let v = rt.block_on(|| strands::spawn(|| 1).join().unwrap());
         assert_eq!(v, 1);
     }
-    let after = settle(baseline);
-    let maps_after = std::fs::read_to_string("/proc/self/maps")
-        .map(|m| m.lines().count())
-        .unwrap_or(0);
-    assert!(
-        after.0 <= baseline.0,
-        "fds leaked: {baseline:?} -> {after:?}"
-    );
-    assert!(
-        after.1 <= baseline.1,
-        "threads left: {baseline:?} -> {after:?}"
-    );
+    assert_nothing_left(baseline);
+    let maps_after = common::mappings();
     // the stack slabs are unmapped with each runtime (a leak would add at
     // least one line per runtime: hundreds); the slack is for the C
     // allocator's per-thread arenas, a bounded number of mappings (two

@@ -7,13 +7,6 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strands::{Runtime, StackGuard};
 
-fn mappings() -> usize {
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .count()
-}
-
 /// Spawns `n` strands that all stay alive (yielding) and returns how many
 /// mappings the process gained while they were.
 fn mappings_added(guard: StackGuard, n: usize) -> usize {
@@ -23,7 +16,7 @@ fn mappings_added(guard: StackGuard, n: usize) -> usize {
     let rt = common::rt_with(1, |b| {
         b.stack_guard(guard).stack_size(strands::MIN_STACK_SIZE)
     });
-    let before = mappings();
+    let before = common::mappings();
     let release = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicUsize::new(0));
     let added = rt.block_on(|| {
@@ -41,7 +34,7 @@ fn mappings_added(guard: StackGuard, n: usize) -> usize {
         while started.load(Ordering::SeqCst) < n {
             strands::yield_now();
         }
-        let added = mappings().saturating_sub(before);
+        let added = common::mappings().saturating_sub(before);
         release.store(true, Ordering::Relaxed);
         hs.into_iter().for_each(|h| h.join().unwrap());
         added

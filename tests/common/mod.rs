@@ -170,3 +170,17 @@ pub fn spinner(stop: &Arc<AtomicBool>) -> impl FnOnce() + Send + 'static {
         }
     }
 }
+
+/// Whether the tests run under an emulator (`STRANDS_TEST_RUNNER` names
+/// one, as for aarch64 under qemu in CI): everything is slower there.
+pub fn under_emulator() -> bool {
+    std::env::var("STRANDS_TEST_RUNNER").is_ok_and(|r| !r.is_empty())
+}
+
+/// Lines of `/proc/self/maps`: the process's memory mappings.
+pub fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps")
+        .unwrap()
+        .lines()
+        .count()
+}
