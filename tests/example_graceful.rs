@@ -27,19 +27,7 @@ fn echo(s: &mut TcpStream, msg: &[u8]) {
 
 #[test]
 fn sigint_stops_accepting_and_lets_the_open_connection_finish() {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/graceful");
-    assert!(
-        bin.exists(),
-        "{} not built: `cargo test` builds the examples, `cargo test --test example_graceful` alone does not (build it with `cargo build --release --example graceful`)",
-        bin.display()
-    );
-    let mut cmd = common::command_for(&bin);
+    let mut cmd = common::example("graceful");
     let child = cmd
         .args(["--port", "0", "--grace", "60"])
         .stdout(Stdio::piped())

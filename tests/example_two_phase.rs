@@ -9,19 +9,7 @@ use std::process::Output;
 mod common;
 
 fn run_example(args: &[&str]) -> (String, Output) {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples/two_phase");
-    assert!(
-        bin.exists(),
-        "{} not built: `cargo test` builds the examples, `cargo test --test example_two_phase` alone does not (build it with `cargo build --release --example two_phase`)",
-        bin.display()
-    );
-    let out = common::command_for(&bin)
+    let out = common::example("two_phase")
         .args(args)
         .env("RUST_BACKTRACE", "0")
         .output()

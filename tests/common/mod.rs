@@ -145,6 +145,30 @@ pub fn this_binary() -> Command {
     command_for(&std::env::current_exe().expect("the test binary's path"))
 }
 
+/// A command that runs the example `name` of this crate (built by `cargo
+/// test` next to the test binaries; through `STRANDS_TEST_RUNNER` when
+/// there is one).
+///
+/// # Panics
+///
+/// If the example was not built (`cargo test --test x` alone does not
+/// build the examples).
+pub fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let bin = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test binary lives in target/<profile>/deps")
+        .join("examples")
+        .join(name);
+    assert!(
+        bin.exists(),
+        "{} not built: `cargo test` builds the examples, `cargo test --test <one>` alone does not (build it with `cargo build --release --example {name}`)",
+        bin.display()
+    );
+    command_for(&bin)
+}
+
 /// A command that runs the program at `exe` (built for the target, so
 /// through `STRANDS_TEST_RUNNER` when there is one).
 pub fn command_for(exe: &std::path::Path) -> Command {
