@@ -1,9 +1,10 @@
 //! *The* way code above the scheduler reaches the strand running now and
 //! its worker: who is running ([`current`]), parking and yielding it
 //! ([`park`], [`yield_now`], [`block`], [`block_until`]), whether it was
-//! cancelled ([`cancelled`], [`cancellation_pending`]) and a cancellation
-//! point without a park ([`cancellation_point`]), and the runtime parts it may use (its stack pool, its I/O
-//! driver). `sync/`, `channel/`, `io/`, `net/`, `time.rs`, `local.rs`,
+//! cancelled ([`cancelled`], [`cancellation_pending`]), a cancellation
+//! point without a park ([`cancellation_point`]), and the runtime parts it
+//! may use (its stack pool, its I/O driver). `sync/`, `channel/`, `io/`,
+//! `net/`, `time/`, `local.rs`,
 //! `panic.rs`, `grow.rs`, `spawn.rs` and `scope.rs` call these and never a
 //! worker's internals.
 //!
@@ -205,17 +206,8 @@ pub(crate) fn cancellation_pending() -> bool {
 /// cancellation if [`cancellation_pending`] (exactly as [`park`] would),
 /// else returns.
 pub(crate) fn cancellation_point() {
-    let strand = with_worker(|w| {
-        let w = w?;
-        let s = w.running()?;
-        refresh_unwinding(s, w);
-        let me: *const Header = &**s;
-        Some(me)
-    });
-    if let Some(me) = strand {
-        // SAFETY: `me` is the running strand's header, kept alive by the
-        // running slot of this worker (no switch since it was read).
-        unwind_if_cancelled(unsafe { &*me });
+    if cancellation_pending() {
+        resume_unwind(Box::new(Cancelled)); // marks the strand unwinding
     }
 }
 
@@ -306,8 +298,8 @@ pub(crate) fn dump() -> Option<crate::Dump> {
 /// the thread.
 pub(crate) fn waiter() -> Waiter {
     match current() {
-        Some(s) if may_switch() => Waiter::Strand(s),
-        _ => Waiter::Thread(thread::current()),
+        Some(s) => Waiter::Strand(s),
+        None => Waiter::Thread(thread::current()),
     }
 }
 
