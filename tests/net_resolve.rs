@@ -43,7 +43,10 @@ fn a_host_name_is_resolved_on_the_pool() {
         let u = UdpSocket::bind(("localhost", 0)).unwrap();
         assert!(u.local_addr().unwrap().ip().is_loopback());
     });
-    assert_eq!(rt.handle().blocking_threads(), 1);
+    // Each lookup ran on a pool thread. The second may start a second
+    // thread: the first hands its answer over before it counts itself idle.
+    let threads = rt.handle().blocking_threads();
+    assert!((1..=2).contains(&threads), "{threads} pool threads");
 }
 
 /// One worker, one pool thread held by a gated job: the lookup for
