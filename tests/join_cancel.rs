@@ -251,3 +251,29 @@ fn timeout_from_a_plain_thread_cancels_at_the_deadline() {
     let out = strands::timeout_on(rt.handle(), Duration::from_millis(5), move || rx.recv());
     assert!(out.is_err());
 }
+
+/// A plan whose token is cancelled before it runs is decided at once: no
+/// part starts, on one worker or two, whichever strand the scheduler picks
+/// first.
+#[test]
+fn a_plan_on_a_token_cancelled_before_it_runs_starts_no_part() {
+    use strands::join::{JoinMode, Need, Part};
+    for workers in [1, 2] {
+        common::rt(workers).block_on(|| {
+            let started = Arc::new(AtomicUsize::new(0));
+            let token = CancelToken::new();
+            token.cancel_with("before");
+            let s = Arc::clone(&started);
+            let outcome = Need::new(JoinMode::All)
+                .part(Part::required("a", move || {
+                    s.fetch_add(1, SeqCst);
+                    Ok::<u8, ()>(1)
+                }))
+                .cancel_on(&token)
+                .run();
+            assert!(!outcome.is_success());
+            assert_eq!(outcome.cancel_cause(), Some(&CancelCause::from("before")));
+            assert_eq!(started.load(SeqCst), 0);
+        });
+    }
+}

@@ -329,7 +329,14 @@ fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -
             .ok()
     });
     r.lives.reserve(r.parts.len().min(r.limit));
-    if let Some(d) = r.decider.start() {
+    let cancelled_before = r.token.as_ref().and_then(|t| t.cause());
+    if let Some(cause) = cancelled_before {
+        // cancelled before the plan began: decided now, no part starts
+        // (whichever strand the scheduler ran first)
+        r.by_token = Some(cause);
+        let d = r.decider.cancel();
+        r.apply(d, began);
+    } else if let Some(d) = r.decider.start() {
         r.apply(d, began);
     } else if r.deadline.is_some_and(|d| d <= began) {
         let d = r.decider.deadline();

@@ -43,7 +43,7 @@ impl Schedule for Shared {
                 if std::ptr::eq(Arc::as_ptr(&w.shared), self)
                     && (w.index == home || strand.as_ref().is_some_and(|s| s.may_move())) =>
             {
-                w.push_local(strand.take().expect("once"));
+                w.push_woken(strand.take().expect("once"));
             }
             _ => {}
         });

@@ -164,6 +164,13 @@ impl Worker {
         self.pushed(stealable);
     }
 
+    /// Pushes a strand of this worker woken on this thread: it runs next
+    /// (see `LocalQueues::push_woken`).
+    pub(crate) fn push_woken(&self, strand: StrandRef) {
+        let stealable = self.queues.push_woken(strand);
+        self.pushed(stealable);
+    }
+
     /// Pushes a strand of this worker that yielded (see
     /// `LocalQueues::push_yielded`).
     fn push_yielded(&self, strand: StrandRef) {
