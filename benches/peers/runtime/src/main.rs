@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod skynet;
 mod sync;
 
 const SPAWN_N: usize = 20_000; // green spawns per measurement
@@ -53,6 +54,10 @@ fn main() {
             header("-- sync");
             sync::parent_section();
         }
+        Some("skynet") => {
+            header("-- skynet");
+            skynet::parent_section();
+        }
         _ => {
             let quick = args[1..].iter().any(|a| a == "--quick")
                 || std::env::var_os("STRANDS_PEERS_QUICK")
@@ -60,6 +65,7 @@ fn main() {
             header(if quick { "-- --quick" } else { "" });
             parent(quick);
             sync::parent_section();
+            skynet::parent_section();
         }
     }
 }
@@ -76,6 +82,9 @@ fn child(case: &str, who: &str, workers: usize, n: usize) {
         may::config()
             .set_workers(workers)
             .set_stack_size(MAY_STACK_WORDS);
+    }
+    if case == "skynet" {
+        return skynet::child(who, workers);
     }
     if sync::CASES.contains(&case) {
         return sync::child(case, who, workers);
