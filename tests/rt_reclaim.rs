@@ -128,3 +128,51 @@ fn an_idle_spare_worker_retires_and_can_start_again() {
     assert_eq!(m.stuck_reports, 2);
     assert_eq!(m.finished.len(), 2, "the spare's slot keeps its counts");
 }
+
+/// CPU time (user + system, in clock ticks) of this process's threads
+/// whose name starts with `prefix`, from `/proc/self/task/*/stat`.
+fn cpu_ticks_of_threads(prefix: &str) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with(prefix) {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // the fields after the command's closing parenthesis: state is 3rd
+        // overall, utime and stime are the 14th and 15th
+        let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        if f.len() > 12 {
+            total += f[11].parse::<u64>().unwrap_or(0) + f[12].parse::<u64>().unwrap_or(0);
+        }
+    }
+    total
+}
+
+/// Between a burst and the reclaim tick, the idle workers sleep in the
+/// poller or on their blocker: they do not poll in a loop (they did: a
+/// worker going idle with stacks in its cache notified the poller, found
+/// its own notification on its next look, and went round again, burning a
+/// CPU until the tick). The tick is set far off, so the whole window is
+/// that state; a busy loop would use about all of it on each worker.
+#[cfg(target_os = "linux")]
+#[test]
+fn idle_workers_sleep_while_a_reclaim_tick_is_pending() {
+    common::hang_guard();
+    let rt = common::rt_with(2, |b| {
+        b.thread_name("idle-cpu-probe")
+            .reclaim_after(Some(Duration::from_secs(3600)))
+    });
+    burst(&rt, 200);
+    let before = cpu_ticks_of_threads("idle-cpu-pro");
+    let window = Duration::from_millis(500);
+    std::thread::sleep(window); // the window measured, not a synchronisation
+    let used = cpu_ticks_of_threads("idle-cpu-pro") - before;
+    let ticks_per_s = 100; // USER_HZ on Linux
+    let budget = ticks_per_s * window.as_millis() as u64 / 1000 / 5; // 20% of one CPU
+    assert!(
+        used <= budget,
+        "idle workers used {used} clock ticks in {window:?} (budget {budget})"
+    );
+}

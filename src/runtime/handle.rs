@@ -100,13 +100,15 @@ impl Runtime {
         if shared.gate.close() && self.threads.is_empty() {
             return true; // already done
         }
-        for strand in shared.registry.all() {
-            strand.cancel();
-        }
-        #[cfg(not(loom))]
-        shared.blocking.shutdown();
-        shared.timers.wake_all_now(); // sleeping strands wake and unwind
-        shared.notify_all();
+        // every strand woken, then every worker notified once
+        shared.in_bulk(|| {
+            for strand in shared.registry.all() {
+                strand.cancel();
+            }
+            #[cfg(not(loom))]
+            shared.blocking.shutdown();
+            shared.timers.wake_all_now(); // sleeping strands wake and unwind
+        });
         if self.handle.is_worker_thread() {
             return false; // a worker cannot wait for itself: the threads exit on their own
         }

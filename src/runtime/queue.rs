@@ -12,6 +12,38 @@ use super::shared::Shared;
 use super::worker::{with_worker, Worker};
 use crate::loom::{Arc, Ordering};
 use crate::strand::{Schedule, StrandRef};
+use std::cell::Cell;
+
+thread_local! {
+    /// Set while this thread wakes strands in bulk ([`Shared::in_bulk`]):
+    /// the wakes skip notifying their workers, which the bulk notifies
+    /// once at its end.
+    static BULK: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Shared {
+    /// Runs `f`, which wakes many strands from this thread (a shutdown
+    /// cancelling every strand, every timer fired at once), then notifies
+    /// every worker once. Without it each wake of a strand whose worker is
+    /// idle notifies that worker, which runs the one strand and goes idle
+    /// again before the next wake: two system calls per strand on each
+    /// side. The notifies that `f` skips are the ones the final
+    /// [`Shared::notify_all`] makes (same thread, after every push, so the
+    /// idle handshake holds as for a late notify).
+    pub(crate) fn in_bulk<R>(&self, f: impl FnOnce() -> R) -> R {
+        /// Clears the flag and notifies, however `f` ends.
+        struct End<'a>(&'a Shared, bool);
+        impl Drop for End<'_> {
+            fn drop(&mut self) {
+                BULK.with(|b| b.set(self.1));
+                self.0.notify_all();
+            }
+        }
+        let outer = BULK.with(|b| b.replace(true));
+        let _end = End(self, outer);
+        f()
+    }
+}
 
 impl Shared {
     /// Queues a fresh strand: on this worker if we are one of ours, else
@@ -52,8 +84,11 @@ impl Schedule for Shared {
             w.remote.push(strand);
             // a busy worker drains its remote queue at its next pick; one
             // going idle checks it after announcing so (the Idle
-            // handshake): only an idle one needs notifying
-            w.idle.notify_if_idle(|| self.notify_poller());
+            // handshake): only an idle one needs notifying, and during a
+            // bulk of wakes, only once at its end
+            if !BULK.with(Cell::get) {
+                w.idle.notify_if_idle(|| self.notify_poller());
+            }
         }
     }
 }

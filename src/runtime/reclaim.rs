@@ -44,15 +44,25 @@ impl Shared {
         }
     }
 
-    /// A worker about to go idle: if there is something to reclaim and the
-    /// poller's wait has no deadline for it, interrupts that wait (see
+    /// A worker about to go idle: if there is something to reclaim and a
+    /// poller waits without a deadline for it, interrupts that wait (see
     /// [`Shared::reclaim_deadline`]). A fence and a few loads otherwise.
+    ///
+    /// Only a poller that holds the role can be waiting: with the role
+    /// free, whoever takes it next (often this worker) computes its
+    /// deadline with what is reclaimable then. (Notifying regardless made
+    /// an idle worker's own next poll find the notification and return at
+    /// once, and the worker nudge again: a busy loop of three system calls
+    /// until the tick, about a CPU-second after every burst.)
     pub(crate) fn reclaim_nudge(&self) {
         if self.reclaim.after.is_none() {
             return;
         }
         fence(Ordering::SeqCst);
-        if !self.reclaim.armed.load(Ordering::Relaxed) && self.reclaim_wanted() {
+        if !self.reclaim.armed.load(Ordering::Relaxed)
+            && self.driver.role_taken()
+            && self.reclaim_wanted()
+        {
             self.driver.notify();
         }
     }
