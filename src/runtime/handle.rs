@@ -100,6 +100,7 @@ impl Runtime {
         if shared.gate.close() && self.threads.is_empty() {
             return true; // already done
         }
+        shared.pool.wind_down();
         // every strand woken, then every worker notified once
         shared.in_bulk(|| {
             for strand in shared.registry.all() {
