@@ -4,7 +4,8 @@
 //! fuzz target `fuzz/fuzz_targets/model.rs` runs the same programs from
 //! the fuzzer's bytes.
 //!
-//! - `STRANDS_MODEL_RUNS=<n>`: how many seeded programs (default 400).
+//! - `STRANDS_MODEL_RUNS=<n>`: how many seeded programs (default 1000,
+//!   about 11 s in release on a 2-CPU machine).
 //! - `STRANDS_MODEL_SEED=<s>`: the first seed (default 1); a failure names
 //!   the seed, so `STRANDS_MODEL_SEED=<s> STRANDS_MODEL_RUNS=1` replays it.
 //!
@@ -82,7 +83,7 @@ fn corpus_agrees_with_the_model() {
 #[test]
 fn seeded_programs_agree_with_the_model() {
     common::hang_guard();
-    let runs = env_u64("STRANDS_MODEL_RUNS", 400);
+    let runs = env_u64("STRANDS_MODEL_RUNS", 1000);
     let first = env_u64("STRANDS_MODEL_SEED", 1);
     let (mut ops, start) = (0usize, Instant::now());
     for seed in first..first + runs {
