@@ -128,16 +128,18 @@ fn measure(root: &Path, data: &Path, quick: bool) {
     let mut rt = Command::new(&cargo);
     rt.args(["run", "--release", "--manifest-path"])
         .arg(manifest("benches/peers/runtime"))
-        .args(["--", "plot-data"]);
+        .args(["--bin", "strands-peers-runtime", "--", "plot-data"]);
     if quick {
         rt.arg("--quick");
     }
     run(rt.arg(data.join("runtime.tsv")));
-    // The I/O harness finds the examples relative to its own directory.
+    // The I/O harness runs its own server binaries (built here with it) and
+    // finds strands' examples relative to its own directory.
+    let io = root.join("benches/peers/io");
+    run(Command::new(&cargo).current_dir(&io).args(["build", "--release", "--bins"]));
     let (runs, total, wrk) = if quick { ("1", "50000", "3") } else { ("3", "200000", "10") };
-    run(Command::new(&cargo)
-        .current_dir(root.join("benches/peers/io"))
-        .args(["run", "--release", "--"])
+    run(Command::new(io.join("target/release/strands-peers-io"))
+        .current_dir(&io)
         .args(["--conns", "100,1000", "--runs", runs, "--rounds-total", total, "--wrk-secs", wrk])
         .arg("--tsv")
         .arg(data.join("io.tsv")));

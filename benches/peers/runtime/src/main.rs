@@ -228,7 +228,7 @@ fn yield_strands(workers: usize, tasks: usize) -> f64 {
         let t = Instant::now();
         let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                strands::spawn(|| {
+                strands::spawn(move || {
                     for _ in 0..each {
                         strands::yield_now();
                     }
@@ -245,11 +245,11 @@ fn yield_strands(workers: usize, tasks: usize) -> f64 {
 fn yield_tokio(workers: usize, tasks: usize) -> f64 {
     let each = YIELD_TOTAL / tasks;
     let rt = tokio_rt(workers);
-    tokio_inside(&rt, async {
+    tokio_inside(&rt, async move {
         let t = Instant::now();
         let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                tokio::spawn(async {
+                tokio::spawn(async move {
                     for _ in 0..each {
                         tokio::task::yield_now().await;
                     }
@@ -265,11 +265,11 @@ fn yield_tokio(workers: usize, tasks: usize) -> f64 {
 
 fn yield_may(tasks: usize) -> f64 {
     let each = YIELD_TOTAL / tasks;
-    may_inside(|| {
+    may_inside(move || {
         let t = Instant::now();
         let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                may::go!(|| {
+                may::go!(move || {
                     for _ in 0..each {
                         may::coroutine::yield_now();
                     }
