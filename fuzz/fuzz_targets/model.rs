@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
             step: None,
             what: "(did not fail again: flaky)".into(),
         });
-        panic!("{}", model::report("fuzz input", &p, &d, Some((&small, &again))));
+        panic!(
+            "{}",
+            model::report("fuzz input", &p, &d, Some((&small, &again)))
+        );
     }
 });

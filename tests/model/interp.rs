@@ -396,7 +396,9 @@ impl Driver<'_> {
                 unreachable!("every actor is done")
             };
             if got != want {
-                return Err(format!("joining a{a} gave {got:?}, the model says {want:?}"));
+                return Err(format!(
+                    "joining a{a} gave {got:?}, the model says {want:?}"
+                ));
             }
         }
         let deadline = Instant::now() + PATIENCE;
@@ -467,7 +469,9 @@ pub fn run(p: &Program) -> Result<(), Divergence> {
         }
     }
     if result.is_ok() {
-        result = d.wind_down().map_err(|what| Divergence { step: None, what });
+        result = d
+            .wind_down()
+            .map_err(|what| Divergence { step: None, what });
     }
     if result.is_err() {
         for s in &d.strands {

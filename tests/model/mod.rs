@@ -75,7 +75,9 @@ pub fn decode(bytes: &[u8]) -> Program {
     while p.ops.len() < MAX_OPS {
         let Some(k) = it.next() else { break };
         let mut arg = || it.next().unwrap_or(0);
-        let Some(op) = choose(k, &mut arg, &model) else { break };
+        let Some(op) = choose(k, &mut arg, &model) else {
+            break;
+        };
         model.apply(&op);
         p.ops.push(op);
     }
@@ -194,7 +196,12 @@ pub fn shrink(p: &Program, fails: &mut dyn FnMut(&Program) -> bool) -> (Program,
 
 /// The failure message: where it diverged, the seed if there is one, and
 /// the shortest failing program in the corpus form.
-pub fn report(origin: &str, p: &Program, d: &Divergence, shrunk: Option<(&Program, &Divergence)>) -> String {
+pub fn report(
+    origin: &str,
+    p: &Program,
+    d: &Divergence,
+    shrunk: Option<(&Program, &Divergence)>,
+) -> String {
     let at = match d.step {
         Some(i) => format!("operation {i}"),
         None => "the wind-down".to_string(),

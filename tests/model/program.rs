@@ -169,7 +169,9 @@ fn index(word: Option<&str>, prefix: char, bound: usize, line: usize) -> Result<
         .and_then(|n| n.parse::<usize>().ok())
         .ok_or_else(|| format!("line {line}: expected {prefix}<n>, found {w:?}"))?;
     if n >= bound {
-        return Err(format!("line {line}: {w} is out of range (fewer than {bound})"));
+        return Err(format!(
+            "line {line}: {w} is out of range (fewer than {bound})"
+        ));
     }
     Ok(n)
 }
@@ -233,7 +235,9 @@ impl Program {
                         Some("allreq") => Mode::AllRequired,
                         Some("any") => Mode::Any,
                         Some("first") => Mode::FirstSuccess,
-                        Some(q) if q.starts_with("quorum") => Mode::Quorum(number(Some(&q[6..]), line)?),
+                        Some(q) if q.starts_with("quorum") => {
+                            Mode::Quorum(number(Some(&q[6..]), line)?)
+                        }
                         other => return Err(format!("line {line}: unknown plan mode {other:?}")),
                     };
                     let mut parts = Vec::new();

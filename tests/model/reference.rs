@@ -57,13 +57,19 @@ pub enum Res {
     Got(u64),
     RecvFailed,
     NoReceiver,
-    Locked { count: u64, poisoned: bool },
+    Locked {
+        count: u64,
+        poisoned: bool,
+    },
     Joined(End),
     NoHandle,
     /// `success: None` in a prediction means either; `values[i]` is the
     /// value of part `i` if it succeeded (a prediction lists the value it
     /// would have).
-    Plan { success: Option<bool>, values: Vec<Option<u64>> },
+    Plan {
+        success: Option<bool>,
+        values: Vec<Option<u64>>,
+    },
     /// The actor's strand ended (exit, panic or cancellation).
     Gone,
 }
@@ -72,10 +78,19 @@ impl Res {
     /// Whether `got` (from the runtime) fits this prediction.
     pub fn admits(&self, got: &Res) -> bool {
         match (self, got) {
-            (Res::Plan { success, values }, Res::Plan { success: s2, values: v2 }) => {
+            (
+                Res::Plan { success, values },
+                Res::Plan {
+                    success: s2,
+                    values: v2,
+                },
+            ) => {
                 (success.is_none() || success == s2)
                     && values.len() == v2.len()
-                    && values.iter().zip(v2).all(|(want, got)| got.is_none() || got == want)
+                    && values
+                        .iter()
+                        .zip(v2)
+                        .all(|(want, got)| got.is_none() || got == want)
             }
             _ => self == got,
         }
@@ -233,7 +248,10 @@ impl Model {
                 if l.holder.is_none() {
                     l.holder = Some(*a);
                     l.count += 1;
-                    let res = Res::Locked { count: l.count, poisoned: l.poisoned };
+                    let res = Res::Locked {
+                        count: l.count,
+                        poisoned: l.poisoned,
+                    };
                     st.completes.push((*a, res));
                 } else {
                     // Also when `a` holds it: locking twice parks forever.
@@ -338,7 +356,10 @@ impl Model {
         if let Some(w) = l.waiters.pop_front() {
             l.holder = Some(w);
             l.count += 1;
-            let res = Res::Locked { count: l.count, poisoned: l.poisoned };
+            let res = Res::Locked {
+                count: l.count,
+                poisoned: l.poisoned,
+            };
             self.wake(st, w, res);
         }
     }

@@ -117,7 +117,14 @@ fn measure(root: &Path, data: &Path, quick: bool) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = |rel: &str| root.join(rel).join("Cargo.toml");
     run(Command::new(&cargo).current_dir(root).args([
-        "build", "--release", "--example", "echo", "--example", "echo_load", "--example", "http",
+        "build",
+        "--release",
+        "--example",
+        "echo",
+        "--example",
+        "echo_load",
+        "--example",
+        "http",
     ]));
     run(Command::new(&cargo)
         .args(["run", "--release", "--manifest-path"])
@@ -136,11 +143,26 @@ fn measure(root: &Path, data: &Path, quick: bool) {
     // The I/O harness runs its own server binaries (built here with it) and
     // finds strands' examples relative to its own directory.
     let io = root.join("benches/peers/io");
-    run(Command::new(&cargo).current_dir(&io).args(["build", "--release", "--bins"]));
-    let (runs, total, wrk) = if quick { ("1", "50000", "3") } else { ("3", "200000", "10") };
+    run(Command::new(&cargo)
+        .current_dir(&io)
+        .args(["build", "--release", "--bins"]));
+    let (runs, total, wrk) = if quick {
+        ("1", "50000", "3")
+    } else {
+        ("3", "200000", "10")
+    };
     run(Command::new(io.join("target/release/strands-peers-io"))
         .current_dir(&io)
-        .args(["--conns", "100,1000", "--runs", runs, "--rounds-total", total, "--wrk-secs", wrk])
+        .args([
+            "--conns",
+            "100,1000",
+            "--runs",
+            runs,
+            "--rounds-total",
+            total,
+            "--wrk-secs",
+            wrk,
+        ])
         .arg("--tsv")
         .arg(data.join("io.tsv")));
 }
@@ -159,7 +181,9 @@ fn load(data: &Path) -> Data {
     for f in files {
         for line in std::fs::read_to_string(&f).unwrap().lines() {
             let cols: Vec<&str> = line.split('\t').collect();
-            let [chart, series, x, v] = cols[..] else { continue };
+            let [chart, series, x, v] = cols[..] else {
+                continue;
+            };
             let Ok(v) = v.parse::<f64>() else { continue };
             let series_list = out.entry(chart.to_string()).or_default();
             let si = match series_list.iter().position(|(s, _)| s == series) {
@@ -222,7 +246,10 @@ fn chart(spec: &Spec, series: &[(String, Vec<(String, Vec<f64>)>)]) -> Chart {
                     (xv, median(vals))
                 })
                 .collect();
-            Series { name: name.clone(), points }
+            Series {
+                name: name.clone(),
+                points,
+            }
         })
         .collect();
     Chart {

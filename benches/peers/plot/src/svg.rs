@@ -35,10 +35,14 @@ const TOP: f64 = 70.0;
 const BOTTOM: f64 = 62.0;
 /// strands first, then the peers (the order of `COLORS` follows the order
 /// of the series in the chart).
-const COLORS: [&str; 6] = ["#d9480f", "#1971c2", "#2f9e44", "#7048e8", "#868e96", "#e8590c"];
+const COLORS: [&str; 6] = [
+    "#d9480f", "#1971c2", "#2f9e44", "#7048e8", "#868e96", "#e8590c",
+];
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A short label for a value: 3 significant digits, k/M suffixes.
@@ -82,7 +86,9 @@ fn linear_ticks(hi: f64) -> Vec<f64> {
         .map(|m| m * mag)
         .find(|s| hi / s <= 6.0)
         .unwrap_or(10.0 * mag);
-    (0..=((hi / step).ceil() as usize)).map(|i| i as f64 * step).collect()
+    (0..=((hi / step).ceil() as usize))
+        .map(|i| i as f64 * step)
+        .collect()
 }
 
 struct Axis {
@@ -110,7 +116,11 @@ fn decades(lo: f64, hi: f64) -> (f64, f64, Vec<f64>) {
     let a = lo.log10().floor() as i32;
     let b = hi.log10().ceil() as i32;
     let b = if b == a { a + 1 } else { b };
-    (10f64.powi(a), 10f64.powi(b), (a..=b).map(|e| 10f64.powi(e)).collect())
+    (
+        10f64.powi(a),
+        10f64.powi(b),
+        (a..=b).map(|e| 10f64.powi(e)).collect(),
+    )
 }
 
 pub fn render(c: &Chart) -> String {
@@ -134,7 +144,13 @@ pub fn render(c: &Chart) -> String {
         let t = linear_ticks(ymax * 1.08);
         (0.0, *t.last().unwrap(), t)
     };
-    let y = Axis { lo: ylo, hi: yhi, log: c.log_y, p0: TOP + plot_h, p1: TOP };
+    let y = Axis {
+        lo: ylo,
+        hi: yhi,
+        log: c.log_y,
+        p0: TOP + plot_h,
+        p1: TOP,
+    };
 
     writeln!(
         s,
@@ -142,8 +158,18 @@ pub fn render(c: &Chart) -> String {
     )
     .unwrap();
     writeln!(s, r#"<rect width="{W}" height="{H}" fill="white"/>"#).unwrap();
-    writeln!(s, r#"<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{}</text>"#, esc(&c.title)).unwrap();
-    writeln!(s, r##"<text x="{LEFT}" y="40" fill="#555">{}</text>"##, esc(&c.subtitle)).unwrap();
+    writeln!(
+        s,
+        r#"<text x="{LEFT}" y="22" font-size="16" font-weight="bold">{}</text>"#,
+        esc(&c.title)
+    )
+    .unwrap();
+    writeln!(
+        s,
+        r##"<text x="{LEFT}" y="40" fill="#555">{}</text>"##,
+        esc(&c.subtitle)
+    )
+    .unwrap();
 
     // y grid and labels
     for t in &yticks {
@@ -220,8 +246,18 @@ pub fn render(c: &Chart) -> String {
             let (xmin, xmax) = xs
                 .iter()
                 .fold((f64::INFINITY, 0f64), |(a, b), &v| (a.min(v), b.max(v)));
-            let (xlo, xhi, xticks) = if xs.is_empty() { (1.0, 10.0, vec![1.0, 10.0]) } else { decades(xmin, xmax) };
-            let x = Axis { lo: xlo, hi: xhi, log: true, p0: LEFT, p1: LEFT + plot_w };
+            let (xlo, xhi, xticks) = if xs.is_empty() {
+                (1.0, 10.0, vec![1.0, 10.0])
+            } else {
+                decades(xmin, xmax)
+            };
+            let x = Axis {
+                lo: xlo,
+                hi: xhi,
+                log: true,
+                p0: LEFT,
+                p1: LEFT + plot_w,
+            };
             for t in &xticks {
                 let px = x.map(*t);
                 writeln!(

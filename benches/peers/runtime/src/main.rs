@@ -784,15 +784,34 @@ fn plot_data(path: &str, quick: bool) {
     };
     for &n in counts {
         for who in ["strands", "tokio", "may"] {
-            cases.push(Case { n, ..Case::new("yieldn", who, 2) });
+            cases.push(Case {
+                n,
+                ..Case::new("yieldn", who, 2)
+            });
         }
     }
-    eprintln!("plot data: spawn+join and yields, {rounds} rounds of {} cases", cases.len());
+    eprintln!(
+        "plot data: spawn+join and yields, {rounds} rounds of {} cases",
+        cases.len()
+    );
     let res = run_rounds(&cases, rounds);
     for (c, r) in cases.iter().zip(&res) {
-        let who = if c.who == "thread" { "std::thread" } else { c.who };
+        let who = if c.who == "thread" {
+            "std::thread"
+        } else {
+            c.who
+        };
         match c.case {
-            "spawn" => row("spawn_join", who, &format!("{} worker{}", c.workers, if c.workers == 1 { "" } else { "s" }), med(r, "ns")),
+            "spawn" => row(
+                "spawn_join",
+                who,
+                &format!(
+                    "{} worker{}",
+                    c.workers,
+                    if c.workers == 1 { "" } else { "s" }
+                ),
+                med(r, "ns"),
+            ),
             _ => row("yields", who, &c.n.to_string(), med(r, "ns")),
         }
         if let Err(e) = r {
@@ -809,11 +828,22 @@ fn plot_data(path: &str, quick: bool) {
     let mut pcases = Vec::new();
     for &n in parked {
         for who in ["strands", "tokio", "may"] {
-            let timeout = if n > PARKED { CHILD_TIMEOUT_BIG } else { CHILD_TIMEOUT };
-            pcases.push(Case { n, timeout, ..Case::new("parked", who, 2) });
+            let timeout = if n > PARKED {
+                CHILD_TIMEOUT_BIG
+            } else {
+                CHILD_TIMEOUT
+            };
+            pcases.push(Case {
+                n,
+                timeout,
+                ..Case::new("parked", who, 2)
+            });
         }
     }
-    eprintln!("plot data: parked tasks, {prounds} round(s) of {} cases", pcases.len());
+    eprintln!(
+        "plot data: parked tasks, {prounds} round(s) of {} cases",
+        pcases.len()
+    );
     let pres = run_rounds(&pcases, prounds);
     for (c, r) in pcases.iter().zip(&pres) {
         row("parked_rss", c.who, &c.n.to_string(), med(r, "rss_b"));
