@@ -131,9 +131,10 @@ fn every_byte_string_decodes() {
 fn shrinking_finds_a_short_program() {
     use model::Op;
     let fails = |p: &Program| {
-        p.ops.iter().enumerate().any(|(i, op)| {
-            matches!(op, Op::Send(a, ..) if p.ops[i..].iter().any(|o| *o == Op::Cancel(*a)))
-        })
+        p.ops
+            .iter()
+            .enumerate()
+            .any(|(i, op)| matches!(op, Op::Send(a, ..) if p.ops[i..].contains(&Op::Cancel(*a))))
     };
     let p = (1..200)
         .map(model::seeded)

@@ -61,9 +61,11 @@ enum Cmd {
 
 type Report = (usize, Res);
 
+/// The driver's sender and receiver of one channel (`None` once dropped).
+type Ends = (Option<Sender<u64>>, Option<Receiver<u64>>);
+
 struct World {
-    /// The driver's sender and receiver of each channel.
-    chans: Vec<StdMutex<(Option<Sender<u64>>, Option<Receiver<u64>>)>>,
+    chans: Vec<StdMutex<Ends>>,
     locks: Vec<strands::sync::Mutex<u64>>,
     handles: StdMutex<Vec<Option<JoinHandle<u64>>>>,
     reports: mpsc::Sender<Report>,

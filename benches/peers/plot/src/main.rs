@@ -167,8 +167,10 @@ fn measure(root: &Path, data: &Path, quick: bool) {
         .arg(data.join("io.tsv")));
 }
 
-/// chart -> series (in first-seen order) -> x (in first-seen order) -> values.
-type Data = BTreeMap<String, Vec<(String, Vec<(String, Vec<f64>)>)>>;
+/// One series: its name and, per x (in first-seen order), its values.
+type SeriesData = (String, Vec<(String, Vec<f64>)>);
+/// chart -> its series, in first-seen order.
+type Data = BTreeMap<String, Vec<SeriesData>>;
 
 fn load(data: &Path) -> Data {
     let mut out = Data::new();
@@ -214,7 +216,7 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-fn chart(spec: &Spec, series: &[(String, Vec<(String, Vec<f64>)>)]) -> Chart {
+fn chart(spec: &Spec, series: &[SeriesData]) -> Chart {
     // strands first, the peers after it in first-seen order
     let mut order: Vec<usize> = (0..series.len()).collect();
     order.sort_by_key(|&i| !series[i].0.starts_with("strands"));
