@@ -205,8 +205,9 @@ fn run_plan(spec: &PlanSpec) -> Res {
 }
 
 /// Silences the panics programs ask for; everything else goes to the
-/// previous hook. Installed after a runtime was built, so that it wraps
-/// strands' own hook.
+/// previous hook. Installed after the first spawn (which is when strands
+/// installs its own hook, once per process), so that it wraps strands'
+/// hook: wrapped by it, the strand's `panicked at` line would still print.
 fn install_quiet_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -257,6 +258,7 @@ impl Driver<'_> {
                 let w = Arc::clone(&self.world);
                 let gone = Gone(me, self.world.reports.clone());
                 let h = self.rt.spawn(move || actor(me, rx, w, gone));
+                install_quiet_hook();
                 self.strands.push(h.strand().clone());
                 self.world.handles.lock().unwrap().push(Some(h));
                 self.inboxes.push(tx);
@@ -434,7 +436,6 @@ pub fn run(p: &Program) -> Result<(), Divergence> {
         .on_deadlock(|_| {}) // join cycles are programs' business here
         .build()
         .expect("build a runtime");
-    install_quiet_hook();
     let (report_tx, reports) = mpsc::channel();
     let world = Arc::new(World {
         chans: p
