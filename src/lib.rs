@@ -81,6 +81,8 @@ mod blocking;
 pub mod channel;
 pub mod dump;
 mod grow;
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
 #[cfg(not(loom))]
 pub mod io;
 pub mod join;

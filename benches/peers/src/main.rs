@@ -415,5 +415,25 @@ fn main() -> io::Result<()> {
     ratio("create:  strands pooled vs generator new stack", s_cr, med(Op::CreateFresh, Lib::Generator));
     println!();
     println!("measured in {:.1} s", start.elapsed().as_secs_f64());
+
+    // `--tsv <file>`: the medians as rows `chart<TAB>series<TAB>x<TAB>ns`
+    // for `benches/peers/plot`.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(path) = args.iter().position(|a| a == "--tsv").and_then(|i| args.get(i + 1)) {
+        let mut tsv = String::new();
+        for (op, x) in [
+            (Op::Switch, "one-way switch"),
+            (Op::CreatePooled, "create+run+drop, pooled stack"),
+            (Op::CreateFresh, "create+run+drop, new stack"),
+        ] {
+            for lib in LIBS {
+                if let Some(m) = med(op, lib) {
+                    tsv += &format!("switch\t{}\t{x}\t{m}\n", lib.name());
+                }
+            }
+        }
+        std::fs::write(path, tsv)?;
+        eprintln!("wrote {path}");
+    }
     Ok(())
 }

@@ -46,6 +46,10 @@ fn main() {
     let mut conns = vec![100usize, 1000];
     let mut runs = 3;
     let mut wrk_secs = 10;
+    // `--tsv <file>`: every run's figures as rows `chart<TAB>series<TAB>x<TAB>value`
+    // for `benches/peers/plot` (which takes the median of repeated rows).
+    let mut tsv_path: Option<String> = None;
+    let mut tsv = String::new();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         let v = it.next().unwrap_or_default();
@@ -54,6 +58,7 @@ fn main() {
             "--conns" => conns = v.split(',').map(|c| c.parse().unwrap()).collect(),
             "--runs" => runs = v.parse().unwrap(),
             "--wrk-secs" => wrk_secs = v.parse().unwrap(),
+            "--tsv" => tsv_path = Some(v),
             _ => panic!("unknown option {a}"),
         }
     }
@@ -100,6 +105,11 @@ fn main() {
                 let line = String::from_utf8_lossy(&out.stdout).to_string();
                 let _ = child.kill();
                 let _ = child.wait();
+                for (chart, key) in [("echo_rps", "rt_per_sec"), ("echo_p99", "p99_us")] {
+                    if let Ok(v) = field(&line, key).parse::<f64>() {
+                        tsv += &format!("{chart}\t{}\t{c} conns\t{v}\n", s.name);
+                    }
+                }
                 println!(
                     "{:<22} {:>6} {:>12} {:>9} {:>9}   (run {})",
                     s.name,
@@ -112,8 +122,15 @@ fn main() {
             }
         }
     }
+    let write_tsv = |tsv: &str| {
+        if let Some(p) = &tsv_path {
+            std::fs::write(p, tsv).unwrap_or_else(|e| panic!("{p}: {e}"));
+            eprintln!("wrote {p}");
+        }
+    };
     if Command::new("wrk").arg("--version").output().is_err() {
         println!("wrk not installed: skipping the HTTP table");
+        write_tsv(&tsv);
         return;
     }
     let http = [
@@ -161,7 +178,28 @@ fn main() {
                 .find_map(|l| l.trim().strip_prefix("99%"))
                 .map(|v| v.trim().to_string())
                 .unwrap_or_else(|| "?".into());
+            if let Ok(v) = rps.parse::<f64>() {
+                tsv += &format!("http_rps\t{}\twrk -c100\t{v}\n", s.name);
+            }
+            if let Some(ms) = wrk_ms(&p99) {
+                tsv += &format!("http_p99\t{}\twrk -c100\t{ms}\n", s.name);
+            }
             println!("{:<22} {:>12} {:>12}   (run {})", s.name, rps, p99, run + 1);
         }
     }
+    write_tsv(&tsv);
+}
+
+/// A wrk latency ("950.00us", "3.27ms", "1.02s") in milliseconds.
+fn wrk_ms(s: &str) -> Option<f64> {
+    let (num, scale) = if let Some(n) = s.strip_suffix("us") {
+        (n, 1e-3)
+    } else if let Some(n) = s.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1e3)
+    } else {
+        return None;
+    };
+    num.parse::<f64>().ok().map(|v| v * scale)
 }

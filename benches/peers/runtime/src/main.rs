@@ -25,6 +25,8 @@ const SPAWN_N: usize = 20_000; // green spawns per measurement
 const SPAWN_N_THREAD: usize = 2_000; // std::thread spawns per measurement
 const YIELD_TASKS: usize = 10_000;
 const YIELDS_EACH: usize = 100;
+/// Yields per measurement in the plot's sweep over task counts.
+const YIELD_TOTAL: usize = YIELD_TASKS * YIELDS_EACH;
 const PARKED: usize = 100_000;
 /// Part 4: the parked measurement at a million tasks.
 const PARKED_BIG: usize = 1_000_000;
@@ -57,6 +59,14 @@ fn main() {
         Some("skynet") => {
             header("-- skynet");
             skynet::parent_section();
+        }
+        Some("plot-data") => {
+            let quick = args[2..].iter().any(|a| a == "--quick");
+            let out = args[2..]
+                .iter()
+                .find(|a| !a.starts_with("--"))
+                .expect("plot-data [--quick] <file.tsv>");
+            plot_data(out, quick);
         }
         _ => {
             let quick = args[1..].iter().any(|a| a == "--quick")
@@ -94,9 +104,13 @@ fn child(case: &str, who: &str, workers: usize, n: usize) {
         ("spawn", "tokio") => report(&[("ns", spawn_tokio(workers))]),
         ("spawn", "may") => report(&[("ns", spawn_may())]),
         ("spawn", "thread") => report(&[("ns", spawn_thread(workers))]),
-        ("yield", "strands") => report(&[("ns", yield_strands(workers))]),
-        ("yield", "tokio") => report(&[("ns", yield_tokio(workers))]),
-        ("yield", "may") => report(&[("ns", yield_may())]),
+        ("yield", "strands") => report(&[("ns", yield_strands(workers, YIELD_TASKS))]),
+        ("yield", "tokio") => report(&[("ns", yield_tokio(workers, YIELD_TASKS))]),
+        ("yield", "may") => report(&[("ns", yield_may(YIELD_TASKS))]),
+        // The plot's sweep: `n` tasks sharing YIELD_TOTAL yields.
+        ("yieldn", "strands") => report(&[("ns", yield_strands(workers, n))]),
+        ("yieldn", "tokio") => report(&[("ns", yield_tokio(workers, n))]),
+        ("yieldn", "may") => report(&[("ns", yield_may(n))]),
         ("parked", "strands") => parked_strands(workers, n),
         ("parked", "tokio") => parked_tokio(workers, n),
         ("parked", "may") => parked_may(n),
@@ -216,14 +230,15 @@ fn spawn_thread(workers: usize) -> f64 {
 // 2. YIELD_TASKS tasks x YIELDS_EACH yields; wall time (spawn to last join)
 // per yield.
 
-fn yield_strands(workers: usize) -> f64 {
+fn yield_strands(workers: usize, tasks: usize) -> f64 {
+    let each = YIELD_TOTAL / tasks;
     let rt = strands_rt(workers);
     rt.block_on(|| {
         let t = Instant::now();
-        let hs: Vec<_> = (0..YIELD_TASKS)
+        let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                strands::spawn(|| {
-                    for _ in 0..YIELDS_EACH {
+                strands::spawn(move || {
+                    for _ in 0..each {
                         strands::yield_now();
                     }
                 })
@@ -232,18 +247,19 @@ fn yield_strands(workers: usize) -> f64 {
         for h in hs {
             h.join().unwrap();
         }
-        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+        per(t.elapsed(), tasks * each)
     })
 }
 
-fn yield_tokio(workers: usize) -> f64 {
+fn yield_tokio(workers: usize, tasks: usize) -> f64 {
+    let each = YIELD_TOTAL / tasks;
     let rt = tokio_rt(workers);
-    tokio_inside(&rt, async {
+    tokio_inside(&rt, async move {
         let t = Instant::now();
-        let hs: Vec<_> = (0..YIELD_TASKS)
+        let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                tokio::spawn(async {
-                    for _ in 0..YIELDS_EACH {
+                tokio::spawn(async move {
+                    for _ in 0..each {
                         tokio::task::yield_now().await;
                     }
                 })
@@ -252,17 +268,18 @@ fn yield_tokio(workers: usize) -> f64 {
         for h in hs {
             h.await.unwrap();
         }
-        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+        per(t.elapsed(), tasks * each)
     })
 }
 
-fn yield_may() -> f64 {
-    may_inside(|| {
+fn yield_may(tasks: usize) -> f64 {
+    let each = YIELD_TOTAL / tasks;
+    may_inside(move || {
         let t = Instant::now();
-        let hs: Vec<_> = (0..YIELD_TASKS)
+        let hs: Vec<_> = (0..tasks)
             .map(|_| {
-                may::go!(|| {
-                    for _ in 0..YIELDS_EACH {
+                may::go!(move || {
+                    for _ in 0..each {
                         may::coroutine::yield_now();
                     }
                 })
@@ -271,7 +288,7 @@ fn yield_may() -> f64 {
         for h in hs {
             h.join().unwrap();
         }
-        per(t.elapsed(), YIELD_TASKS * YIELDS_EACH)
+        per(t.elapsed(), tasks * each)
     })
 }
 
@@ -743,4 +760,106 @@ fn parked_section(part: usize, n: usize, rounds: usize, timeout: Duration) {
     }
     println!("   (RSS/task = VmRSS growth from before the first spawn to all started, / {n};");
     println!("    shutdown: strands shutdown_timeout cancels them, tokio shutdown_timeout drops them, may has none)");
+}
+
+// ------------------------------------------------------- data for the plots
+
+/// The measurements `benches/peers/plot` draws, as TSV rows
+/// `chart<TAB>series<TAB>x<TAB>value` written to `path`: spawn + join on 1
+/// and 2 workers; yields against the number of tasks sharing
+/// `YIELD_TOTAL` yields; RSS per parked task against the number of parked
+/// tasks. Medians over interleaved rounds of child processes, as in the
+/// tables. `quick`: fewer rounds and counts.
+fn plot_data(path: &str, quick: bool) {
+    use std::fmt::Write;
+    let rounds = if quick { 3 } else { ROUNDS };
+    let mut tsv = String::new();
+    let mut row = |chart: &str, series: &str, x: &str, v: Option<f64>| {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            writeln!(tsv, "{chart}\t{series}\t{x}\t{v}").unwrap();
+        }
+    };
+
+    let mut cases = Vec::new();
+    for w in [1, 2] {
+        for who in ["strands", "tokio", "may", "thread"] {
+            cases.push(Case::new("spawn", who, w));
+        }
+    }
+    let counts: &[usize] = if quick {
+        &[10, 100, 1_000, 10_000]
+    } else {
+        &[1, 10, 100, 1_000, 10_000, 100_000]
+    };
+    for &n in counts {
+        for who in ["strands", "tokio", "may"] {
+            cases.push(Case {
+                n,
+                ..Case::new("yieldn", who, 2)
+            });
+        }
+    }
+    eprintln!(
+        "plot data: spawn+join and yields, {rounds} rounds of {} cases",
+        cases.len()
+    );
+    let res = run_rounds(&cases, rounds);
+    for (c, r) in cases.iter().zip(&res) {
+        let who = if c.who == "thread" {
+            "std::thread"
+        } else {
+            c.who
+        };
+        match c.case {
+            "spawn" => row(
+                "spawn_join",
+                who,
+                &format!(
+                    "{} worker{}",
+                    c.workers,
+                    if c.workers == 1 { "" } else { "s" }
+                ),
+                med(r, "ns"),
+            ),
+            _ => row("yields", who, &c.n.to_string(), med(r, "ns")),
+        }
+        if let Err(e) = r {
+            eprintln!("  {} {} {} failed: {e}", c.case, c.who, c.n);
+        }
+    }
+
+    let parked: &[usize] = if quick {
+        &[1_000, 10_000, 100_000]
+    } else {
+        &[1_000, 10_000, 100_000, 1_000_000]
+    };
+    let prounds = if quick { 1 } else { PARKED_ROUNDS };
+    let mut pcases = Vec::new();
+    for &n in parked {
+        for who in ["strands", "tokio", "may"] {
+            let timeout = if n > PARKED {
+                CHILD_TIMEOUT_BIG
+            } else {
+                CHILD_TIMEOUT
+            };
+            pcases.push(Case {
+                n,
+                timeout,
+                ..Case::new("parked", who, 2)
+            });
+        }
+    }
+    eprintln!(
+        "plot data: parked tasks, {prounds} round(s) of {} cases",
+        pcases.len()
+    );
+    let pres = run_rounds(&pcases, prounds);
+    for (c, r) in pcases.iter().zip(&pres) {
+        row("parked_rss", c.who, &c.n.to_string(), med(r, "rss_b"));
+        if let Err(e) = r {
+            eprintln!("  parked {} {} failed: {e}", c.who, c.n);
+        }
+    }
+    std::fs::write(path, tsv).unwrap_or_else(|e| panic!("{path}: {e}"));
+    eprintln!("wrote {path}");
 }
