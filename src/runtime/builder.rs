@@ -481,6 +481,7 @@ impl Builder {
             ),
             reclaim: Reclaim::new(self.reclaim_after),
             join_waits: crate::loom::process::AtomicUsize::new(0),
+            stw: super::stw::Stw::new(),
         });
         let mut rt = Runtime {
             handle: Handle { shared },

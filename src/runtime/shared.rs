@@ -50,6 +50,8 @@ pub(crate) struct Shared {
     /// Strands parked in a join without a deadline (the watchdog looks for
     /// deadlocks only while there are some: `watchdog/deadlock.rs`).
     pub(crate) join_waits: process::AtomicUsize,
+    /// Stop-the-world requests (`stw.rs`).
+    pub(crate) stw: super::stw::Stw,
 }
 
 /// The part of a worker other threads reach.

@@ -290,6 +290,7 @@ impl Worker {
             || !self.shared.workers[self.index].remote.is_empty()
             || self.shared.injectors.iter().any(|i| !i.is_empty())
             || self.shared.workers.iter().any(|w| !w.stealers.is_empty())
+            || self.shared.stw.requested() // halt instead of sleeping
     }
 
     /// Keeps a finished strand's stack for this worker's next spawn, or

@@ -15,8 +15,9 @@ use std::time::Instant;
 /// and no strand is left.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let _alt = AltStack::ensure();
-    // a spare started again in a slot goes on from the counts published
-    // there (zero for a worker that never ran)
+    let _member = crate::runtime::stw::Member::join(&shared); // counted until this returns
+                                                              // a spare started again in a slot goes on from the counts published
+                                                              // there (zero for a worker that never ran)
     let me = &shared.workers[index];
     let queues = LocalQueues::new(deques);
     for (cell, n) in queues.picks.iter().zip(me.picks.iter()) {
@@ -52,6 +53,9 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let spare = index >= worker.shared.base_workers;
     let mut idle_since: Option<Instant> = None;
     let retiring = loop {
+        if worker.shared.stw.requested() {
+            worker.shared.stw.halt(index); // between strand runs (stw.rs)
+        }
         let ticks = worker.ticks.get() + 1;
         if ticks >= MAINTAIN_EVERY {
             worker.ticks.set(0);
