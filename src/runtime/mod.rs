@@ -34,6 +34,7 @@ pub(crate) mod agenda;
 mod builder;
 pub(crate) mod context;
 mod dump;
+pub(crate) mod events;
 mod gate;
 mod handle;
 mod idle;
@@ -50,6 +51,7 @@ mod watchdog;
 mod worker;
 
 pub use builder::{Builder, DEFAULT_RECLAIM_AFTER};
+pub use events::{Event, EventHook, Outcome};
 pub use handle::{Handle, Runtime, SpawnError};
 pub use priority::Priority;
 pub use stw::{RunningStrand, StopTheWorldError};

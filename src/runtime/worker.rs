@@ -229,6 +229,7 @@ impl Worker {
             return false;
         }
         let cur = self.take_running().expect("a strand is running");
+        super::events::yielded(&self.shared, &cur, self.index);
         self.switched_out(&cur);
         // what `run_strand` checks after a switch-out, checked now
         let here = 0u8;
@@ -273,6 +274,7 @@ impl Worker {
         let n = self.shared.workers.len();
         let others = (1..n).map(|k| &self.shared.workers[(self.index + k) % n].stealers);
         let strand = self.queues.take_from(&self.shared.injectors, others);
+        super::events::stolen(&self.shared, strand.as_deref(), self.index);
         // published at once, so a stolen strand's joiner sees it counted
         self.shared.workers[self.index]
             .steals
@@ -428,10 +430,12 @@ impl Worker {
         }
         match self.action.get() {
             Action::Yield => {
+                super::events::yielded(&self.shared, &strand, self.index);
                 strand.state.yielded();
                 self.push_yielded(strand);
             }
             Action::Park => {
+                super::events::parked(&self.shared, &strand, self.index);
                 self.parks.set(self.parks.get() + 1);
                 // published at once (a plain store to this worker's line)
                 self.shared.workers[self.index]
