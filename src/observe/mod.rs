@@ -28,6 +28,34 @@
 
 pub use crate::runtime::{Event, EventHook, Outcome};
 
+#[cfg(feature = "tracing")]
+pub(crate) mod trace;
+
+/// A ready-made event hook (cargo feature `tracing`) that emits every
+/// [`Event`] as a `tracing` event with target `strands::events` (watchdog
+/// reports and panicked strands at `WARN`, spawned and finished at
+/// `DEBUG`, the rest at `TRACE`), each with the event's fields.
+///
+/// With the feature on, every strand of a runtime that has an event hook
+/// (this one or any other) also runs in a span named `strand` (fields
+/// `strand.id`, `strand.name`), entered while the strand runs and exited
+/// whenever it switches out, so a subscriber attributes what a strand logs
+/// to it as it does for an async task. As with `.await`, a span of your own
+/// entered across a blocking point stays entered on the worker thread
+/// while the strand waits: enter spans between blocking points.
+///
+/// ```
+/// let rt = strands::Runtime::builder()
+///     .on_event(strands::observe::tracing_hook())
+///     .build()?;
+/// rt.block_on(|| tracing::info!("inside the strand's span"));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(feature = "tracing")]
+pub fn tracing_hook() -> impl Fn(&Event<'_>) + Send + Sync + 'static {
+    |e: &Event<'_>| trace::emit(e)
+}
+
 use crate::Priority;
 use std::io::{BufWriter, Write};
 use std::sync::Mutex;

@@ -371,19 +371,21 @@ where
             strand,
             worker: Some(worker),
         });
-        match std::panic::catch_unwind(AssertUnwindSafe(f)) {
-            Ok(v) => {
-                emit_current(|strand, _| Event::Finished {
-                    strand,
-                    outcome: Outcome::Ok,
-                });
-                v
-            }
-            Err(p) => {
-                let outcome = outcome_of(&*p);
-                emit_current(|strand, _| Event::Finished { strand, outcome });
-                super::context::resume_unwind(p)
-            }
+        #[cfg(feature = "tracing")]
+        let span = super::context::with_current(|s| {
+            s.and_then(|s| crate::observe::trace::start(s.id.as_u64(), s.name.as_deref()))
+        });
+        let r = std::panic::catch_unwind(AssertUnwindSafe(f));
+        let outcome = match &r {
+            Ok(_) => Outcome::Ok,
+            Err(p) => outcome_of(&**p),
+        };
+        emit_current(|strand, _| Event::Finished { strand, outcome });
+        #[cfg(feature = "tracing")]
+        crate::observe::trace::end(span);
+        match r {
+            Ok(v) => v,
+            Err(p) => super::context::resume_unwind(p),
         }
     }
 }
