@@ -102,14 +102,13 @@ fn a_strand_life_from_spawn_to_finish() {
     let (rt, log) = logged(1, |b| b);
     let (parent, child, line) = rt.block_on(|| {
         let (tx, rx) = strands::channel::bounded::<u32>(1);
-        let line = line!() + 1;
-        let h = strands::Builder::new()
-            .name("rx \"quoted\"".into())
-            .spawn(move || {
-                strands::yield_now();
-                rx.recv().unwrap()
-            });
-        let h = h.unwrap();
+        let builder = strands::Builder::new().name("rx \"quoted\"".into());
+        let body = move || {
+            strands::yield_now();
+            rx.recv().unwrap()
+        };
+        let line = line!() + 1; // the spawn's own line is its site
+        let h = builder.spawn(body).unwrap();
         let child = h.strand().id();
         // wait until it is parked in its receive
         while !of(&log, child).contains(&Seen::Parked(child, WaitKind::Recv)) {
@@ -147,8 +146,25 @@ fn a_strand_life_from_spawn_to_finish() {
         of(&log, parent).last(),
         Some(&Seen::Finished(parent, Outcome::Ok))
     );
-    let all = log.lock().unwrap().clone();
-    assert!(all.contains(&Seen::Idle) && all.contains(&Seen::Notified));
+}
+
+#[test]
+fn a_worker_goes_idle_and_is_notified() {
+    let (rt, log) = logged(1, |b| b);
+    rt.block_on(|| ());
+    // with nothing left to run, the worker goes idle
+    while !log.lock().unwrap().contains(&Seen::Idle) {
+        std::thread::yield_now();
+    }
+    let idle_at = log
+        .lock()
+        .unwrap()
+        .iter()
+        .rposition(|s| *s == Seen::Idle)
+        .unwrap();
+    rt.block_on(|| ()); // work from outside: it is notified
+    let after: Vec<Seen> = log.lock().unwrap()[idle_at..].to_vec();
+    assert!(after.contains(&Seen::Notified), "{after:?}");
 }
 
 #[test]
