@@ -306,3 +306,34 @@ fn requests_racing_the_workers_going_idle_never_hang() {
     }
     requester.join().unwrap();
 }
+
+#[test]
+fn a_closure_that_parks_its_strand_aborts_with_a_message() {
+    // no strand can run until the closure returns, so a closure that
+    // parks the strand it runs on would wait forever: the runtime aborts
+    // instead (in a child process: this same test, re-run)
+    if std::env::var_os("RT_STW_CHILD").is_some() {
+        let rt = common::rt(2);
+        rt.block_on(|| {
+            Handle::current().stop_the_world(|| strands::sleep(Duration::from_millis(1)));
+        });
+        unreachable!("the closure parked and the runtime went on");
+    }
+    common::hang_guard();
+    let out = common::this_binary()
+        .args([
+            "--exact",
+            "a_closure_that_parks_its_strand_aborts_with_a_message",
+            "--nocapture",
+        ])
+        .env("RT_STW_CHILD", "1")
+        .output()
+        .expect("re-running the test binary");
+    let err = String::from_utf8_lossy(&out.stderr);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{err}");
+    assert!(
+        err.contains("stop_the_world: the closure yielded, parked or waited for a strand"),
+        "{err}"
+    );
+}
