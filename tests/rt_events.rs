@@ -345,3 +345,32 @@ fn json_lines_are_one_object_a_line() {
         "{text}"
     );
 }
+
+#[test]
+fn the_dump_counts_switches_and_with_a_hook_times_running_and_parked() {
+    for hooked in [false, true] {
+        let rt = if hooked {
+            common::rt_with(1, |b| b.on_event(|_| {}))
+        } else {
+            common::rt(1)
+        };
+        rt.block_on(move || {
+            for _ in 0..10 {
+                strands::yield_now();
+            }
+            strands::sleep(Duration::from_millis(2));
+            let me = strands::current().id();
+            let dump = strands::dump().unwrap();
+            let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+            assert!(info.switches() >= 12, "{info}"); // first run, 10 yields, the sleep
+            assert!(info.to_string().contains(" switches"), "{info}");
+            if hooked {
+                let parked = info.time_parked().expect("measured with a hook");
+                assert!(parked >= Duration::from_millis(2), "{info}");
+                assert!(info.time_running().is_some());
+            } else {
+                assert_eq!((info.time_running(), info.time_parked()), (None, None));
+            }
+        });
+    }
+}

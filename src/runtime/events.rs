@@ -397,24 +397,32 @@ pub(crate) fn on(shared: &Shared) -> bool {
     shared.events.is_some()
 }
 
-/// A strand yielded on `worker` (`worker.rs`).
+/// A strand yielded on `worker` (`worker.rs`); with a hook, its running
+/// time is counted (`strand/stats.rs`).
 #[inline(always)]
 pub(crate) fn yielded(shared: &Shared, strand: &crate::strand::Header, worker: usize) {
-    emit(shared, || Event::Yielded {
-        strand: strand.id,
-        worker,
-    });
+    if let Some(events) = &shared.events {
+        strand.stats.switched_out(false);
+        events.deliver(|| Event::Yielded {
+            strand: strand.id,
+            worker,
+        });
+    }
 }
 
 /// A strand parked on `worker` (`worker.rs`), for the reason its wait
-/// record holds.
+/// record holds; with a hook, its running time is counted and its parked
+/// time starts.
 #[inline(always)]
 pub(crate) fn parked(shared: &Shared, strand: &crate::strand::Header, worker: usize) {
-    emit(shared, || Event::Parked {
-        strand: strand.id,
-        worker,
-        reason: strand.wait.kind(),
-    });
+    if let Some(events) = &shared.events {
+        strand.stats.switched_out(true);
+        events.deliver(|| Event::Parked {
+            strand: strand.id,
+            worker,
+            reason: strand.wait.kind(),
+        });
+    }
 }
 
 /// `worker` took `strand` from the injector or another worker.

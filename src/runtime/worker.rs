@@ -399,6 +399,7 @@ impl Worker {
         self.set_running(strand);
         self.switches.set(self.switches.get() + 1);
         let header: &Header = self.running().expect("just installed");
+        header.stats.switched_in(self.shared.events.is_some()); // a counter; a clock if observed
         let me = &self.shared.workers[self.index];
         self.note_progress();
         me.watch_current
