@@ -15,9 +15,10 @@ use std::time::Instant;
 /// and no strand is left.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let _alt = AltStack::ensure();
-    let _member = crate::runtime::stw::Member::join(&shared); // counted until this returns
-                                                              // a spare started again in a slot goes on from the counts published
-                                                              // there (zero for a worker that never ran)
+    // counted by stop-the-world requests until this returns
+    let _member = crate::runtime::stw::Member::join(&shared);
+    // a spare started again in a slot goes on from the counts published
+    // there (zero for a worker that never ran)
     let me = &shared.workers[index];
     let queues = LocalQueues::new(deques);
     for (cell, n) in queues.picks.iter().zip(me.picks.iter()) {
