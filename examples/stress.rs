@@ -18,7 +18,9 @@
 //! (afterwards, also
 //! time the kernel's first touch of as many fresh pages, one per stack-sized
 //! stride: the floor under the spawn time of strands that each touch one
-//! stack page).
+//! stack page), `--events none|empty|json` (default `none`: no event hook;
+//! `empty`: a hook that does nothing; `json`: `observe::JsonLines` writing
+//! to `/dev/null`), to measure what the event points cost.
 //!
 //! Modes: `yield` — every strand yields K times; `pingpong` — pairs of
 //! strands take K turns each (a shared turn counter, waited on by
@@ -50,6 +52,14 @@ struct Args {
     guard: StackGuard,
     floor: bool,
     watchdog: bool,
+    events: Events,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Events {
+    None,
+    Empty,
+    Json,
 }
 
 fn parse() -> Result<Args, String> {
@@ -62,6 +72,7 @@ fn parse() -> Result<Args, String> {
         guard: StackGuard::Auto,
         floor: false,
         watchdog: true,
+        events: Events::None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -100,11 +111,20 @@ fn parse() -> Result<Args, String> {
             // slice of spawns, so the watchdog has nothing to report.
             "--watchdog" => a.watchdog = true,
             "--no-watchdog" => a.watchdog = false,
+            "--events" => {
+                a.events = match val()?.as_str() {
+                    "none" => Events::None,
+                    "empty" => Events::Empty,
+                    "json" => Events::Json,
+                    other => return Err(format!("unknown --events {other}")),
+                }
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: stress [--mode yield|pingpong|sleep|tree|mixed] [--strands N] \
                      [--yields K] [--workers W] [--stack-size BYTES] \
-                     [--guard auto|guard-install|mprotect|canary] [--floor] [--no-watchdog]"
+                     [--guard auto|guard-install|mprotect|canary] [--floor] [--no-watchdog] \
+                     [--events none|empty|json]"
                 );
                 std::process::exit(0);
             }
@@ -204,7 +224,16 @@ fn main() {
         eprintln!("stress: {e}");
         std::process::exit(2);
     });
-    let rt = Runtime::builder()
+    let mut builder = Runtime::builder();
+    match args.events {
+        Events::None => {}
+        Events::Empty => builder = builder.on_event(|_| {}),
+        Events::Json => {
+            let null = std::fs::File::create("/dev/null").expect("open /dev/null");
+            builder = builder.on_event(strands::observe::JsonLines::new(null));
+        }
+    }
+    let rt = builder
         .workers(args.workers)
         .stack_size(args.stack_size)
         .stack_guard(args.guard)

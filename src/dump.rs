@@ -170,6 +170,9 @@ pub struct StrandInfo {
     pub(crate) waited: Option<Duration>,
     pub(crate) spawned_at: Option<&'static Location<'static>>,
     pub(crate) cancelled: bool,
+    pub(crate) switches: u64,
+    /// Time running and parked, when the runtime measures them.
+    pub(crate) times: Option<(Duration, Duration)>,
 }
 
 impl StrandInfo {
@@ -303,6 +306,60 @@ impl StrandInfo {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled
     }
+
+    /// How many times a worker switched into the strand.
+    ///
+    /// ```
+    /// strands::run(|| {
+    ///     strands::yield_now();
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(info.switches() >= 2);
+    /// });
+    /// ```
+    pub fn switches(&self) -> u64 {
+        self.switches
+    }
+
+    /// Time the strand spent running, over its finished runs (not the one
+    /// going on). Measured only while the runtime has an event hook
+    /// ([`Builder::on_event`](crate::runtime::Builder::on_event): a clock
+    /// read at every switch), else `None`.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().on_event(|_| {}).build()?;
+    /// rt.block_on(|| {
+    ///     strands::yield_now();
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(info.time_running().is_some());
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn time_running(&self) -> Option<Duration> {
+        self.times.map(|t| t.0)
+    }
+
+    /// Time the strand spent parked, from each park to the run after its
+    /// wake (the wait in the run queue included), over its finished parks.
+    /// Measured only while the runtime has an event hook, else `None`.
+    ///
+    /// ```
+    /// let rt = strands::Runtime::builder().on_event(|_| {}).build()?;
+    /// rt.block_on(|| {
+    ///     strands::sleep(std::time::Duration::from_millis(2));
+    ///     let me = strands::current().id();
+    ///     let dump = strands::dump().unwrap();
+    ///     let info = dump.strands().iter().find(|s| s.id() == me).unwrap();
+    ///     assert!(info.time_parked().unwrap() >= std::time::Duration::from_millis(2));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn time_parked(&self) -> Option<Duration> {
+        self.times.map(|t| t.1)
+    }
 }
 
 impl fmt::Display for StrandInfo {
@@ -342,6 +399,15 @@ impl fmt::Display for StrandInfo {
         }
         if let Some(at) = self.spawned_at {
             write!(f, "; spawned at {at}")?;
+        }
+        write!(f, "; {} switches", self.switches)?;
+        if let Some((run, parked)) = self.times {
+            write!(
+                f,
+                ", ran {} us, parked {} us",
+                run.as_micros(),
+                parked.as_micros()
+            )?;
         }
         Ok(())
     }

@@ -92,6 +92,7 @@ mod loom;
 mod metrics;
 #[cfg(not(loom))]
 pub mod net;
+pub mod observe;
 #[cfg(not(loom))]
 pub mod os;
 mod panic;
@@ -119,7 +120,7 @@ pub use join_handle::{JoinError, JoinHandle};
 pub use local::LocalKey;
 pub use metrics::Metrics;
 pub use park::{park, park_timeout};
-pub use runtime::{Handle, Priority, Runtime, SpawnError};
+pub use runtime::{Event, Handle, Priority, Runtime, SpawnError};
 pub use scope::{scope, Scope, ScopedJoinHandle};
 pub use spawn::{spawn, Builder};
 pub use stack::{StackGuard, DEFAULT_STACK_SIZE, MAX_STACK_SIZE, MIN_STACK_SIZE, RESIDENT_PREFIX};

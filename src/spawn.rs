@@ -411,7 +411,10 @@ impl Handle {
         T: Send + 'a,
     {
         crate::panic::install_hook();
-        let (body, exit, handle_parts) = package_in(f, scope);
+        let (body, exit, handle_parts) = match crate::runtime::events::on(&self.shared) {
+            true => package_in(crate::runtime::events::observed(f), scope), // started, finished
+            false => package_in(f, scope),
+        };
         // SAFETY: erasing `'a` is sound by the caller's promise to join
         // before `'a` ends: the body (which holds every borrow) is run and
         // dropped before the result is published, and after publication the

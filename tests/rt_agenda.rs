@@ -123,3 +123,37 @@ fn an_idle_worker_steals_strands_spawned_on_a_busy_one() {
     assert_eq!(workers.lock().unwrap().len(), 2);
     assert!(rt.metrics().steals.iter().sum::<u64>() > 0);
 }
+
+/// A strand spawned from outside the runtime starts while every worker
+/// stays busy with strands that yield to each other (their queues never run
+/// dry): the injectors are looked at once per maintenance round, not only
+/// when a worker has nothing else. (Before, the spawned strand never
+/// started and this test hung.)
+#[test]
+fn a_strand_spawned_from_outside_starts_while_the_workers_never_run_dry() {
+    common::hang_guard();
+    for workers in [1, 2] {
+        let rt = common::rt(workers);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let busy: Vec<_> = (0..2 * workers)
+            .map(|_| {
+                let (stop, started) = (stop.clone(), started_tx.clone());
+                rt.spawn(move || {
+                    started.send(()).unwrap();
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        strands::yield_now();
+                    }
+                })
+            })
+            .collect();
+        for _ in 0..2 * workers {
+            started_rx.recv().unwrap(); // all of them run and yield
+        }
+        let s = stop.clone();
+        rt.spawn(move || s.store(true, std::sync::atomic::Ordering::SeqCst))
+            .join()
+            .unwrap();
+        busy.into_iter().for_each(|b| b.join().unwrap());
+    }
+}

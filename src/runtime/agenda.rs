@@ -358,6 +358,22 @@ impl LocalQueues {
         t
     }
 
+    /// Takes a batch from the injectors (strands spawned from outside the
+    /// runtime), by the agenda: one strand is returned, the rest wait in
+    /// this worker's fresh deque.
+    pub(crate) fn take_injected(
+        &self,
+        injectors: &PerPriority<Injector<StrandRef>>,
+    ) -> Option<StrandRef> {
+        for p in order(self.tick.get()) {
+            if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
+                self.picked(p);
+                return Some(t);
+            }
+        }
+        None
+    }
+
     /// Takes from the injectors, then steals from `others`, by the agenda:
     /// a batch goes into this worker's deque, one strand is returned.
     pub(crate) fn take_from<'a>(
@@ -365,13 +381,10 @@ impl LocalQueues {
         injectors: &PerPriority<Injector<StrandRef>>,
         others: impl Iterator<Item = &'a Stealers> + Clone,
     ) -> Option<StrandRef> {
-        let order = order(self.tick.get());
-        for p in order {
-            if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
-                self.picked(p);
-                return Some(t);
-            }
+        if let Some(t) = self.take_injected(injectors) {
+            return Some(t);
         }
+        let order = order(self.tick.get());
         for p in order {
             for other in others.clone() {
                 let t =

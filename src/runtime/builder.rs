@@ -43,6 +43,7 @@ pub struct Builder {
     on_stuck: Option<StuckHook>,
     on_deadlock: Option<DeadlockHook>,
     dump_on_sigquit: bool,
+    on_event: Option<super::events::EventHook>,
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     blocking_queue: usize,
@@ -64,6 +65,7 @@ impl fmt::Debug for Builder {
             .field("blocking_queue", &self.blocking_queue)
             .field("reclaim_after", &self.reclaim_after)
             .field("dump_on_sigquit", &self.dump_on_sigquit)
+            .field("on_event", &self.on_event.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +83,7 @@ impl Default for Builder {
             on_stuck: None,
             on_deadlock: None,
             dump_on_sigquit: false,
+            on_event: None,
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
             blocking_queue: 1 << 16,
@@ -353,6 +356,43 @@ impl Builder {
         self
     }
 
+    /// Calls `hook` with every runtime [`Event`](crate::Event): strands
+    /// spawned, started, parked (with what they wait for), woken, yielded,
+    /// stolen, finished (with the outcome); watchdog reports; workers going
+    /// idle and notified. Default: none.
+    ///
+    /// The hook runs on the thread where the event happens, at once: often
+    /// a worker between two strands, sometimes the strand itself (see
+    /// [`crate::observe`] for which). Keep it quick; it must not block,
+    /// park or yield. Events the hook causes on its own thread (a spawn
+    /// from the hook) are not delivered; the spawn works. A hook that
+    /// panics is reported once on stderr and disabled for the rest of the
+    /// runtime's life. Without a hook each event point costs a load and a
+    /// branch. [`observe::JsonLines`](crate::observe::JsonLines) writes the
+    /// events as JSON lines.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    /// use std::sync::Arc;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let s = Arc::clone(&started);
+    /// let rt = strands::Runtime::builder()
+    ///     .on_event(move |e: &strands::Event<'_>| {
+    ///         if let strands::Event::Started { .. } = e {
+    ///             s.fetch_add(1, Relaxed);
+    ///         }
+    ///     })
+    ///     .build()?;
+    /// rt.block_on(|| strands::spawn(|| ()).join().unwrap());
+    /// assert_eq!(started.load(Relaxed), 2); // block_on's strand and its child
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_event(mut self, hook: impl Fn(&crate::Event<'_>) + Send + Sync + 'static) -> Builder {
+        self.on_event = Some(Arc::new(hook));
+        self
+    }
+
     /// Most threads of the blocking pool ([`crate::spawn_blocking`]);
     /// default 512. They start on demand. Zero makes `build` fail.
     ///
@@ -481,6 +521,8 @@ impl Builder {
             ),
             reclaim: Reclaim::new(self.reclaim_after),
             join_waits: crate::loom::process::AtomicUsize::new(0),
+            stw: super::stw::Stw::new(),
+            events: self.on_event.clone().map(super::events::Events::new),
         });
         let mut rt = Runtime {
             handle: Handle { shared },

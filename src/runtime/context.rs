@@ -107,6 +107,8 @@ pub(crate) fn park_with(cancellable: bool) -> bool {
 /// to the next local strand when it can. Returns `false` (doing nothing)
 /// if no strand runs here.
 fn switch_out(action: Action, cancellable: bool) -> bool {
+    #[cfg(feature = "tracing")] // the strand's span: exited now, entered on resume
+    let _span = crate::observe::trace::Suspended::new();
     let me = with_worker(|w| {
         let w = w?;
         let strand = w.running()?;

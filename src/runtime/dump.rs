@@ -50,6 +50,8 @@ pub(crate) fn collect(shared: &Shared) -> Dump {
                 waited: (parked && recorded).then(|| elapsed(rec.since)),
                 spawned_at: s.spawned_at,
                 cancelled: s.is_cancelled(),
+                switches: s.stats.switches(),
+                times: shared.events.is_some().then(|| s.stats.times()),
             }
         })
         .collect();

@@ -357,6 +357,7 @@ impl Handle {
             strand.cancelled.store(true, Ordering::Release);
         }
         shared.spawned[strand.priority].fetch_add(1, Ordering::Relaxed);
+        super::events::spawned(shared, &strand); // a branch without a hook
         shared.submit(Arc::clone(&strand), here);
         Ok(strand)
     }

@@ -68,6 +68,7 @@ impl Shared {
 
 impl Schedule for Shared {
     fn schedule(&self, strand: StrandRef) {
+        super::events::woken(self, &strand); // a branch without a hook
         let home = strand.home.load(Ordering::Relaxed);
         let mut strand = Some(strand);
         with_worker(|w| match w {

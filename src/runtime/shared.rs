@@ -50,6 +50,11 @@ pub(crate) struct Shared {
     /// Strands parked in a join without a deadline (the watchdog looks for
     /// deadlocks only while there are some: `watchdog/deadlock.rs`).
     pub(crate) join_waits: process::AtomicUsize,
+    /// Stop-the-world requests (`stw.rs`).
+    pub(crate) stw: super::stw::Stw,
+    /// The event hook, if any (`events.rs`: one load and a branch per
+    /// event point without one).
+    pub(crate) events: Option<super::events::Events>,
 }
 
 /// The part of a worker other threads reach.

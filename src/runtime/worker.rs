@@ -232,8 +232,9 @@ impl Worker {
             // resumed half-saved: it goes through the worker instead
             return false;
         }
-        if self.ticks.get() >= MAINTAIN_EVERY {
-            return false; // through the worker, which fires timers and polls
+        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
+            // through the worker, which fires timers and polls, or halts
+            return false;
         }
         self.ticks.set(self.ticks.get() + 1);
         self.drain_remote();
@@ -241,6 +242,7 @@ impl Worker {
             return false;
         }
         let cur = self.take_running().expect("a strand is running");
+        super::events::yielded(&self.shared, &cur, self.index);
         self.switched_out(&cur);
         // what `run_strand` checks after a switch-out, checked now
         let here = 0u8;
@@ -295,8 +297,9 @@ impl Worker {
     /// Must be called from strand code running on this worker, which parks
     /// (its wake may come from any thread from now on).
     pub(crate) unsafe fn park_direct(&self) -> bool {
-        if self.ticks.get() >= MAINTAIN_EVERY {
-            return false; // through the worker, which fires timers and polls
+        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
+            // through the worker, which fires timers and polls, or halts
+            return false;
         }
         self.drain_remote();
         let Some(next) = self.queues.pop() else {
@@ -307,6 +310,7 @@ impl Worker {
         self.switched_out(&cur);
         let here = 0u8;
         check_stack(&cur, std::hint::black_box(&here) as *const u8 as usize);
+        super::events::parked(&self.shared, &cur, self.index);
         self.count_park();
         // SAFETY: this worker owns `cur`, which is switching out now.
         let save = unsafe { cur.context_slot() };
@@ -354,12 +358,23 @@ impl Worker {
 
     fn next_strand(&self) -> Option<StrandRef> {
         self.drain_remote();
+        if self.ticks.get() == 0 && self.shared.injectors.iter().any(|i| !i.is_empty()) {
+            // once per maintenance round (every MAINTAIN_EVERY picks, direct
+            // switches included), the injectors first: strands spawned from
+            // outside start even while the local queues never run dry (as
+            // Go's scheduler looks at its global queue every 61 ticks)
+            if let Some(s) = self.queues.take_injected(&self.shared.injectors) {
+                super::events::stolen(&self.shared, Some(&s), self.index);
+                return Some(s);
+            }
+        }
         if let Some(s) = self.queues.pop() {
             return Some(s);
         }
         let n = self.shared.workers.len();
         let others = (1..n).map(|k| &self.shared.workers[(self.index + k) % n].stealers);
         let strand = self.queues.take_from(&self.shared.injectors, others);
+        super::events::stolen(&self.shared, strand.as_deref(), self.index);
         // published at once, so a stolen strand's joiner sees it counted
         self.shared.workers[self.index]
             .steals
@@ -377,6 +392,7 @@ impl Worker {
             || !self.shared.workers[self.index].remote.is_empty()
             || self.shared.injectors.iter().any(|i| !i.is_empty())
             || self.shared.workers.iter().any(|w| !w.stealers.is_empty())
+            || self.shared.stw.requested() // halt instead of sleeping
     }
 
     /// Keeps a finished strand's stack for this worker's next spawn, or
@@ -483,6 +499,7 @@ impl Worker {
         self.set_running(strand);
         self.switches.set(self.switches.get() + 1);
         let header: &Header = self.running().expect("just installed");
+        header.stats.switched_in(self.shared.events.is_some()); // a counter; a clock if observed
         let me = &self.shared.workers[self.index];
         self.note_progress();
         me.watch_current
@@ -518,10 +535,12 @@ impl Worker {
         }
         match self.action.get() {
             Action::Yield => {
+                super::events::yielded(&self.shared, &strand, self.index);
                 strand.state.yielded();
                 self.push_yielded(strand);
             }
             Action::Park => {
+                super::events::parked(&self.shared, &strand, self.index);
                 self.count_park();
                 if !strand.state.park() {
                     self.push_local(strand); // woken while switching out

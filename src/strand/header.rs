@@ -95,6 +95,8 @@ pub(crate) struct Header {
     /// with no unwind in flight there (std counts panics per thread, so an
     /// unwind must end on the thread it began on).
     pub(crate) stay: AtomicBool,
+    /// Switches, time running and parked, for dumps (`stats.rs`).
+    pub(crate) stats: super::stats::Stats,
     pub(crate) sched: Arc<dyn Schedule>,
     /// Published to the overflow handler while the strand runs.
     pub(crate) record: StackRecord,
@@ -153,6 +155,7 @@ impl Header {
             home: AtomicUsize::new(usize::MAX),
             unwinding: AtomicBool::new(false),
             stay: AtomicBool::new(false),
+            stats: super::stats::Stats::new(),
             sched,
             ctx: UnsafeCell::new(RawContext::empty()),
             stack: UnsafeCell::new(None),

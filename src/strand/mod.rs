@@ -16,6 +16,7 @@
 mod header;
 pub(crate) mod locals;
 pub(crate) mod state;
+pub(crate) mod stats;
 pub(crate) mod wait;
 pub(crate) mod waiter;
 

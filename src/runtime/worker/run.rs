@@ -15,6 +15,8 @@ use std::time::Instant;
 /// and no strand is left.
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let _alt = AltStack::ensure();
+    // counted by stop-the-world requests until this returns
+    let _member = crate::runtime::stw::Member::join(&shared);
     // a spare started again in a slot goes on from the counts published
     // there (zero for a worker that never ran)
     let me = &shared.workers[index];
@@ -53,6 +55,9 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let spare = index >= worker.shared.base_workers;
     let mut idle_since: Option<Instant> = None;
     let retiring = loop {
+        if worker.shared.stw.requested() {
+            worker.shared.stw.halt(index); // between strand runs (stw.rs)
+        }
         let ticks = worker.ticks.get() + 1;
         if ticks >= MAINTAIN_EVERY {
             worker.ticks.set(0);
@@ -77,7 +82,9 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         if spare && worker.idle_long_enough(&mut idle_since) && worker.may_retire() {
             break true;
         }
+        crate::runtime::events::idle(&worker.shared, index, true);
         worker.shared.idle(index, || worker.has_work());
+        crate::runtime::events::idle(&worker.shared, index, false);
     };
     // give the cached stacks back to the pool before the runtime unmaps it
     while worker.cached_stack().is_some() {}
