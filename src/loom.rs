@@ -43,7 +43,7 @@ pub(crate) use loom::thread;
 /// Process-wide atomics for `static`s (and counters no model checks):
 /// always std.
 pub(crate) mod process {
-    #[cfg(not(loom))]
+    #[cfg(all(not(loom), strands_epoll))] // the epoll backend's flag
     pub(crate) use std::sync::atomic::AtomicBool;
     pub(crate) use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize};
 }
