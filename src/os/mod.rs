@@ -1,3 +1,5 @@
 //! OS-specific parts, like [`std::os`].
 
 pub mod unix;
+
+pub(crate) mod sys;

@@ -32,10 +32,10 @@ mod epoll;
 mod polling;
 pub(crate) mod readiness;
 
-#[cfg(all(not(loom), strands_epoll))]
-use epoll as backend;
 #[cfg(all(not(loom), not(strands_epoll)))]
 use self::polling as backend;
+#[cfg(all(not(loom), strands_epoll))]
+use epoll as backend;
 
 #[cfg(not(loom))]
 pub(crate) use driver::{deaths, fallback, Driver, IoState, Registration};

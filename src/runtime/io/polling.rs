@@ -44,7 +44,9 @@ pub(crate) struct Events {
 impl Events {
     pub(crate) fn with_capacity(n: usize) -> Events {
         Events {
-            inner: polling::Events::with_capacity(NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN)),
+            inner: polling::Events::with_capacity(
+                NonZeroUsize::new(n).unwrap_or(NonZeroUsize::MIN),
+            ),
         }
     }
 
