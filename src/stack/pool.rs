@@ -48,7 +48,8 @@ use crate::os::sys;
 use memmap2::MmapMut;
 use std::io;
 
-/// Bytes below a returned stack's top that stay committed.
+/// Bytes below a returned stack's top that stay committed (the top page,
+/// where pages are larger: 16 KiB on Apple silicon).
 pub const RESIDENT_PREFIX: usize = 8 * 1024;
 
 /// Returns between two scrubs of a size class's unverified free stacks.
@@ -292,8 +293,16 @@ impl Class {
 }
 
 /// Gives `[base, base + len)` back to the kernel (`MADV_DONTNEED` on
-/// Linux, `MADV_FREE` elsewhere: see [`sys::release_pages`]).
+/// Linux, `MADV_FREE` elsewhere: see [`sys::release_pages`]), `len`
+/// rounded *down* to whole pages: the kernel would round it up, and where
+/// a page is larger than [`RESIDENT_PREFIX`] (16 KiB on Apple silicon,
+/// 64 KiB on some aarch64 Linux kernels) that would take the stack's top
+/// page too. So there the resident prefix is the top page.
 fn release(base: usize, len: usize) {
+    let len = len / page_size() * page_size();
+    if len == 0 {
+        return;
+    }
     // SAFETY: the range is the deep part (or, from a trim, the whole usable
     // range) of a stack in the free list or a worker's cache: no strand
     // runs on it and nothing else points into it or reads it again.

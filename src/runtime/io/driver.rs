@@ -231,7 +231,7 @@ impl Driver {
     /// Wakes the thread waiting in the poller, or makes the next wait
     /// return at once.
     pub(crate) fn notify(&self) {
-        let _ = self.poller.notify(); // fails only if the eventfd is gone
+        let _ = self.poller.notify(); // fails only if the wake-up fd is gone
     }
 
     /// Wakes the waiters of every event in `events`.
