@@ -7,7 +7,10 @@
 //!   is picked by architecture (`asm/x86_64.S`, `asm/aarch64.S`); the object
 //!   format by OS, through `asm/common.h` (ELF on Linux and the BSDs,
 //!   Mach-O on Apple's systems). Absent: the `ucontext` fallback (any other
-//!   architecture or object format, or the `ucontext` feature).
+//!   architecture or object format, or the `ucontext` feature), which
+//!   exists only where the libc crate binds `getcontext` & co. (glibc
+//!   Linux); elsewhere, and for `ucontext` on Apple's systems, the build
+//!   stops with an error that says so.
 //! - `strands_epoll`: the I/O driver's poller is the epoll backend (Linux
 //!   and Android, unless the `polling-driver` feature asks for the other).
 //!   Absent: the `polling` backend (kqueue on macOS and the BSDs).
@@ -57,18 +60,43 @@ fn main() {
     }
 
     let file = match arch.as_str() {
-        "x86_64" => "asm/x86_64.S",
-        "aarch64" => "asm/aarch64.S",
-        _ => return, // no assembly backend: the ucontext fallback is used
+        "x86_64" => Some("asm/x86_64.S"),
+        "aarch64" => Some("asm/aarch64.S"),
+        _ => None,
     };
     // The object formats asm/common.h can spell: ELF, and Mach-O.
     let elf = matches!(
         os.as_str(),
         "linux" | "android" | "freebsd" | "netbsd" | "openbsd" | "dragonfly" | "illumos"
     );
-    if feature("UCONTEXT") || !(elf || apple) {
-        return;
-    }
+    let file = match file {
+        Some(file) if !feature("UCONTEXT") && (elf || apple) => file,
+        _ => {
+            // the ucontext fallback: getcontext & co. as the libc crate
+            // binds them, which it does for glibc on these architectures
+            let env = env::var("CARGO_CFG_TARGET_ENV").unwrap_or_default();
+            let bound = os == "linux"
+                && env == "gnu"
+                && matches!(
+                    arch.as_str(),
+                    "x86" | "x86_64" | "aarch64" | "powerpc64" | "s390x"
+                );
+            if !bound {
+                let why = if file.is_some() && (elf || apple) {
+                    "the `ucontext` feature is not available on"
+                } else {
+                    "no context switch for"
+                };
+                println!(
+                    "cargo::error={why} {arch}-{os}: the assembly covers x86_64 and aarch64 \
+                     (ELF and Mach-O), and the ucontext fallback needs getcontext, makecontext \
+                     and swapcontext, which the libc crate binds for glibc Linux only \
+                     (see docs/platforms.md)"
+                );
+            }
+            return;
+        }
+    };
     let mut build = cc::Build::new();
     build.file(file).include("asm");
     if apple && env::var("HOST") != env::var("TARGET") && !names_a_compiler() {
