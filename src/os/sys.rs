@@ -88,10 +88,11 @@ pub(crate) const MADV_GUARD_INSTALL: Option<libc::c_int> = Some(102);
 pub(crate) const MADV_GUARD_INSTALL: Option<libc::c_int> = None;
 
 /// The most memory mappings a process may have (`vm.max_map_count` on
-/// Linux), or `None` where the system sets no such count: macOS and the
-/// BSDs do not refuse an `mmap` or `mprotect` for the number of mappings a
-/// process holds, so `mprotect` guards need no budget there (address space
-/// and `RLIMIT_AS` / `RLIMIT_DATA` are their only limits).
+/// Linux), or `None` where the system sets no such count: macOS, FreeBSD,
+/// NetBSD and OpenBSD do not refuse an `mmap` or `mprotect` for the number
+/// of mappings a process holds, so `mprotect` guards need no budget there
+/// (address space and `RLIMIT_AS` / `RLIMIT_DATA` are their only limits).
+/// DragonFly's `vm.max_proc_mmap` (1,000,000 by default) is not read.
 pub(crate) fn max_map_count() -> Option<usize> {
     #[cfg(linux_like)]
     {
