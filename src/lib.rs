@@ -90,8 +90,7 @@ mod loom;
 mod metrics;
 #[cfg(not(loom))]
 pub mod net;
-#[cfg(not(loom))]
-pub mod os;
+pub mod os; // `os::unix` is not built under loom; `os::sys` is
 mod panic;
 mod park;
 pub mod runtime;
