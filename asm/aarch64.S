@@ -2,6 +2,15 @@
  * strands: context switch for AArch64, AAPCS64 (Linux and the other ELF
  * systems, macOS / iOS via the Mach-O spellings in common.h).
  *
+ * Apple silicon (the Mach-O flavour): the same code and frame. Apple's
+ * arm64 ABI ("Writing ARM64 code for Apple platforms") follows AAPCS64 for
+ * the registers saved here -- x19-x28, x29, x30, d8-d15 callee-saved -- and
+ * differs where it matters to us in one point only: x18 is reserved to the
+ * platform and must never be written (the kernel may clobber it at any
+ * time, and using it is an ABI violation). Nothing below touches x18: the
+ * only scratch registers are x9 and x10 (CI disassembles the Mach-O
+ * object and fails if x18 appears).
+ *
  * A strand's saved context is nothing but its stack pointer: everything the
  * ABI asks a callee to preserve is stored onto the strand's own stack, and the
  * stack pointer is written to a slot the caller provides. Caller-saved

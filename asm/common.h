@@ -2,9 +2,33 @@
  * Shared macros for the context-switch assembly (asm/x86_64.S, asm/aarch64.S).
  *
  * They hide the object-format differences so each architecture file is
- * written once: symbol names get a leading underscore on Mach-O, and ELF
- * wants `.type` / `.size` so that debuggers, profilers and backtraces can
- * attribute addresses to the routines.
+ * written once, and its ELF flavour (Linux, the BSDs) and Mach-O flavour
+ * (macOS on Intel and Apple silicon) are the same instructions and the
+ * same CFI:
+ *
+ *                 ELF                          Mach-O
+ *   symbol        strands_switch               _strands_switch
+ *   visibility    .hidden                      .private_extern
+ *   section       .text                        .text (__TEXT,__text)
+ *   .type/.size   yes (debuggers, profilers)   none: Mach-O has neither
+ *   stack note    .note.GNU-stack              none: no such note
+ *   local label   .Lname                       Lname (aarch64.S: LOCAL)
+ *   separator     ;                            %% on arm64, ; on x86_64
+ *
+ * build.rs picks the file by CARGO_CFG_TARGET_ARCH; the compiler it runs
+ * (clang with --target=<arch>-apple-macosx for Mach-O, also from a Linux
+ * host) defines __APPLE__, which picks the column here.
+ *
+ * CFI on Mach-O: the assembler turns the .cfi_* directives into an
+ * __eh_frame FDE per routine and a __compact_unwind entry that says "DWARF"
+ * (mode 0x03000000 on arm64) wherever the routine's rules do not fit a
+ * compact encoding -- strands_switch (two stacks, one frame layout) and
+ * the trampoline (return address undefined) -- and "frameless, no stack"
+ * for the leaf strands_init_stack. Apple's unwinder reads the DWARF FDE
+ * then, as libgcc's does on ELF. `.cfi_undefined` on the return-address
+ * register is the standard DWARF end-of-stack mark; the zeroed frame
+ * pointer stops Apple's frame-pointer backtracer at the same frame.
+ * (Checked in CI with llvm-objdump --unwind-info / --dwarf=frames.)
  */
 #ifndef STRANDS_ASM_COMMON_H
 #define STRANDS_ASM_COMMON_H

@@ -1,6 +1,12 @@
 /*
  * strands: context switch for x86_64, System V ABI (Linux, the BSDs, macOS).
  *
+ * macOS on Intel (the Mach-O flavour) uses the same System V psABI rules for
+ * the registers saved here, so the code and the frame are the same; only
+ * the spellings in common.h differ (underscore prefix, .private_extern, no
+ * .type/.size, no stack note). The rip-relative `lea` of the trampoline is
+ * a plain X86_64_RELOC_SIGNED there.
+ *
  * A strand's saved context is nothing but its stack pointer: everything the
  * ABI asks a callee to preserve is pushed onto the strand's own stack, and the
  * stack pointer is written to a slot the caller provides. Caller-saved

@@ -145,11 +145,12 @@ fn page_touch_floor(n: usize, stride: usize) -> f64 {
             std::ptr::null_mut(),
             len,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | NORESERVE,
             -1,
             0,
         );
         assert_ne!(p, libc::MAP_FAILED, "mmap of {len} bytes failed");
+        #[cfg(target_os = "linux")]
         libc::madvise(p, len, libc::MADV_NOHUGEPAGE);
         let t = Instant::now();
         for i in 0..n {
@@ -162,7 +163,45 @@ fn page_touch_floor(n: usize, stride: usize) -> f64 {
     }
 }
 
-/// A field of /proc/self/status, in KiB.
+/// `MAP_NORESERVE` where the system has it (Linux); macOS and the BSDs
+/// commit anonymous memory lazily without it.
+#[cfg(target_os = "linux")]
+const NORESERVE: libc::c_int = libc::MAP_NORESERVE;
+#[cfg(not(target_os = "linux"))]
+const NORESERVE: libc::c_int = 0;
+
+/// The resident set now, in KiB: `VmRSS` from /proc on Linux. Elsewhere
+/// the peak so far (`getrusage`), which before the strands exist is close
+/// to the resident set, and never below it.
+fn rss_now_kib() -> usize {
+    if cfg!(target_os = "linux") {
+        status_kib("VmRSS:")
+    } else {
+        rss_peak_kib()
+    }
+}
+
+/// The peak resident set, in KiB: `VmHWM` from /proc on Linux, else
+/// `getrusage`'s `ru_maxrss` (KiB on the BSDs, bytes on macOS).
+fn rss_peak_kib() -> usize {
+    if cfg!(target_os = "linux") {
+        return status_kib("VmHWM:");
+    }
+    // SAFETY: getrusage fills the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) } != 0 {
+        return 0;
+    }
+    let max = ru.ru_maxrss.max(0) as usize;
+    if cfg!(target_vendor = "apple") {
+        max / 1024
+    } else {
+        max
+    }
+}
+
+/// A field of /proc/self/status, in KiB (0 without /proc).
 fn status_kib(field: &str) -> usize {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()
@@ -173,10 +212,11 @@ fn status_kib(field: &str) -> usize {
         .unwrap_or(0)
 }
 
-fn mappings() -> usize {
+/// The process's memory mappings (`None` without /proc: macOS, the BSDs).
+fn mappings() -> Option<usize> {
     std::fs::read_to_string("/proc/self/maps")
+        .ok()
         .map(|s| s.lines().count())
-        .unwrap_or(0)
 }
 
 fn yield_k(k: usize) {
@@ -246,7 +286,7 @@ fn main() {
             eprintln!("stress: cannot build the runtime: {e}");
             std::process::exit(1);
         });
-    let rss_before = status_kib("VmRSS:");
+    let rss_before = rss_now_kib();
     let maps_before = mappings();
     let (n, k) = (args.strands, args.yields);
     let start = Instant::now();
@@ -307,7 +347,7 @@ fn main() {
     let m = rt.metrics();
     let switches: u64 = m.switches.iter().sum();
     let run_switches = switches.saturating_sub(switches_at_spawn);
-    let rss_peak = status_kib("VmHWM:");
+    let rss_peak = rss_peak_kib();
     let guard = m.stack_guard;
     let shutdown_start = Instant::now();
     drop(rt);
@@ -353,10 +393,12 @@ fn main() {
         "KiB per strand    {:.2}",
         rss_peak.saturating_sub(rss_before) as f64 / n as f64
     );
-    println!(
-        "mappings added    {}",
-        maps_peak.saturating_sub(maps_before)
-    );
+    match (maps_before, maps_peak) {
+        (Some(before), Some(peak)) => {
+            println!("mappings added    {}", peak.saturating_sub(before))
+        }
+        _ => println!("mappings added    n/a (no /proc/self/maps here)"),
+    }
     if args.floor {
         let secs = page_touch_floor(n, args.stack_size);
         println!("page-touch floor  {secs:.3} s ({n} fresh pages, one per stack stride)");

@@ -93,8 +93,7 @@ mod metrics;
 #[cfg(not(loom))]
 pub mod net;
 pub mod observe;
-#[cfg(not(loom))]
-pub mod os;
+pub mod os; // `os::unix` is not built under loom; `os::sys` is
 mod panic;
 mod park;
 pub mod runtime;

@@ -43,9 +43,7 @@ pub(crate) use loom::thread;
 /// Process-wide atomics for `static`s (and counters no model checks):
 /// always std.
 pub(crate) mod process {
-    #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::AtomicBool;
-    pub(crate) use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
 }
 
 /// Threads and locks that run outside every model (the watchdog's monitor

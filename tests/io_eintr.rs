@@ -4,6 +4,7 @@
 //! system call they interrupt fails with `EINTR`; nothing may surface as an
 //! error, be lost, or wake a sleeper early. Its own test binary: signal
 //! dispositions are process-wide.
+#![cfg(target_os = "linux")] // tgkill and /proc/self/task: Linux only
 
 mod common;
 

@@ -8,6 +8,7 @@
 //! reader is seen parked (a strand: its runtime's park count; a thread:
 //! its state in `/proc`). Each wait for the reader is bounded: a reader
 //! that is never woken fails the test instead of hanging it.
+#![cfg(target_os = "linux")] // gettid and /proc/self/task: Linux only
 
 mod common;
 

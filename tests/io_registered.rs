@@ -9,16 +9,8 @@ use std::time::Duration;
 use strands::io::Registered;
 
 fn pipe() -> (std::fs::File, std::fs::File) {
-    let mut fds = [0; 2];
-    // SAFETY: pipe2 fills two fds we then own.
-    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
-    // SAFETY: both fds are fresh and owned by nobody else.
-    unsafe {
-        (
-            std::fs::File::from_raw_fd(fds[0]),
-            std::fs::File::from_raw_fd(fds[1]),
-        )
-    }
+    let (r, w) = std::io::pipe().unwrap(); // close-on-exec, on every Unix
+    (OwnedFd::from(r).into(), OwnedFd::from(w).into())
 }
 
 #[test]
@@ -149,7 +141,7 @@ fn emfile_on_accept_is_an_error_and_the_driver_keeps_serving() {
             if fill.len() > 100_000 {
                 panic!("no fd limit");
             }
-            let highest = fd as u64;
+            let highest = fd as libc::rlim_t; // u64, or i64 on FreeBSD
             if highest + 1 >= saved.min(4096) {
                 l.rlim_cur = highest + 1;
                 // SAFETY: lowering our own soft limit.

@@ -24,7 +24,9 @@ fn raise_fd_limit() -> u64 {
         libc::setrlimit(libc::RLIMIT_NOFILE, &l);
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut l);
     }
-    l.rlim_cur
+    #[allow(clippy::unnecessary_cast)] // rlim_t is i64 on FreeBSD
+    let cur = l.rlim_cur as u64;
+    cur
 }
 
 const CONNS: usize = 10_000;

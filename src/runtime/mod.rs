@@ -27,7 +27,7 @@
 //!   reports and state; `monitor.rs`, the thread);
 //!   `metrics.rs`: the counters' snapshot; `reclaim.rs`: giving idle
 //!   stacks and spare workers back;
-//! - `io/`: the I/O driver (epoll, registrations, readiness);
+//! - `io/`: the I/O driver (epoll or `polling`, registrations, readiness);
 //!   `time/`: the timer wheel and the runtime's timers.
 
 pub(crate) mod agenda;

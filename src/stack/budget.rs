@@ -9,8 +9,12 @@
 //! map (libraries, thread stacks, allocator arenas). When the budget is spent,
 //! a new stack is refused with an `io::Error` of kind `OutOfMemory`: the
 //! program can back off instead of being killed later at an arbitrary `mmap`.
+//!
+//! macOS and the BSDs have no such count (see `os::sys::max_map_count`):
+//! there the budget is unlimited and `take` never refuses.
 
 use crate::loom::{process::AtomicUsize, OnceLock, Ordering};
+use crate::os::sys;
 use std::io;
 
 /// Mappings left for the rest of the program, never given to guards.
@@ -29,16 +33,13 @@ struct Budget {
 fn budget() -> &'static Budget {
     static B: OnceLock<Budget> = OnceLock::new();
     B.get_or_init(|| {
-        let limit = std::fs::read_to_string("/proc/sys/vm/max_map_count")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(65530);
-        let existing = std::fs::read_to_string("/proc/self/maps")
-            .map(|s| s.lines().count())
-            .unwrap_or(0);
+        let (limit, total) = match sys::max_map_count() {
+            Some(limit) => (limit, limit.saturating_sub(sys::mapping_count() + RESERVE)),
+            None => (usize::MAX, usize::MAX), // no limit to budget for
+        };
         Budget {
             limit,
-            total: limit.saturating_sub(existing + RESERVE),
+            total,
             used: AtomicUsize::new(0),
         }
     })
@@ -49,7 +50,7 @@ pub(crate) fn take(n: usize) -> io::Result<()> {
     let b = budget();
     let mut used = b.used.load(Ordering::Relaxed);
     loop {
-        if used + n > b.total {
+        if used.saturating_add(n) > b.total {
             return Err(io::Error::new(
                 io::ErrorKind::OutOfMemory,
                 format!(

@@ -8,19 +8,18 @@
 //!    and install nothing (qemu-user passes unknown `madvise` advice through
 //!    as a no-op), so the guard is *verified* before it is trusted: a
 //!    `write(2)` from a guarded page into a pipe fails with `EFAULT` only when
-//!    the guard is real.
-//! 2. `mprotect(PROT_NONE)`: works everywhere, but splits the mapping; every
-//!    guarded stack costs two entries against `vm.max_map_count`, tracked by
-//!    [`super::budget`].
+//!    the guard is real. Linux only: elsewhere it is not even tried.
+//! 2. `mprotect(PROT_NONE)`: works everywhere, but splits the mapping; on
+//!    Linux every guarded stack costs two entries against
+//!    `vm.max_map_count`, tracked by [`super::budget`]. The only guard on
+//!    macOS and the BSDs.
 //! 3. A canary word at the lowest address of the stack, checked on every
 //!    switch out of a strand: detects an overflow after the fact instead of
 //!    at the faulting instruction, but never aborts anything else first.
 
 use crate::loom::OnceLock;
+use crate::os::sys;
 use std::io;
-
-/// The `madvise` advice that installs guard regions (Linux 6.13+).
-const MADV_GUARD_INSTALL: libc::c_int = 102;
 
 /// The value written at the base of every stack in canary mode.
 pub(crate) const CANARY: u64 = 0x5354_524e_4453_2121; // "STRNDS!!"
@@ -63,7 +62,8 @@ impl StackGuard {
             }),
             StackGuard::GuardInstall if !guard_install_works() => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "MADV_GUARD_INSTALL is not supported here (needs Linux 6.13+, not under qemu-user)",
+                "MADV_GUARD_INSTALL is not supported here (needs Linux 6.13+, not under qemu-user; \
+                 macOS and the BSDs have no such advice)",
             )),
             kind => Ok(kind),
         }
@@ -77,6 +77,9 @@ pub(crate) fn guard_install_works() -> bool {
 }
 
 fn probe_guard_install() -> bool {
+    let Some(advice) = sys::MADV_GUARD_INSTALL else {
+        return false; // not a Linux kernel: no such advice
+    };
     let page = super::page_size();
     // SAFETY: a fresh private anonymous mapping of one page; checked below.
     let p = unsafe {
@@ -94,7 +97,7 @@ fn probe_guard_install() -> bool {
     }
     let works = 'probe: {
         // SAFETY: `p` is our own page-aligned mapping of `page` bytes.
-        if unsafe { libc::madvise(p, page, MADV_GUARD_INSTALL) } != 0 {
+        if unsafe { libc::madvise(p, page, advice) } != 0 {
             break 'probe false;
         }
         let mut fds = [0; 2];
@@ -126,8 +129,11 @@ fn probe_guard_install() -> bool {
 /// unused: after this call any access to it faults.
 pub(crate) unsafe fn install(kind: StackGuard, lo: *mut u8, len: usize) -> io::Result<()> {
     let rc = match kind {
-        // SAFETY: the caller owns the page-aligned range.
-        StackGuard::GuardInstall => unsafe { libc::madvise(lo.cast(), len, MADV_GUARD_INSTALL) },
+        StackGuard::GuardInstall => match sys::MADV_GUARD_INSTALL {
+            // SAFETY: the caller owns the page-aligned range.
+            Some(advice) => unsafe { libc::madvise(lo.cast(), len, advice) },
+            None => return Err(io::ErrorKind::Unsupported.into()), // `resolve` refuses it first
+        },
         // SAFETY: as above.
         StackGuard::Mprotect => unsafe { libc::mprotect(lo.cast(), len, libc::PROT_NONE) },
         StackGuard::Canary | StackGuard::Auto => 0,

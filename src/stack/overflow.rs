@@ -17,8 +17,17 @@
 //! fault goes to the handler that was installed before ours, so std's own
 //! "thread '…' has overflowed its stack" keeps working and a null
 //! dereference still dies of a plain `SIGSEGV`.
+//!
+//! Both signals are caught everywhere because systems differ in which one
+//! a guard-page hit raises: Linux and FreeBSD send `SIGSEGV` for an access
+//! to a `PROT_NONE` page, macOS sends `SIGBUS` (with the faulting address
+//! in `si_addr` all the same). The stack pointer is read from the machine
+//! context by `os::sys::interrupted_sp`, which knows the layouts of Linux,
+//! macOS and FreeBSD on x86_64 and aarch64; elsewhere it answers 0 and the
+//! fault address alone decides.
 
 use crate::loom::{Once, OnceLock};
+use crate::os::sys;
 use std::cell::Cell;
 use std::ptr;
 
@@ -117,40 +126,14 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
         // thread is running; it stays valid while published.
         let rec = unsafe { &*rec };
         let (glo, base, top) = (rec.guard_lo.get(), rec.base.get(), rec.top.get());
-        let sp = stack_pointer(ctx);
+        // SAFETY: `ctx` is the ucontext the kernel passed to this
+        // SA_SIGINFO handler.
+        let sp = unsafe { sys::interrupted_sp(ctx) };
         if addr >= glo && addr < base && (sp == 0 || (sp >= glo && sp < top)) {
             report_and_abort(rec);
         }
     }
     chain(sig, info, ctx);
-}
-
-/// The interrupted stack pointer, from the signal's machine context (0 where
-/// not known).
-fn stack_pointer(ctx: *mut libc::c_void) -> usize {
-    if ctx.is_null() {
-        return 0;
-    }
-    let uc = ctx as *const libc::ucontext_t;
-    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    {
-        // SAFETY: for SA_SIGINFO handlers the third argument is the
-        // interrupted ucontext.
-        unsafe { (*uc).uc_mcontext.gregs[libc::REG_RSP as usize] as usize }
-    }
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-    {
-        // SAFETY: as above.
-        unsafe { (*uc).uc_mcontext.sp as usize }
-    }
-    #[cfg(not(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    )))]
-    {
-        let _ = uc;
-        0
-    }
 }
 
 /// Hands a fault that is not a strand's overflow to the previous handler.

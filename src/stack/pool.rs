@@ -1,7 +1,7 @@
 //! The stack pool: stacks carved from slabs, reused LIFO, released lazily.
 //!
-//! A *slab* is one anonymous mapping (`MAP_NORESERVE`, so it reserves
-//! address space only) holding many stacks of one size class, each with its
+//! A *slab* is one anonymous mapping (address space only: `MAP_NORESERVE`
+//! on Linux; see `os::sys::map_slab`) holding many stacks of one size class, each with its
 //! guard just below it:
 //!
 //! ```text
@@ -19,7 +19,8 @@
 //!
 //! **Memory follows use.** Pages are committed by the kernel when first
 //! touched. A returned stack keeps [`RESIDENT_PREFIX`] bytes below its top and
-//! gives the rest back with `madvise(MADV_DONTNEED)` -- but a system call on
+//! gives the rest back with `madvise(MADV_DONTNEED)` (`MADV_FREE` off
+//! Linux) -- but a system call on
 //! every return would cost more than the whole strand. So:
 //!
 //! - when the runtime saw the strand's stack pointer below the prefix at a
@@ -43,10 +44,12 @@ mod trim;
 
 use super::{budget, guard, page_size, StackGuard};
 use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
-use memmap2::{MmapMut, MmapOptions};
+use crate::os::sys;
+use memmap2::MmapMut;
 use std::io;
 
-/// Bytes below a returned stack's top that stay committed.
+/// Bytes below a returned stack's top that stay committed (the top page,
+/// where pages are larger: 16 KiB on Apple silicon).
 pub const RESIDENT_PREFIX: usize = 8 * 1024;
 
 /// Returns between two scrubs of a size class's unverified free stacks.
@@ -271,15 +274,7 @@ impl Class {
                 Some(s) => (s.capacity * 2).min(max),
                 None => FIRST_SLAB_STACKS.min(max),
             };
-            let map = MmapOptions::new()
-                .len(capacity * self.stride)
-                .no_reserve_swap()
-                .stack()
-                .map_anon()?;
-            // SAFETY: advising our own fresh mapping; huge pages would commit
-            // 2 MiB at a stack's first touch, defeating lazy commit. Failure
-            // (no THP support) is harmless, so the result is ignored.
-            unsafe { libc::madvise(map.as_ptr() as *mut _, map.len(), libc::MADV_NOHUGEPAGE) };
+            let map = sys::map_slab(capacity * self.stride)?;
             self.slabs.push(Slab {
                 map,
                 capacity,
@@ -309,12 +304,21 @@ impl Class {
     }
 }
 
-/// Gives `[base, base + len)` back to the kernel; the next touch reads zeros.
+/// Gives `[base, base + len)` back to the kernel (`MADV_DONTNEED` on
+/// Linux, `MADV_FREE` elsewhere: see [`sys::release_pages`]), `len`
+/// rounded *down* to whole pages: the kernel would round it up, and where
+/// a page is larger than [`RESIDENT_PREFIX`] (16 KiB on Apple silicon,
+/// 64 KiB on some aarch64 Linux kernels) that would take the stack's top
+/// page too. So there the resident prefix is the top page.
 fn release(base: usize, len: usize) {
+    let len = len / page_size() * page_size();
+    if len == 0 {
+        return;
+    }
     // SAFETY: the range is the deep part (or, from a trim, the whole usable
     // range) of a stack in the free list or a worker's cache: no strand
-    // runs on it and nothing else points into it.
-    unsafe { libc::madvise(base as *mut _, len, libc::MADV_DONTNEED) };
+    // runs on it and nothing else points into it or reads it again.
+    unsafe { sys::release_pages(base, len) };
 }
 
 impl Drop for Shared {

@@ -8,7 +8,7 @@ fn resident_pages(lo: usize, len: usize) -> usize {
     let page = page_size();
     let mut vec = vec![0u8; len / page];
     // SAFETY: the range lies inside a live stack mapping of the test's pool.
-    let rc = unsafe { libc::mincore(lo as *mut _, len, vec.as_mut_ptr()) };
+    let rc = unsafe { libc::mincore(lo as *mut _, len, vec.as_mut_ptr().cast()) };
     assert_eq!(rc, 0);
     vec.iter().filter(|&&b| b & 1 != 0).count()
 }

@@ -199,9 +199,9 @@ pub(crate) fn coarse_now() -> u64 {
         tv_sec: 0,
         tv_nsec: 0,
     };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a
-    // constant the kernel knows (since 2.6.32).
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is one the
+    // kernel knows (see `os::sys::COARSE_CLOCK`).
+    let r = unsafe { libc::clock_gettime(crate::os::sys::COARSE_CLOCK, &mut ts) };
     if r != 0 {
         return 0;
     }

@@ -1,5 +1,6 @@
-//! The I/O driver: one poller (epoll, `epoll.rs`) per runtime, and the registrations
-//! of the file descriptors strands wait on.
+//! The I/O driver: one poller per runtime (from the backend `mod.rs`
+//! picks: `epoll.rs` or `polling.rs`), and the registrations of the file
+//! descriptors strands wait on.
 //!
 //! Every registered fd is added once, edge-triggered, for both directions,
 //! under a key made of a slab index and a generation (so an event still in
@@ -28,7 +29,7 @@
 //! `io::Registered`). The fd's [`IoState`] (its waiters and event counts)
 //! belongs to the fd's owner, not to the driver, so it moves unchanged.
 
-use super::epoll::{Events, Poller};
+use super::backend::{Events, Poller};
 use super::readiness::Direction;
 use crate::loom::process::AtomicU64 as ProcessU64;
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, OnceLock, Ordering};
@@ -230,7 +231,7 @@ impl Driver {
     /// Wakes the thread waiting in the poller, or makes the next wait
     /// return at once.
     pub(crate) fn notify(&self) {
-        let _ = self.poller.notify(); // fails only if the eventfd is gone
+        let _ = self.poller.notify(); // fails only if the wake-up fd is gone
     }
 
     /// Wakes the waiters of every event in `events`.
@@ -267,7 +268,7 @@ impl Role<'_> {
             Err(e) => {
                 // Nothing a caller can do about it; keep serving rather
                 // than spin: the next poll tries again.
-                eprintln!("strands: poller wait failed: {e}");
+                eprintln!("strands: poller wait failed ({}): {e}", super::BACKEND);
                 std::thread::sleep(Duration::from_millis(1));
                 return 0;
             }

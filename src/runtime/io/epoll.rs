@@ -1,4 +1,5 @@
-//! A minimal edge-triggered epoll poller with an eventfd for wake-ups.
+//! A minimal edge-triggered epoll poller with an eventfd for wake-ups: the
+//! default backend on Linux (the other is `polling.rs`; see `mod.rs`).
 //!
 //! The design named the `polling` crate, and the first version used it;
 //! but `polling` 3 makes four system calls per `wait` on Linux (it re-arms
@@ -16,6 +17,7 @@
 //! milliseconds for `epoll_wait`, so a poller never wakes before a timer is
 //! due (sleepers recheck the clock anyway).
 
+use super::Event;
 use crate::loom::{process, AtomicBool, Ordering};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -27,17 +29,6 @@ static PWAIT2: process::AtomicBool = process::AtomicBool::new(true);
 /// The key the eventfd is registered under (never a slab key: those have
 /// a generation below 2^31 in the high half).
 const NOTIFY_KEY: u64 = u64::MAX;
-
-/// One event: the registration key and which directions are ready
-/// (errors and hang-ups count as both).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Event {
-    pub(crate) key: u64,
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
-    /// A hang-up (either side) or an error.
-    pub(crate) closed: bool,
-}
 
 /// A buffer for [`Poller::wait`].
 pub(crate) struct Events {

@@ -62,7 +62,7 @@ impl Class {
             vec.resize(span / page, 0u8);
             // SAFETY: `[first, last + size)` lies inside one slab mapping of
             // ours; `vec` has one byte per page of it, as mincore requires.
-            let ok = unsafe { libc::mincore(first as *mut _, span, vec.as_mut_ptr()) } == 0;
+            let ok = unsafe { libc::mincore(first as *mut _, span, vec.as_mut_ptr().cast()) } == 0;
             for &idx in &order[i..j] {
                 let slot = &mut candidates[idx];
                 slot.unverified = false;

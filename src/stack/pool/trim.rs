@@ -12,7 +12,8 @@
 //!   cold: a worker's cache it gave back after a reclaim interval unused)
 //!   is unmapped (its stacks leave the free list).
 //! - Every other stack below the mark gives back all its pages (one
-//!   `madvise(MADV_DONTNEED)` over its usable range) and is marked cold,
+//!   `madvise(MADV_DONTNEED)`, `MADV_FREE` off Linux, over its usable
+//!   range) and is marked cold,
 //!   so the next trim does not ask again.
 //!
 //! So a stack is given back between one and two intervals after its last
