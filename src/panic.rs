@@ -1,6 +1,6 @@
 //! The panic hook that names the strand.
 //!
-//! Installed once per process when the first runtime is built. Panics
+//! Installed once per process, at the first spawn of a strand. Panics
 //! outside strands go to the hook that was installed before, unchanged.
 //!
 //! # One report per panic
@@ -40,7 +40,7 @@
 //!
 //! # With a hook of the program's own
 //!
-//! If the program installed a hook before the first runtime, a panic in a
+//! If the program installed a hook before the first spawn, a panic in a
 //! strand prints one line naming the strand
 //!
 //! ```text

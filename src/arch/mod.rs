@@ -7,8 +7,10 @@
 //!   and the floating-point control words, swaps stacks and pops. A few
 //!   nanoseconds.
 //! - **ucontext** (`getcontext` / `makecontext` / `swapcontext` from libc):
-//!   for every other target, and on x86_64 / aarch64 with the cargo feature
-//!   `ucontext` so that the fallback is tested too. glibc's `swapcontext`
+//!   on glibc Linux targets without an assembly backend, and on x86_64 /
+//!   aarch64 with the cargo feature `ucontext` so that the fallback is
+//!   tested too (refused on Apple targets, where it is deprecated; a target
+//!   with neither does not build). glibc's `swapcontext`
 //!   also saves and restores the signal mask with a system call, which makes
 //!   it one to two orders of magnitude slower.
 //!
