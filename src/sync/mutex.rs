@@ -179,6 +179,8 @@ impl<T: ?Sized> Mutex<T> {
     /// [`Condvar`](super::Condvar) that was notified re-locks this way: its
     /// wait completes, and a cancellation fires at the next blocking point).
     pub(crate) fn lock_with(&self, cancellable: bool) -> LockResult<MutexGuard<'_, T>> {
+        // looked up before the compare-and-swap, whose latency hides it
+        let me = context::current_id();
         if self
             .state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -186,8 +188,17 @@ impl<T: ?Sized> Mutex<T> {
         {
             self.lock_slow(cancellable);
         }
-        self.holder.store(context::current_id(), Ordering::Relaxed);
+        self.set_holder(me);
         self.guard()
+    }
+
+    /// Records the strand `me` as the holder (`0`, a plain thread: the word
+    /// is 0 already, since a release clears it before it frees the lock).
+    #[inline]
+    fn set_holder(&self, me: u64) {
+        if me != 0 {
+            self.holder.store(me, Ordering::Relaxed);
+        }
     }
 
     /// Takes the lock if it is free and nobody queues for it.
@@ -201,6 +212,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.try_lock().unwrap(), 1);
     /// ```
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        let me = context::current_id();
         if self
             .state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -208,7 +220,7 @@ impl<T: ?Sized> Mutex<T> {
         {
             return Err(TryLockError::WouldBlock);
         }
-        self.holder.store(context::current_id(), Ordering::Relaxed);
+        self.set_holder(me);
         self.guard().map_err(TryLockError::from)
     }
 
