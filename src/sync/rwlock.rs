@@ -36,8 +36,9 @@ const GRANTED: usize = 0;
 /// a [`Deadlock`](crate::runtime::Deadlock) (see
 /// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)). Readers
 /// are not recorded (a record per reader would cost every `read` a list to
-/// update), so a cycle through a *read* hold (a strand waiting to write
-/// while it, or a strand waiting for it, reads) is not named.
+/// update), so a deadlock through a *read* hold is not named: `read` then
+/// `write` in one strand, or a read taken again behind a queued writer,
+/// parks the caller forever unreported.
 ///
 /// Poisoning follows std: a writer that unwinds while holding the lock
 /// poisons it. A strand cancelled while waiting leaves the queue and

@@ -54,6 +54,17 @@ pub(crate) const TIMED_JOIN: u64 = 1 << 63;
 /// Reported by the watchdog (see
 /// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)).
 ///
+/// Followed: joins without a deadline, and waits for a
+/// [`Mutex`](crate::sync::Mutex) or an [`RwLock`](crate::sync::RwLock),
+/// which record the strand holding them (for an `RwLock`, its writer).
+/// Not named, because no wait of theirs has one strand that alone could
+/// end it: cycles through an `RwLock` held for *reading* (readers are not
+/// recorded), through a lock held by a plain thread or a strand of another
+/// runtime, through waits with a deadline, and through channels,
+/// semaphores, condition variables, barriers and the other primitives
+/// without a holder (a value a receiver waits for may come from any
+/// sender; a permit from any strand).
+///
 /// ```
 /// let rt = strands::Runtime::builder()
 ///     .on_deadlock(|d: &strands::runtime::Deadlock| eprintln!("{d}"))
