@@ -289,3 +289,74 @@ fn waits_for_holders_that_let_go_are_not_named() {
         );
     }
 }
+
+/// Strands that take two mutexes in the same order never deadlock, however
+/// their waits interleave with the watchdog's reads: with a 1 ms threshold
+/// the check reads their lock waits' holders while they come and go (the
+/// handshake that keeps each lock alive while it is read), and never pieces
+/// a cycle together from waits that ended in between. The churn goes on
+/// until the check has reported two real deadlocks, one after the other,
+/// that formed after it began.
+#[test]
+fn churning_lock_waits_are_not_named() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::SeqCst};
+    for workers in [1, 2] {
+        let (found_tx, found) = mpsc::channel();
+        let found_tx = std::sync::Mutex::new(found_tx);
+        let rt = common::rt_with(workers, |b| {
+            b.watchdog(Some(std::time::Duration::from_millis(1)))
+                .on_stuck(|_| {})
+                .on_deadlock(move |d| found_tx.lock().unwrap().send(d.clone()).unwrap())
+        });
+        let (m1, m2) = (Arc::new(Mutex::new(0u64)), Arc::new(Mutex::new(0u64)));
+        let stop = Arc::new(AtomicBool::new(false));
+        let rounds = Arc::new(AtomicU64::new(0));
+        let churners: Vec<_> = (0..8)
+            .map(|i| {
+                let (m1, m2) = (Arc::clone(&m1), Arc::clone(&m2));
+                let (stop, rounds) = (Arc::clone(&stop), Arc::clone(&rounds));
+                spawn_named(&rt, &format!("churn-{i}"), move || {
+                    while !stop.load(SeqCst) {
+                        let mut a = m1.lock().unwrap();
+                        strands::yield_now();
+                        let mut b = m2.lock().unwrap();
+                        strands::yield_now();
+                        *a += 1;
+                        *b += 1;
+                        rounds.fetch_add(1, SeqCst);
+                    }
+                })
+            })
+            .collect();
+        while rounds.load(SeqCst) < 100 {
+            std::thread::yield_now();
+        }
+        // two checks at least: the second relocker starts after the first
+        // was reported
+        let mut relockers = Vec::new();
+        for name in ["relocker-1", "relocker-2"] {
+            let relock = Arc::new(Mutex::new(()));
+            let relocker = spawn_named(&rt, name, move || {
+                let _first = relock.lock().unwrap();
+                let _second = relock.lock().unwrap();
+            });
+            let d = found.recv().unwrap();
+            assert_eq!(d.strands, vec![named(relocker.strand().id(), name)]);
+            relockers.push(relocker);
+        }
+        stop.store(true, SeqCst);
+        for h in churners {
+            h.join().unwrap();
+        }
+        assert_eq!(*m1.lock().unwrap(), rounds.load(SeqCst));
+        for relocker in relockers {
+            relocker.cancel();
+            assert!(relocker.join().unwrap_err().is_cancelled());
+        }
+        drop(rt);
+        assert!(
+            found.try_recv().is_err(),
+            "a churning wait was named ({workers} workers)"
+        );
+    }
+}
