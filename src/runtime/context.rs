@@ -248,14 +248,20 @@ pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
     }
     let mut guard = waiting(WaitKind::Join, strand);
     if !guard.strand.is_null() {
-        with_worker(|w| {
-            if let Some(w) = w {
-                w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
-                guard.counted = &w.shared.join_waits;
-            }
-        });
+        count_for_deadlocks(&mut guard);
     }
     guard
+}
+
+/// Counts the wait `guard` records among those the watchdog's deadlock
+/// check follows, until the guard drops.
+fn count_for_deadlocks(guard: &mut WaitGuard) {
+    with_worker(|w| {
+        if let Some(w) = w {
+            w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
+            guard.counted = &w.shared.join_waits;
+        }
+    });
 }
 
 /// [`waiting`] for a lock whose holder word (the holding strand's id, 0
@@ -270,12 +276,7 @@ pub(crate) fn waiting_for_lock(
     if !guard.strand.is_null() {
         // SAFETY: as in `WaitGuard::drop`: the header of the running strand.
         unsafe { (*guard.strand).wait.set_lock(holder) };
-        with_worker(|w| {
-            if let Some(w) = w {
-                w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
-                guard.counted = &w.shared.join_waits;
-            }
-        });
+        count_for_deadlocks(&mut guard);
     }
     guard
 }
