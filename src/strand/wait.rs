@@ -245,6 +245,8 @@ impl WaitRecord {
     pub(crate) fn lock_holder(&self) -> Option<u64> {
         self.inspecting.fetch_add(1, Ordering::SeqCst);
         let at = self.lock.load(Ordering::SeqCst);
+        #[cfg(all(test, not(loom)))]
+        tests::pause();
         let holder = (at != 0).then(|| {
             // SAFETY: `at` is the address of the holder word of a lock
             // this strand waits for (`set_lock`), and the lock outlives
@@ -292,4 +294,64 @@ pub(crate) fn coarse_now() -> u64 {
 /// How long ago `since` (from [`coarse_now`]) was.
 pub(crate) fn elapsed(since: u64) -> Duration {
     Duration::from_nanos(coarse_now().saturating_sub(since))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU32};
+    use std::sync::Arc;
+
+    /// Spins a check makes between loading a lock's address and reading
+    /// its holder (0 but in the test below): widens the window the
+    /// handshake closes.
+    static PAUSE: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) fn pause() {
+        for _ in 0..PAUSE.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// The handshake of the module docs, with real threads: a waiter
+    /// records a lock wait on a word of its stack, ends it, and overwrites
+    /// the word with `ENDED` (as if the lock were gone) while a check reads
+    /// holders in a loop, pausing between the address and the word; the
+    /// check never sees `ENDED`. The waiter goes on until the check has
+    /// read 10,000 holders. (Without the waiter's side of the handshake the
+    /// check sees `ENDED` in most runs.)
+    #[test]
+    fn a_check_never_reads_a_lock_after_the_wait_ended() {
+        const ENDED: u64 = u64::MAX;
+        PAUSE.store(200, Ordering::Relaxed);
+        let rec = Arc::new(WaitRecord::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicU64::new(0));
+        let (r, s, n) = (Arc::clone(&rec), Arc::clone(&stop), Arc::clone(&seen));
+        let checker = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(h) = r.lock_holder() {
+                    if h == ENDED {
+                        return false;
+                    }
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+                pause(); // outside too: a waiter ending its wait gets in
+            }
+            true
+        });
+        let mut i = 0;
+        while seen.load(Ordering::Relaxed) < 10_000 && !checker.is_finished() {
+            i += 1;
+            let word = AtomicU64::new(i);
+            rec.set(WaitKind::Mutex, 0);
+            rec.set_lock(&word);
+            std::hint::spin_loop();
+            rec.clear();
+            word.store(ENDED, Ordering::Relaxed);
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(checker.join().unwrap(), "read a lock whose wait had ended");
+        assert_eq!(rec.lock_holder(), None);
+    }
 }
