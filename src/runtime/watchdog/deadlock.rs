@@ -21,8 +21,12 @@
 //! parked strand releases nothing. Before it reports, the check reads every
 //! strand of the cycle again and wants the same wait (same kind, same
 //! start) and the same edge: a cycle pieced together from waits that ended
-//! in between is not reported. Each cycle is reported once, on stderr and
-//! to [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock).
+//! in between is not reported. (A wait's start is read from the coarse
+//! clock, a few milliseconds a tick: with a threshold below that, a strand
+//! that ended its wait, let go, and began the same wait again with the same
+//! edge within one tick would pass for still waiting.) Each cycle is
+//! reported once, on stderr and to
+//! [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock).
 //!
 //! **Not found:** cycles through an `RwLock` held for *reading* (readers
 //! are not recorded: it would cost every `read` a list of readers to keep
