@@ -2,6 +2,8 @@
 //! tokio, may and std/crossbeam is `benches/peers/runtime` (`-- sync`).
 //!
 //! - `mutex/uncontended`: lock + unlock, one caller (a plain thread).
+//! - `mutex/uncontended_strand`: the same in a strand (which records
+//!   itself as the holder, for the watchdog's deadlock check).
 //! - `mutex/contended_100x2`: 100 strands on 2 workers each lock, bump a
 //!   counter, unlock; time per lock.
 //! - `channel/ping_pong_w1`, `_w2`: two strands bounce a value over two
@@ -30,6 +32,24 @@ fn mutex(c: &mut Criterion) {
     let m = Mutex::new(0u64);
     g.bench_function("uncontended", |b| {
         b.iter(|| *black_box(&m).lock().unwrap() += 1)
+    });
+    // no watchdog: the loop holds its worker for the whole measurement
+    let rt1 = strands::Runtime::builder()
+        .workers(1)
+        .watchdog(None)
+        .build()
+        .unwrap();
+    g.bench_function("uncontended_strand", |b| {
+        b.iter_custom(|iters| {
+            rt1.block_on(move || {
+                let m = Mutex::new(0u64);
+                let t = Instant::now();
+                for _ in 0..iters {
+                    *black_box(&m).lock().unwrap() += 1;
+                }
+                t.elapsed()
+            })
+        })
     });
     let rt2 = rt(2);
     g.bench_function("contended_100x2", |b| {

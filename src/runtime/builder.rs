@@ -300,11 +300,17 @@ impl Builder {
     }
 
     /// Calls `hook` with every deadlock the watchdog finds (besides
-    /// printing it on stderr): strands that join each other in a cycle,
-    /// each parked in its join (one without a deadline) for longer than
-    /// the watchdog's threshold. The watchdog looks at most once a second,
-    /// and only while some strand waits in such a join; each cycle is
-    /// reported once. Needs the watchdog on ([`watchdog`](Builder::watchdog)).
+    /// printing it on stderr): strands that wait for each other in a cycle
+    /// of joins (without a deadline) and waits for a
+    /// [`Mutex`](crate::sync::Mutex) or an [`RwLock`](crate::sync::RwLock)
+    /// held (for writing) by the next strand of the cycle, and a strand
+    /// waiting for such a lock it holds itself; each parked in its wait for
+    /// longer than the watchdog's threshold. The watchdog looks at most
+    /// once a second, and only while some strand waits in such a join or
+    /// lock; each cycle is reported once. Not named: cycles through read
+    /// holds, plain threads, channels and other primitives without a single
+    /// holder (see [`Deadlock`]). Needs the watchdog on
+    /// ([`watchdog`](Builder::watchdog)).
     ///
     /// ```
     /// use std::sync::mpsc;

@@ -250,14 +250,44 @@ pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
     }
     let mut guard = waiting(WaitKind::Join, strand);
     if !guard.strand.is_null() {
-        with_worker(|w| {
-            if let Some(w) = w {
-                w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
-                guard.counted = &w.shared.join_waits;
-            }
-        });
+        count_for_deadlocks(&mut guard);
     }
     guard
+}
+
+/// Counts the wait `guard` records among those the watchdog's deadlock
+/// check follows, until the guard drops.
+fn count_for_deadlocks(guard: &mut WaitGuard) {
+    with_worker(|w| {
+        if let Some(w) = w {
+            w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
+            guard.counted = &w.shared.join_waits;
+        }
+    });
+}
+
+/// [`waiting`] for a lock whose holder word (the holding strand's id, 0
+/// for none or a plain thread) is `holder`: the record points at it for
+/// the watchdog's deadlock check (`strand/wait.rs`), and the wait is
+/// counted like an untimed join while it lasts.
+pub(crate) fn waiting_for_lock(
+    kind: WaitKind,
+    holder: &crate::loom::process::AtomicU64,
+) -> WaitGuard {
+    let mut guard = waiting(kind, 0);
+    if !guard.strand.is_null() {
+        // SAFETY: as in `WaitGuard::drop`: the header of the running strand.
+        unsafe { (*guard.strand).wait.set_lock(holder) };
+        count_for_deadlocks(&mut guard);
+    }
+    guard
+}
+
+/// The running strand's id (0 on a plain thread): what a lock records as
+/// its holder.
+#[inline]
+pub(crate) fn current_id() -> u64 {
+    with_current(|s| s.map_or(0, |s| s.id.as_u64()))
 }
 
 /// Clears a strand's wait record as the wait ends (see [`waiting`]).

@@ -47,8 +47,9 @@ pub(crate) struct Shared {
     pub(crate) blocking: crate::blocking::pool::Pool,
     /// When idle stacks and spare workers are given back.
     pub(crate) reclaim: Reclaim,
-    /// Strands parked in a join without a deadline (the watchdog looks for
-    /// deadlocks only while there are some: `watchdog/deadlock.rs`).
+    /// Strands parked in a join without a deadline or waiting for a lock
+    /// (the watchdog looks for deadlocks only while there are some:
+    /// `watchdog/deadlock.rs`).
     pub(crate) join_waits: process::AtomicUsize,
     /// Stop-the-world requests (`stw.rs`).
     pub(crate) stw: super::stw::Stw,

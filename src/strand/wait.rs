@@ -7,12 +7,28 @@
 //! as one: a reader may see a kind with the detail of the next wait. A
 //! dump is a diagnostic and says so.
 //!
+//! **Lock waits.** A strand waiting for a [`crate::sync::Mutex`] or an
+//! [`crate::sync::RwLock`] also records where that lock keeps its holder
+//! (the id of the strand holding it, or of the writer: a word the lock
+//! stores as it is taken and clears as it is released), so that the
+//! watchdog's deadlock check can follow strand -> lock -> holder strand.
+//! The check reads that word on another thread while the strand may be
+//! ending its wait, after which the lock may be gone: so it reads it only
+//! inside [`WaitRecord::lock_holder`]'s handshake (it announces itself in
+//! `inspecting`, then reads the address), and a strand ending a lock wait
+//! clears the address, then waits until no check is inside (see
+//! [`WaitRecord::clear`]). Either the check sees the address cleared, or
+//! the strand sees the check and waits the few nanoseconds it takes to
+//! read one word: the lock outlives every read. Only a wait's own end pays
+//! for this (a sequentially consistent store and a load), never a lock's
+//! fast path.
+//!
 //! The time a wait began is a coarse monotonic clock
 //! (`CLOCK_MONOTONIC_COARSE`, a few milliseconds of resolution): reading
 //! it costs a load from the vDSO page, where `Instant::now()` reads the
 //! time stamp counter.
 
-use crate::loom::process::{AtomicU64, AtomicU8};
+use crate::loom::process::{AtomicU64, AtomicU8, AtomicUsize};
 use crate::loom::Ordering;
 use std::time::Duration;
 
@@ -141,6 +157,11 @@ pub(crate) struct WaitRecord {
     kind: AtomicU8,
     detail: AtomicU64,
     since: AtomicU64,
+    /// The address of the holder word of the lock waited for (an
+    /// `AtomicU64` in the lock), while a lock wait lasts; 0 otherwise.
+    lock: AtomicUsize,
+    /// Deadlock checks reading through `lock` now (see the module docs).
+    inspecting: AtomicUsize,
 }
 
 /// A record as read: kind, detail, when it began (coarse nanoseconds).
@@ -157,6 +178,8 @@ impl WaitRecord {
             kind: AtomicU8::new(0),
             detail: AtomicU64::new(0),
             since: AtomicU64::new(0),
+            lock: AtomicUsize::new(0),
+            inspecting: AtomicUsize::new(0),
         }
     }
 
@@ -174,11 +197,69 @@ impl WaitRecord {
         self.kind.store(kind as u8, Ordering::Relaxed);
     }
 
+    /// Records, for the wait [`set`](WaitRecord::set) just began, the
+    /// lock whose holder word is `holder` (see the module docs). The lock
+    /// must outlive the wait: the caller borrows it until
+    /// [`clear`](WaitRecord::clear) has returned.
+    #[inline]
+    pub(crate) fn set_lock(&self, holder: &AtomicU64) {
+        // Release: a check that reads the address also sees the lock's
+        // initialisation.
+        self.lock
+            .store(holder as *const AtomicU64 as usize, Ordering::Release);
+    }
+
     /// The wait is over (the kind goes back to `Unknown`; the other words
-    /// are read only with a kind).
+    /// are read only with a kind). After a lock wait, returns only once no
+    /// deadlock check can still read the lock's holder word.
     #[inline]
     pub(crate) fn clear(&self) {
         self.kind.store(WaitKind::Unknown as u8, Ordering::Relaxed);
+        if self.lock.load(Ordering::Relaxed) != 0 {
+            self.clear_lock();
+        }
+    }
+
+    /// The end of a lock wait: the handshake of the module docs.
+    #[cold]
+    fn clear_lock(&self) {
+        // SeqCst with the check's two SeqCst operations: either its load of
+        // `lock` comes after this store (it sees 0), or its announcement
+        // comes before the load below (we see it and wait).
+        self.lock.store(0, Ordering::SeqCst);
+        let mut spins = 0u32;
+        while self.inspecting.load(Ordering::SeqCst) != 0 {
+            // a check reads one word; it is only ever descheduled
+            spins += 1;
+            if spins < 100 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// The holder word of the lock this strand waits for, read now: `None`
+    /// if it waits for no lock (any more). The deadlock check's side of the
+    /// handshake in the module docs.
+    pub(crate) fn lock_holder(&self) -> Option<u64> {
+        self.inspecting.fetch_add(1, Ordering::SeqCst);
+        let at = self.lock.load(Ordering::SeqCst);
+        #[cfg(all(test, not(loom)))]
+        tests::pause();
+        let holder = (at != 0).then(|| {
+            // SAFETY: `at` is the address of the holder word of a lock
+            // this strand waits for (`set_lock`), and the lock outlives
+            // the wait. The wait has not ended: we announced ourselves
+            // before loading a non-zero address, so the strand's `clear`
+            // (which zeroes the address first) waits for the `fetch_sub`
+            // below before the wait can end. The word is atomic.
+            unsafe { (*(at as *const AtomicU64)).load(Ordering::Relaxed) }
+        });
+        // Release: the strand that sees the count drop to 0 also sees our
+        // read done.
+        self.inspecting.fetch_sub(1, Ordering::Release);
+        holder
     }
 
     /// The record now (its three words read one by one).
@@ -213,4 +294,64 @@ pub(crate) fn coarse_now() -> u64 {
 /// How long ago `since` (from [`coarse_now`]) was.
 pub(crate) fn elapsed(since: u64) -> Duration {
     Duration::from_nanos(coarse_now().saturating_sub(since))
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, AtomicU32};
+    use std::sync::Arc;
+
+    /// Spins a check makes between loading a lock's address and reading
+    /// its holder (0 but in the test below): widens the window the
+    /// handshake closes.
+    static PAUSE: AtomicU32 = AtomicU32::new(0);
+
+    pub(super) fn pause() {
+        for _ in 0..PAUSE.load(Ordering::Relaxed) {
+            std::hint::spin_loop();
+        }
+    }
+
+    /// The handshake of the module docs, with real threads: a waiter
+    /// records a lock wait on a word of its stack, ends it, and overwrites
+    /// the word with `ENDED` (as if the lock were gone) while a check reads
+    /// holders in a loop, pausing between the address and the word; the
+    /// check never sees `ENDED`. The waiter goes on until the check has
+    /// read 10,000 holders. (Without the waiter's side of the handshake the
+    /// check sees `ENDED` in most runs.)
+    #[test]
+    fn a_check_never_reads_a_lock_after_the_wait_ended() {
+        const ENDED: u64 = u64::MAX;
+        PAUSE.store(200, Ordering::Relaxed);
+        let rec = Arc::new(WaitRecord::new());
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::new(AtomicU64::new(0));
+        let (r, s, n) = (Arc::clone(&rec), Arc::clone(&stop), Arc::clone(&seen));
+        let checker = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Some(h) = r.lock_holder() {
+                    if h == ENDED {
+                        return false;
+                    }
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+                pause(); // outside too: a waiter ending its wait gets in
+            }
+            true
+        });
+        let mut i = 0;
+        while seen.load(Ordering::Relaxed) < 10_000 && !checker.is_finished() {
+            i += 1;
+            let word = AtomicU64::new(i);
+            rec.set(WaitKind::Mutex, 0);
+            rec.set_lock(&word);
+            std::hint::spin_loop();
+            rec.clear();
+            word.store(ENDED, Ordering::Relaxed);
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(checker.join().unwrap(), "read a lock whose wait had ended");
+        assert_eq!(rec.lock_holder(), None);
+    }
 }

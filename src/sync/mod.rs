@@ -25,6 +25,8 @@
 //!   initialiser (the next caller tries again), as in std.
 //! - **Recursive locking** (locking what the caller already holds)
 //!   deadlocks: the caller parks forever. It is never undefined behaviour.
+//!   The watchdog names it, and cycles of strands through [`Mutex`] and
+//!   [`RwLock`] write holds (see [`crate::runtime::Deadlock`]).
 //! - Guards are `!Send`, as in std.
 //!
 //! All of them are built on one wait-list primitive (`waitlist/`): a FIFO

@@ -3,7 +3,9 @@
 use super::poison;
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use super::{LockResult, TryLockError, TryLockResult};
+use crate::loom::process::AtomicU64;
 use crate::loom::{AtomicU8, Ordering};
+use crate::runtime::context;
 use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -23,7 +25,7 @@ const HANDED: usize = 0;
 /// waiting for it sleeps.
 ///
 /// - **Fast path.** Locking and unlocking an uncontended mutex is one
-///   compare-and-swap each.
+///   compare-and-swap each, plus a plain store of the holder (below).
 /// - **Fair.** Waiters queue in FIFO order; unlocking hands the lock straight
 ///   to the first waiter (it stays locked in between), so a strand that
 ///   keeps relocking cannot starve the queue.
@@ -37,6 +39,15 @@ const HANDED: usize = 0;
 /// - **Recursive locking deadlocks.** Locking a mutex the caller already
 ///   holds parks the caller forever (as std may); it is never undefined
 ///   behaviour. Use [`try_lock`](Mutex::try_lock) where re-entry is possible.
+/// - **Deadlocks are named.** The mutex records the strand holding it (its
+///   id, stored as it is taken and cleared as it is released), and a strand
+///   waiting for it records the mutex, so the runtime's watchdog can follow
+///   waiter -> mutex -> holder -> what the holder waits for. A strand that
+///   locks a mutex it holds, and strands that wait for each other in a
+///   cycle of mutexes, [`RwLock`](super::RwLock) writers and joins, are
+///   reported as a [`Deadlock`](crate::runtime::Deadlock) (see
+///   [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)). A
+///   plain thread holding the mutex is not followed.
 /// - The guard is `!Send` like std's: a lock is released by whoever took it
 ///   (and a started strand never changes thread).
 ///
@@ -75,6 +86,11 @@ const HANDED: usize = 0;
 /// ```
 pub struct Mutex<T: ?Sized> {
     state: AtomicU8,
+    /// The id of the strand holding the lock (0: free, held by a plain
+    /// thread, or handed to a waiter that has not run yet). Diagnostic only:
+    /// read by the watchdog's deadlock check (`strand/wait.rs`), never by
+    /// the locking protocol.
+    holder: AtomicU64,
     poison: poison::Flag,
     waiters: RawMutex<Queue>,
     data: UnsafeCell<T>,
@@ -113,6 +129,7 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             state: AtomicU8::new(0),
+            holder: AtomicU64::new(0),
             poison: poison::Flag::new(),
             waiters: RawMutex::new(Queue::new()),
             data: UnsafeCell::new(value),
@@ -137,7 +154,8 @@ impl<T: ?Sized> Mutex<T> {
     /// FIFO order.
     ///
     /// Returns `Err` (still carrying the guard) if the mutex is poisoned.
-    /// Locking a mutex the caller holds deadlocks.
+    /// Locking a mutex the caller holds deadlocks (the watchdog names it:
+    /// see the type's docs).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -161,6 +179,8 @@ impl<T: ?Sized> Mutex<T> {
     /// [`Condvar`](super::Condvar) that was notified re-locks this way: its
     /// wait completes, and a cancellation fires at the next blocking point).
     pub(crate) fn lock_with(&self, cancellable: bool) -> LockResult<MutexGuard<'_, T>> {
+        // looked up before the compare-and-swap, whose latency hides it
+        let me = context::current_id();
         if self
             .state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -168,7 +188,17 @@ impl<T: ?Sized> Mutex<T> {
         {
             self.lock_slow(cancellable);
         }
+        self.set_holder(me);
         self.guard()
+    }
+
+    /// Records the strand `me` as the holder (`0`, a plain thread: the word
+    /// is 0 already, since a release clears it before it frees the lock).
+    #[inline]
+    fn set_holder(&self, me: u64) {
+        if me != 0 {
+            self.holder.store(me, Ordering::Relaxed);
+        }
     }
 
     /// Takes the lock if it is free and nobody queues for it.
@@ -182,6 +212,7 @@ impl<T: ?Sized> Mutex<T> {
     /// assert_eq!(*m.try_lock().unwrap(), 1);
     /// ```
     pub fn try_lock(&self) -> TryLockResult<MutexGuard<'_, T>> {
+        let me = context::current_id();
         if self
             .state
             .compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed)
@@ -189,6 +220,7 @@ impl<T: ?Sized> Mutex<T> {
         {
             return Err(TryLockError::WouldBlock);
         }
+        self.set_holder(me);
         self.guard().map_err(TryLockError::from)
     }
 
@@ -280,7 +312,7 @@ impl<T: ?Sized> Mutex<T> {
                 Err(now) => s = now,
             }
         }
-        let token = waitlist::wait(
+        let token = waitlist::wait_for_lock(
             q,
             WaitSpec {
                 lock: &self.waiters,
@@ -300,12 +332,15 @@ impl<T: ?Sized> Mutex<T> {
                 // Handed the lock, but unwinding: hand it on.
                 abandoned: |_| self.unlock_slow(),
             },
+            &self.holder,
         );
         debug_assert_eq!(token, Some(HANDED));
     }
 
     /// Releases the lock (the guard's drop).
     fn unlock(&self) {
+        // before the release: the next holder's store comes after this one
+        self.holder.store(0, Ordering::Relaxed);
         if self
             .state
             .compare_exchange(LOCKED, 0, Ordering::Release, Ordering::Relaxed)

@@ -3,6 +3,9 @@
 use super::poison;
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use super::{LockResult, TryLockError, TryLockResult};
+use crate::loom::process::AtomicU64;
+use crate::loom::Ordering;
+use crate::runtime::context;
 use crate::sync::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -24,6 +27,18 @@ const GRANTED: usize = 0;
 /// platforms): taking a read lock while already holding one can deadlock
 /// if a writer queued in between. Recursive locking of any kind parks the
 /// caller forever; it is never undefined behaviour.
+///
+/// Deadlocks through the write side are named: the lock records the strand
+/// that holds it for writing (its id), and a strand waiting for the lock
+/// records the lock, so the runtime's watchdog reports a strand that waits
+/// for a lock it holds for writing (`write` then `write`, or `write` then
+/// `read`) and cycles of strands through write holds, mutexes and joins as
+/// a [`Deadlock`](crate::runtime::Deadlock) (see
+/// [`Builder::on_deadlock`](crate::runtime::Builder::on_deadlock)). Readers
+/// are not recorded (a record per reader would cost every `read` a list to
+/// update), so a deadlock through a *read* hold is not named: `read` then
+/// `write` in one strand, or a read taken again behind a queued writer,
+/// parks the caller forever unreported.
 ///
 /// Poisoning follows std: a writer that unwinds while holding the lock
 /// poisons it. A strand cancelled while waiting leaves the queue and
@@ -54,6 +69,10 @@ const GRANTED: usize = 0;
 /// ```
 pub struct RwLock<T: ?Sized> {
     inner: RawMutex<State>,
+    /// The id of the strand holding the lock for writing (0: none, a plain
+    /// thread, or readers). Diagnostic only: read by the watchdog's
+    /// deadlock check (`strand/wait.rs`), never by the locking protocol.
+    writer: AtomicU64,
     poison: poison::Flag,
     data: UnsafeCell<T>,
 }
@@ -122,6 +141,7 @@ impl<T> RwLock<T> {
                 writer: false,
                 queue: Queue::new(),
             }),
+            writer: AtomicU64::new(0),
             poison: poison::Flag::new(),
             data: UnsafeCell::new(value),
         }
@@ -183,6 +203,7 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     pub fn write(&self) -> LockResult<RwLockWriteGuard<'_, T>> {
         self.acquire(WRITE);
+        self.writer.store(context::current_id(), Ordering::Relaxed);
         poison::map_result(self.poison.get(), self.write_guard())
     }
 
@@ -222,6 +243,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         st.writer = true;
         drop(st);
+        self.writer.store(context::current_id(), Ordering::Relaxed);
         poison::map_result(self.poison.get(), self.write_guard()).map_err(TryLockError::from)
     }
 
@@ -309,7 +331,7 @@ impl<T: ?Sized> RwLock<T> {
             }
             return;
         }
-        let token = waitlist::wait(
+        let token = waitlist::wait_for_lock(
             st,
             WaitSpec {
                 lock: &self.inner,
@@ -328,6 +350,7 @@ impl<T: ?Sized> RwLock<T> {
                 withdrawn: grant,
                 abandoned: |_| release(&self.inner, kind),
             },
+            &self.writer,
         );
         debug_assert_eq!(token, Some(GRANTED));
     }
@@ -378,6 +401,8 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.poison.done(&self.poison);
+        // before the release: the next writer's store comes after this one
+        self.lock.writer.store(0, Ordering::Relaxed);
         release(&self.lock.inner, WRITE);
     }
 }

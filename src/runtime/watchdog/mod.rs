@@ -23,8 +23,9 @@
 //! for a reclaim interval, no live strand is pinned to it, and no worker is
 //! stuck now (`stuck_now`: episodes reported and not over).
 //!
-//! **Deadlocks.** The monitor also names strands that join each other in
-//! a cycle (`deadlock.rs`).
+//! **Deadlocks.** The monitor also names strands that wait for each other
+//! in a cycle of joins and `Mutex` / `RwLock` (write) holds, and a strand
+//! waiting for a lock it holds (`deadlock.rs`).
 //!
 //! This file holds the reports and the state the runtime keeps;
 //! `monitor.rs` the monitor thread and the spares it starts.

@@ -63,7 +63,7 @@
 
 mod wait;
 
-pub(crate) use wait::{wait, WaitSpec};
+pub(crate) use wait::{wait, wait_for_lock, WaitSpec};
 
 use super::spin::{RawGuard, RawMutex};
 use crate::loom::cell::UnsafeCell;

@@ -2,6 +2,7 @@
 //! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
 use super::{lock, Node, Parked, Queue, Ticket, Wakes};
+use crate::loom::process::AtomicU64;
 use crate::runtime::context;
 use crate::strand::WaitKind;
 use crate::sync::spin::{RawGuard, RawMutex};
@@ -48,8 +49,39 @@ where
 /// then the wait returns that token as usual, and the cancellation fires at
 /// the strand's next blocking point (see the module docs).
 pub(crate) fn wait<S, Q, W, A, R>(
+    guard: RawGuard<'_, S>,
+    spec: WaitSpec<'_, S, Q, W, A, R>,
+) -> Option<usize>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    wait_recorded(guard, spec, None)
+}
+
+/// [`wait`] for a lock that keeps its holder (a strand id) in `holder`:
+/// the strand's wait record points at that word while it waits, for the
+/// watchdog's deadlock check (see `strand/wait.rs`).
+pub(crate) fn wait_for_lock<S, Q, W, A, R>(
+    guard: RawGuard<'_, S>,
+    spec: WaitSpec<'_, S, Q, W, A, R>,
+    holder: &AtomicU64,
+) -> Option<usize>
+where
+    Q: Fn(&mut S) -> &mut Queue,
+    W: FnOnce(&mut S) -> Wakes,
+    A: FnOnce(usize),
+    R: FnOnce(),
+{
+    wait_recorded(guard, spec, Some(holder))
+}
+
+fn wait_recorded<S, Q, W, A, R>(
     mut guard: RawGuard<'_, S>,
     spec: WaitSpec<'_, S, Q, W, A, R>,
+    holder: Option<&AtomicU64>,
 ) -> Option<usize>
 where
     Q: Fn(&mut S) -> &mut Queue,
@@ -72,7 +104,10 @@ where
         abandoned: Some(spec.abandoned),
         armed: true,
     };
-    let recorded = context::waiting(spec.kind, 0);
+    let recorded = match holder {
+        Some(holder) => context::waiting_for_lock(spec.kind, holder),
+        None => context::waiting(spec.kind, 0),
+    };
     (spec.registered)();
     let got = ticket.park(spec.deadline, spec.cancellable);
     drop(recorded);
