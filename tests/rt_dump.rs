@@ -255,3 +255,112 @@ fn sigquit_prints_the_dump_and_the_process_runs_on() {
     assert!(rest.contains("still running: 42"), "{rest}");
     assert!(child.wait().unwrap().success());
 }
+
+/// A storm of `SIGQUIT`s: the process prints dumps (signals that arrive
+/// while one is printed coalesce) and runs on, then ends normally.
+#[test]
+fn a_sigquit_storm_leaves_the_process_running() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = common::this_binary()
+        .args([
+            "--exact",
+            "sigquit_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(SIGQUIT_CHILD, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("ready") {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
+    }
+    // read stderr as it comes, so the dumps never fill the pipe; a line
+    // naming the sleeper says a dump was printed
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (dumped_tx, dumped_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in err.lines() {
+            let line = line.unwrap();
+            if line.contains("strand 'sleeper'") {
+                let _ = dumped_tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    for _ in 0..200 {
+        // SAFETY: kill(2) with a live child's pid and a valid signal.
+        let r = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGQUIT) };
+        assert_eq!(r, 0);
+    }
+    dumped_rx.recv().expect("the storm printed a dump");
+    drop(child.stdin.take()); // the child ends after the storm
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(rest.contains("still running: 42"), "{rest}");
+    assert!(child.wait().unwrap().success());
+    let report = reader.join().unwrap();
+    assert!(report.contains("strands dump:"), "{report}");
+}
+
+/// A dump taken while the runtime shuts down: from a strand's `Drop` as the
+/// shutdown cancels it, and from another thread meanwhile. Each answers;
+/// the shutdown completes.
+#[test]
+fn a_dump_during_shutdown_answers() {
+    common::hang_guard();
+    struct DumpsInDrop(std::sync::mpsc::Sender<usize>);
+    impl Drop for DumpsInDrop {
+        fn drop(&mut self) {
+            let d = strands::dump().expect("a strand is inside its runtime");
+            let _ = self.0.send(d.strands().len());
+        }
+    }
+    let rt = common::rt(2);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel();
+    for _ in 0..20 {
+        let (tx, parked) = (tx.clone(), parked_tx.clone());
+        rt.spawn(move || {
+            let _d = DumpsInDrop(tx);
+            parked.send(()).unwrap();
+            strands::sleep(Duration::from_secs(3600));
+        });
+    }
+    for _ in 0..20 {
+        parked_rx.recv().unwrap();
+    }
+    let handle = rt.handle().clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let s = std::sync::Arc::clone(&stop);
+    let (first_tx, first_rx) = std::sync::mpsc::channel();
+    let outside = std::thread::spawn(move || {
+        let mut dumps = 0;
+        while !s.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = handle.dump().strands().len();
+            dumps += 1;
+            let _ = first_tx.send(());
+        }
+        dumps
+    });
+    first_rx.recv().unwrap(); // it dumps in a loop from now on
+    assert!(rt.shutdown_timeout(Duration::from_secs(60)));
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(outside.join().unwrap() > 0);
+    drop(tx);
+    let seen: Vec<usize> = rx.iter().collect();
+    assert_eq!(seen.len(), 20, "every Drop took its dump");
+    assert!(
+        seen.iter().all(|&n| n >= 1),
+        "each dump lists the strand taking it: {seen:?}"
+    );
+}
