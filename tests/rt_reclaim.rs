@@ -131,6 +131,7 @@ fn an_idle_spare_worker_retires_and_can_start_again() {
 
 /// CPU time (user + system, in clock ticks) of this process's threads
 /// whose name starts with `prefix`, from `/proc/self/task/*/stat`.
+#[cfg(target_os = "linux")]
 fn cpu_ticks_of_threads(prefix: &str) -> u64 {
     let mut total = 0;
     for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
