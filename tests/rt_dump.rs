@@ -207,9 +207,13 @@ fn sigquit_child() {
     println!("still running: {}", rt.block_on(|| 42));
 }
 
-#[test]
-fn sigquit_prints_the_dump_and_the_process_runs_on() {
-    use std::io::{BufRead, BufReader, Read};
+/// Starts [`sigquit_child`] in a child process and waits until it says it
+/// is ready; its stdout, read past that line.
+fn sigquit_child_ready() -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+) {
+    use std::io::BufRead;
     use std::process::Stdio;
     let mut child = common::this_binary()
         .args([
@@ -224,12 +228,20 @@ fn sigquit_prints_the_dump_and_the_process_runs_on() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("ready") {
         line.clear();
         assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
     }
+    (child, out)
+}
+
+#[test]
+fn sigquit_prints_the_dump_and_the_process_runs_on() {
+    use std::io::{BufRead, BufReader, Read};
+    let (mut child, mut out) = sigquit_child_ready();
+    let mut line = String::new();
     let mut err = BufReader::new(child.stderr.take().unwrap());
     let mut report = String::new();
     for round in 0..2 {
@@ -261,26 +273,7 @@ fn sigquit_prints_the_dump_and_the_process_runs_on() {
 #[test]
 fn a_sigquit_storm_leaves_the_process_running() {
     use std::io::{BufRead, BufReader, Read};
-    use std::process::Stdio;
-    let mut child = common::this_binary()
-        .args([
-            "--exact",
-            "sigquit_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SIGQUIT_CHILD, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("ready") {
-        line.clear();
-        assert!(out.read_line(&mut line).unwrap() > 0, "child ended early");
-    }
+    let (mut child, mut out) = sigquit_child_ready();
     // read stderr as it comes, so the dumps never fill the pipe; a line
     // naming the sleeper says a dump was printed
     let err = BufReader::new(child.stderr.take().unwrap());
