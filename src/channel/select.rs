@@ -254,7 +254,10 @@ thread_local! {
 
 /// A start index that moves on at every select (fairness between
 /// operations that are ready together).
-/// (Always 0 under loom, whose models must be deterministic.)
+/// (Always 0 under loom, whose models must be deterministic.) Out of line:
+/// a migratable strand's thread may change between two selects (see
+/// `runtime::worker::this_worker`).
+#[inline(never)]
 fn start(n: usize) -> usize {
     if cfg!(loom) {
         return 0;

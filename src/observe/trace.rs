@@ -30,7 +30,10 @@ thread_local! {
 pub(crate) struct Suspended(Option<Span>);
 
 impl Suspended {
-    #[inline]
+    /// Out of line, as the drop: a migratable strand may resume on another
+    /// thread, and an inlined thread-local address from before the switch
+    /// could be reused after it (see `runtime::worker::this_worker`).
+    #[inline(never)]
     pub(crate) fn new() -> Suspended {
         let span = CURRENT.try_with(|c| c.borrow_mut().take()).ok().flatten();
         if let Some(s) = &span {
@@ -41,7 +44,7 @@ impl Suspended {
 }
 
 impl Drop for Suspended {
-    #[inline]
+    #[inline(never)]
     fn drop(&mut self) {
         if let Some(span) = self.0.take() {
             span.with_subscriber(|(id, d)| d.enter(id));

@@ -21,6 +21,14 @@ thread_local! {
     static BULK: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Whether this thread is waking strands in bulk. Out of line: wakes come
+/// from strand code too, which may resume on another thread between two
+/// of them (see `runtime::worker::this_worker`).
+#[inline(never)]
+fn in_bulk_here() -> bool {
+    BULK.with(Cell::get)
+}
+
 impl Shared {
     /// Runs `f`, which wakes many strands from this thread (a shutdown
     /// cancelling every strand, every timer fired at once), then notifies
@@ -87,7 +95,7 @@ impl Schedule for Shared {
             // going idle checks it after announcing so (the Idle
             // handshake): only an idle one needs notifying, and during a
             // bulk of wakes, only once at its end
-            if !BULK.with(Cell::get) {
+            if !in_bulk_here() {
                 w.idle.notify_if_idle(|| self.notify_poller());
             }
         }

@@ -100,10 +100,21 @@ thread_local! {
 /// Runs `f` with the worker of this thread, if it is one.
 #[inline]
 pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&Worker>) -> R) -> R {
-    let w = WORKER.try_with(|w| w.get()).unwrap_or(ptr::null());
+    let w = this_worker();
     // SAFETY: a non-null WORKER points to the worker living on this thread's
     // stack frame in `run_worker`, for as long as it is published.
     f(unsafe { w.as_ref() })
+}
+
+/// This thread's worker (null if none). Out of line on purpose: a
+/// migratable strand can resume on another thread, and the compiler takes a
+/// thread-local's address as fixed within a function, so an inlined lookup
+/// before a switch could be reused after it and name the old thread's
+/// worker (a strand would then switch out through another thread's worker).
+/// A call of its own computes the address on the thread that calls it.
+#[inline(never)]
+fn this_worker() -> *const Worker {
+    WORKER.try_with(|w| w.get()).unwrap_or(ptr::null())
 }
 
 // The `running` slot. One argument covers the three accessors: the slot is

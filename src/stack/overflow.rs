@@ -82,8 +82,10 @@ thread_local! {
 }
 
 /// Publishes `rec` as the running strand's record on this thread (null when
-/// the thread goes back to the scheduler).
-#[inline]
+/// the thread goes back to the scheduler). Out of line: called from strand
+/// code too, which may resume on another thread (see
+/// `runtime::worker::this_worker`).
+#[inline(never)]
 pub(crate) fn set_current(rec: *const StackRecord) {
     CURRENT.with(|c| c.set(rec));
 }
