@@ -128,12 +128,8 @@ fn switch_out(action: Action, cancellable: bool) -> bool {
             }
             Action::Park => {
                 if !strand.state.take_token() {
-                    // SAFETY: we are the running strand of `w`, parking.
-                    let direct = unsafe { w.park_direct() };
-                    if !direct {
-                        // SAFETY: as above.
-                        unsafe { w.switch_out(Action::Park) };
-                    }
+                    // SAFETY: we are the running strand of `w`.
+                    unsafe { w.switch_out(Action::Park) };
                 }
             }
             Action::Done => unreachable!("a strand finishes in its first frame"),
@@ -143,13 +139,6 @@ fn switch_out(action: Action, cancellable: bool) -> bool {
     });
     match me {
         Some(me) => {
-            // running again, maybe on another worker, maybe handed this one
-            // by a strand that parked: its park is finished first
-            with_worker(|w| {
-                if let Some(w) = w {
-                    w.finish_handoff();
-                }
-            });
             resumed(me, cancellable);
             true
         }

@@ -61,11 +61,6 @@ pub(crate) struct Worker {
     /// The strand running now. Reached only through [`Worker::running`],
     /// [`Worker::take_running`] and [`Worker::set_running`].
     running: UnsafeCell<Option<StrandRef>>,
-    /// A strand that parked by switching straight into the one running
-    /// now ([`Worker::park_direct`]): its `ACTIVE -> PARKED` move is made
-    /// by the strand that runs next here, as its first act, once the
-    /// switch has completed ([`Worker::finish_handoff`]).
-    handoff: Cell<Option<StrandRef>>,
     action: Cell<Action>,
     queues: LocalQueues,
     /// Stacks of the default size kept by this worker for its next spawns,
@@ -290,74 +285,6 @@ impl Worker {
         true
     }
 
-    /// A park that hands this worker straight to the next strand of its
-    /// own queues, as Go's `park_m` does on `g0`: one switch instead of two,
-    /// and no pass through the worker loop. Returns `false` (without
-    /// switching) when no other local strand is queued, or the worker is
-    /// due to fire timers and poll; the caller then parks the ordinary way.
-    ///
-    /// Rule 1 of `strand::state` holds: the parking strand is not marked
-    /// `PARKED` here but by the strand switched into, once the switch has
-    /// completed ([`Worker::finish_handoff`], the first thing every strand
-    /// does when it starts or resumes). Until then no waker can resume it: a
-    /// wake finds it `ACTIVE` and leaves the token, which makes that park
-    /// fail and the strand go back on this worker's queue.
-    ///
-    /// # Safety
-    ///
-    /// Must be called from strand code running on this worker, which parks
-    /// (its wake may come from any thread from now on).
-    pub(crate) unsafe fn park_direct(&self) -> bool {
-        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
-            // through the worker, which fires timers and polls, or halts
-            return false;
-        }
-        self.drain_remote();
-        let Some(next) = self.queues.pop() else {
-            return false;
-        };
-        self.ticks.set(self.ticks.get() + 1);
-        let cur = self.take_running().expect("a strand is running");
-        self.switched_out(&cur);
-        let here = 0u8;
-        check_stack(&cur, std::hint::black_box(&here) as *const u8 as usize);
-        super::events::parked(&self.shared, &cur, self.index);
-        self.count_park();
-        // SAFETY: this worker owns `cur`, which is switching out now.
-        let save = unsafe { cur.context_slot() };
-        // the slot's Arc keeps `save` valid until the incoming strand has
-        // finished this park
-        let earlier = self.handoff.replace(Some(cur));
-        debug_assert!(earlier.is_none(), "a hand-off was left unfinished");
-        let header = self.install(next);
-        if self.switches.get().is_multiple_of(64) {
-            self.publish_metrics();
-        }
-        // SAFETY: this worker owns `next`, installed to run.
-        let load = unsafe { header.context_slot() };
-        // SAFETY: [1] `save` is our own context slot, kept alive by the
-        // hand-off slot's Arc; nobody resumes us before `finish_handoff`
-        // has run on the far side of this switch (we are `ACTIVE` and in no
-        // queue until then). [2] `next` was runnable and owned by this
-        // worker: its context is saved or fresh and not resumed since.
-        unsafe { arch::switch(save, load) };
-        true
-    }
-
-    /// Finishes the park of the strand that handed this worker to the
-    /// caller, if one did: `ACTIVE -> PARKED`, or back on the queue if a
-    /// wake came first. Called by every strand as it starts or resumes on
-    /// this worker, before anything else.
-    #[inline]
-    pub(crate) fn finish_handoff(&self) {
-        if let Some(parked) = self.handoff.take() {
-            if !parked.state.park() {
-                self.push_local(parked); // woken while switching out
-            }
-            // else: the waker owns it now (through its Arc)
-        }
-    }
-
     /// Counts a park on this worker, published at once (a plain store to
     /// this worker's line).
     fn count_park(&self) {
@@ -529,10 +456,6 @@ impl Worker {
         // [2] the strand's context is saved or fresh and not resumed since:
         // the strand was runnable and we own it.
         unsafe { arch::switch(self.ctx.get(), load) };
-        debug_assert!(
-            self.handoff.take().is_none(),
-            "a hand-off reached the worker unfinished"
-        );
         overflow::set_current(ptr::null());
         self.shared.workers[self.index]
             .watch_current
@@ -618,7 +541,6 @@ pub(crate) unsafe extern "C" fn strand_entry(arg: *mut u8) {
     // SAFETY: `arg` is the header pointer `Header::new` passed; the running
     // slot's `Arc` keeps it alive.
     let header = unsafe { &*(arg as *const Header) };
-    with_worker(|w| w.expect("a strand runs on a worker").finish_handoff());
     // SAFETY: this is the strand's first frame.
     if let Some(body) = unsafe { header.take_body() } {
         // The body catches its own panics (see `spawn`); nothing unwinds here.

@@ -17,10 +17,8 @@
 //!
 //! 1. A strand never marks itself `PARKED`. It asks its worker to park it
 //!    and switches out; only the worker, *after* the switch has completed,
-//!    moves `ACTIVE → PARKED` (or, when the strand handed the worker
-//!    straight to the next local strand, that strand does it as its first
-//!    act: `Worker::park_direct`). So nobody can resume a strand whose
-//!    registers are still being saved.
+//!    moves `ACTIVE → PARKED`. So nobody can resume a strand whose registers
+//!    are still being saved.
 //! 2. A wake that finds `PARKED` moves it to `ACTIVE` with a compare-and-swap;
 //!    the one waker that wins the swap schedules the strand. A strand is
 //!    therefore pushed onto a run queue exactly once per park.

@@ -29,7 +29,6 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         index,
         ctx: UnsafeCell::new(RawContext::empty()),
         running: UnsafeCell::new(None),
-        handoff: Cell::new(None),
         action: Cell::new(Action::Yield),
         queues,
         stack_cache: RefCell::new(Vec::new()),
