@@ -27,9 +27,9 @@
 use super::shared::Shared;
 use super::worker::with_worker;
 use super::Stuck;
-use crate::dump::WaitKind;
 use crate::loom::process::AtomicBool;
 use crate::loom::{Arc, Ordering};
+use crate::strand::WaitKind;
 use crate::{Priority, StrandId};
 use std::cell::Cell;
 use std::fmt;

@@ -33,7 +33,7 @@
 pub(crate) mod agenda;
 mod builder;
 pub(crate) mod context;
-mod dump;
+pub(crate) mod dump;
 pub(crate) mod events;
 mod gate;
 mod handle;

@@ -5,7 +5,9 @@
 
 use super::handle::{Handle, Runtime};
 use super::shared::Shared;
-use crate::dump::{Dump, StrandInfo, StrandState};
+mod info;
+pub use info::{Dump, StrandInfo, StrandState};
+
 use crate::loom::Ordering;
 use crate::strand::state::Phase;
 use crate::strand::wait::elapsed;
