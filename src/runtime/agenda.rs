@@ -237,17 +237,17 @@ impl LocalQueues {
     /// The `next` strand, if it is of level `p` and has not run
     /// [`NEXT_STREAK`] picks in a row (then it goes to the back of the
     /// started queue, so a pair of strands waking each other cannot hold
-    /// the worker).
+    /// the worker). When it gives none, the pick comes from elsewhere and
+    /// the streak ends.
     #[inline]
     fn take_next(&self, p: Priority) -> Option<StrandRef> {
+        let streak = self.next_streak.replace(0);
         let next = self.next.take()?;
-        let streak = self.next_streak.get();
         if next.priority != p {
             self.next.set(Some(next));
             return None;
         }
         if streak >= NEXT_STREAK {
-            self.next_streak.set(0);
             self.started.borrow_mut()[p].push_back(next);
             return None;
         }
@@ -311,7 +311,6 @@ impl LocalQueues {
         if let Some(t) = self.take_next(p) {
             return Some(t);
         }
-        self.next_streak.set(0);
         self.fresh[p]
             .pop()
             .or_else(|| self.started.borrow_mut()[p].pop_front())
@@ -333,7 +332,6 @@ impl LocalQueues {
         if let Some(t) = self.take_next(p) {
             return Some(t);
         }
-        self.next_streak.set(0);
         if let Some(t) = self.fresh[p].pop() {
             return Some(t);
         }
@@ -429,9 +427,7 @@ impl LocalQueues {
     /// Strands waiting in this worker's queues, per level.
     pub(crate) fn depths(&self) -> PerPriority<usize> {
         let (timed, started) = (self.timed.borrow(), self.started.borrow());
-        let next = self.next.take();
-        let level = next.as_ref().map(|s| s.priority);
-        self.next.set(next);
+        let level = self.next_level();
         PerPriority::from_fn(|p| {
             timed[p].len()
                 + started[p].len()
@@ -443,10 +439,15 @@ impl LocalQueues {
 
     /// Whether the `next` slot holds a strand.
     fn has_next(&self) -> bool {
+        self.next_level().is_some()
+    }
+
+    /// The level of the strand in the `next` slot, if one is there.
+    fn next_level(&self) -> Option<Priority> {
         let next = self.next.take();
-        let some = next.is_some();
+        let level = next.as_ref().map(|s| s.priority);
         self.next.set(next);
-        some
+        level
     }
 }
 

@@ -102,6 +102,11 @@ impl WorkerShared {
 }
 
 impl Shared {
+    /// Whether a strand spawned from outside waits in an injector.
+    pub(crate) fn has_injected(&self) -> bool {
+        self.injectors.iter().any(|i| !i.is_empty())
+    }
+
     /// Notifies one idle worker, if any. Busy workers reach the injector
     /// on their own; notifying them would only cost a context switch.
     pub(crate) fn notify_idle(&self) {

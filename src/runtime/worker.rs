@@ -296,7 +296,7 @@ impl Worker {
 
     fn next_strand(&self) -> Option<StrandRef> {
         self.drain_remote();
-        if self.ticks.get() == 0 && self.shared.injectors.iter().any(|i| !i.is_empty()) {
+        if self.ticks.get() == 0 && self.shared.has_injected() {
             // once per maintenance round (every MAINTAIN_EVERY picks, direct
             // switches included), the injectors first: strands spawned from
             // outside start even while the local queues never run dry (as
@@ -317,7 +317,7 @@ impl Worker {
         self.shared.workers[self.index]
             .steals
             .store(self.queues.steals.get(), Ordering::Relaxed);
-        if strand.is_some() && self.shared.injectors.iter().any(|i| !i.is_empty()) {
+        if strand.is_some() && self.shared.has_injected() {
             self.shared.notify_idle(); // there is work for another worker too
         }
         strand
@@ -328,7 +328,7 @@ impl Worker {
     fn has_work(&self) -> bool {
         !self.queues.is_empty()
             || !self.shared.workers[self.index].remote.is_empty()
-            || self.shared.injectors.iter().any(|i| !i.is_empty())
+            || self.shared.has_injected()
             || self.shared.workers.iter().any(|w| !w.stealers.is_empty())
             || self.shared.stw.requested() // halt instead of sleeping
     }
