@@ -3,10 +3,10 @@
 //! wrapping a closure so that its result goes to a [`JoinHandle`], then
 //! handing the type-erased body to the runtime (`Handle::spawn_body`).
 
-use crate::join_handle::{package_in, JoinHandle, Owner};
+use crate::join_handle::{JoinHandle, Owner, Packet};
 use crate::loom::Arc;
 use crate::runtime::{Handle, Runtime, SpawnError};
-use crate::strand::{Body, Exit, Spec};
+use crate::strand::{Header, Schedule, Spec};
 use std::panic::Location;
 use std::time::Instant;
 
@@ -411,24 +411,6 @@ impl Handle {
         T: Send + 'a,
     {
         crate::panic::install_hook();
-        let (body, exit, handle_parts) = match crate::runtime::events::on(&self.shared) {
-            true => package_in(crate::runtime::events::observed(f), scope), // started, finished
-            false => package_in(f, scope),
-        };
-        // SAFETY: erasing `'a` is sound by the caller's promise to join
-        // before `'a` ends: the body (which holds every borrow) is run and
-        // dropped before the result is published, and after publication the
-        // worker only drops its reference to the packet, whose `T` slot the
-        // joiner has emptied (or will drop itself).
-        let (body, exit): (Body, Arc<dyn Exit>) = unsafe {
-            (
-                std::mem::transmute::<
-                    Box<dyn FnOnce() + Send + 'a>,
-                    Box<dyn FnOnce() + Send + 'static>,
-                >(body),
-                std::mem::transmute::<Arc<dyn Exit + 'a>, Arc<dyn Exit + 'static>>(exit),
-            )
-        };
         let spec = Spec {
             name: builder.name,
             priority: builder.priority,
@@ -436,7 +418,31 @@ impl Handle {
             migratable: builder.migratable,
             spawned_at: builder.spawned_at,
         };
-        let strand = self.spawn_body(spec, builder.stack_size, body, exit)?;
-        Ok(handle_parts.finish(strand))
+        let told = scope.clone();
+        let sched: Arc<dyn Schedule> = self.shared.clone();
+        let (payload, job) = match crate::runtime::events::on(&self.shared) {
+            true => Packet::package(crate::runtime::events::observed(f)), // started, finished
+            false => Packet::package(f),
+        };
+        // Erasing `'a` (the payload's types are known only to `job`'s
+        // functions from here on) is sound by the caller's promise to join
+        // before `'a` ends: the body (which holds every borrow) is run and
+        // dropped before the end is published, and the result is taken or
+        // dropped by the joiner (or by the strand, detached) before the
+        // scope hears the strand is done.
+        let strand = Header::new(spec, payload, job, scope, sched);
+        match self.spawn_body(strand, builder.stack_size) {
+            // SAFETY: a fresh strand whose job is a `Packet<_, T>`, and
+            // this is its only handle.
+            Ok(strand) => Ok(unsafe { JoinHandle::from_strand(strand) }),
+            Err(e) => {
+                // the header (and `f` with it) is gone: nothing of the
+                // scope's is held any more
+                if let Some(scope) = told {
+                    scope.strand_done(false);
+                }
+                Err(e)
+            }
+        }
     }
 }

@@ -2,18 +2,18 @@
 //! between a strand and its joiner (`packet.rs`).
 //!
 //! Below the public spawn API (`spawn.rs`), above the runtime: the runtime
-//! sees a packet only as the strand's [`Exit`](crate::strand::Exit).
+//! sees a packet only as the strand's payload and its `Job` table.
 
 mod error;
 mod packet;
 
+pub(crate) use crate::strand::job::Owner;
 pub(crate) use error::panic_message;
 pub use error::JoinError;
-pub(crate) use packet::{package_in, Owner};
+pub(crate) use packet::Packet;
 
-use crate::loom::Arc;
+use crate::strand::StrandRef;
 use crate::Strand;
-use packet::Packet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
@@ -31,22 +31,40 @@ use std::time::{Duration, Instant};
 /// shared::<strands::JoinHandle<u32>>();
 /// ```
 pub struct JoinHandle<T> {
+    /// The strand; its header's payload holds the result.
     strand: Strand,
-    packet: Arc<Packet<T>>,
+    _result: PhantomData<T>,
     _not_sync: PhantomData<*const ()>,
 }
 
 impl<T> JoinHandle<T> {
-    fn new(strand: Strand, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+    /// The handle of a freshly spawned strand.
+    ///
+    /// # Safety
+    ///
+    /// The strand's result type is `T` (its job is a [`Packet`]'s for `T`),
+    /// and no other handle to it exists.
+    pub(crate) unsafe fn from_strand(strand: StrandRef) -> JoinHandle<T> {
         JoinHandle {
-            strand,
-            packet,
+            strand: Strand { inner: strand },
+            _result: PhantomData,
             _not_sync: PhantomData,
         }
     }
+
+    fn wait(&self, deadline: Option<Instant>) -> bool {
+        packet::wait(&self.strand.inner, deadline)
+    }
+
+    /// Takes the result; called once, after [`Self::wait`] returned `true`.
+    fn take(&self) -> Result<T, JoinError> {
+        // SAFETY: this handle is the single joiner (`from_strand`), the end
+        // is published, and the job stores a `T` (`from_strand`).
+        unsafe { packet::take_result(&self.strand.inner) }
+    }
 }
 
-// SAFETY: sending the handle sends the right to take a `T` from the packet;
+// SAFETY: sending the handle sends the right to take a `T` from the strand;
 // fine when `T: Send`. (It is deliberately not `Sync`: joining needs `self`.)
 unsafe impl<T: Send> Send for JoinHandle<T> {}
 
@@ -72,8 +90,8 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join(self) -> Result<T, JoinError> {
         self.not_self();
-        self.packet.wait(self.strand.id().as_u64(), None);
-        self.packet.take()
+        self.wait(None);
+        self.take()
         // `self` drops here: `detach` finds DONE and changes nothing
     }
 
@@ -115,8 +133,8 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn join_deadline(self, deadline: Instant) -> Result<Result<T, JoinError>, JoinHandle<T>> {
         self.not_self();
-        if self.packet.wait(self.strand.id().as_u64(), Some(deadline)) {
-            Ok(self.packet.take())
+        if self.wait(Some(deadline)) {
+            Ok(self.take())
         } else {
             Err(self)
         }
@@ -142,7 +160,7 @@ impl<T> JoinHandle<T> {
         self.not_self();
         match Instant::now().checked_add(timeout) {
             Some(deadline) => self.wait_deadline(deadline),
-            None => self.packet.wait(self.strand.id().as_u64(), None),
+            None => self.wait(None),
         }
     }
 
@@ -160,7 +178,7 @@ impl<T> JoinHandle<T> {
     #[track_caller]
     pub fn wait_deadline(&self, deadline: Instant) -> bool {
         self.not_self();
-        self.packet.wait(self.strand.id().as_u64(), Some(deadline))
+        self.wait(Some(deadline))
     }
 
     /// Panics if the running strand is the one this handle joins: it would
@@ -203,7 +221,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet.is_done()
+        self.strand.inner.join.is_done()
     }
 
     /// The strand this handle joins.
@@ -222,7 +240,14 @@ impl<T> JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        self.packet.detach();
+        let strand = &self.strand.inner;
+        if strand.join.detach() {
+            // ended: what is left of the result is ours to drop
+            // SAFETY: once (the handle is being dropped), after the end; the
+            // result type is `T` (`from_strand`).
+            unsafe { packet::release::<T>(strand) };
+        }
+        // else: detached; the strand drops its own result
     }
 }
 

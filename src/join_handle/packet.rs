@@ -1,92 +1,62 @@
-//! The join packet: where a strand's result goes, and who waits for it;
-//! and wrapping a closure into a strand body that fills it.
+//! The join packet: a strand's typed job (its body, then its result), and
+//! the joiner's side of the join protocol (whose state every header holds:
+//! `strand/job.rs`).
 
-use super::{JoinError, JoinHandle};
-use crate::loom::cell::UnsafeCell;
-use crate::loom::{Arc, AtomicU8, Ordering};
+use super::JoinError;
 use crate::runtime::context;
-use crate::strand::waiter::Waiter;
-use crate::strand::{Exit, Strand, StrandRef};
+use crate::strand::job::{Held, Job, JoinSlot, Payload, PAYLOAD_WORDS};
+use crate::strand::Header;
+use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
-/// What a packet tells the owner of a group of strands (a scope) when it is
-/// gone, so the owner can wait for every result that may borrow from it.
-pub(crate) trait Owner: Send + Sync {
-    /// One strand's packet is gone; `unhandled_panic` if it held a panic
-    /// nobody took.
-    fn strand_done(&self, unhandled_panic: bool);
-    /// A strand whose handle was dropped panicked (nobody will join it).
-    fn note_unhandled_panic(&self);
-}
+/// The job table for a body of type `F` returning `T` (one static table
+/// per pair of types).
+pub(crate) struct Packet<F, T>(PhantomData<(F, T)>);
 
-/// Where a strand's result goes, and who waits for it.
-///
-/// `state` goes `EMPTY → WAITING` (a joiner installed its waker) and then to
-/// `DONE` (the result is written), or straight `EMPTY → DONE`; a handle
-/// dropped unjoined moves `EMPTY → DETACHED`, after which the strand drops
-/// its own result (and still moves to `DONE` when it is published). The strand
-/// writes the result *before* swapping in `DONE` (release) and wakes the
-/// waiter it finds; the joiner reads the result only after seeing `DONE`
-/// (acquire).
-pub(super) struct Packet<T> {
-    state: AtomicU8,
-    result: UnsafeCell<Option<Result<T, JoinError>>>,
-    waiter: UnsafeCell<Option<Waiter>>,
-    /// The scope this strand belongs to, told when the packet (and with it
-    /// any result that may borrow from the scope) is gone.
-    scope: Option<Arc<dyn Owner>>,
-}
+impl<F, T> Packet<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    const JOB: Job = Job {
+        run: Self::run,
+        drop_body: drop_in::<F>,
+        drop_result: drop_result::<T>,
+    };
 
-impl<T> Drop for Packet<T> {
-    fn drop(&mut self) {
-        let Some(scope) = self.scope.take() else {
-            return;
+    /// The payload holding `f`, and the table that knows its types.
+    pub(crate) fn package(f: F) -> (Payload, &'static Job) {
+        // SAFETY: `buf` is the payload's own space, fresh.
+        let payload = Payload::with_body(|buf| unsafe { put(buf, f) });
+        (payload, &Self::JOB)
+    }
+
+    /// The strand's first frame: takes the body, runs it (catching its
+    /// panic), and stores the outcome, or drops it if the handle is gone
+    /// (the strand's own context is the right place for user `Drop` code
+    /// to run).
+    ///
+    /// # Safety
+    ///
+    /// [`Job::run`]'s: once, by the strand itself; its payload holds an `F`.
+    unsafe fn run(strand: &Header) {
+        // SAFETY: by the contract, the payload holds the body and the
+        // strand's first frame is its only user now.
+        let f: F = unsafe {
+            strand.payload.with(|held, buf| {
+                debug_assert_eq!(held, Held::Body);
+                (Held::Nothing, take::<F>(buf))
+            })
         };
-        // SAFETY: `&mut self`: nobody else holds the packet.
-        let result = self.result.with_mut(|r| unsafe { (*r).take() });
-        let unhandled_panic = matches!(&result, Some(Err(e)) if e.is_panic());
-        // The result may borrow from the scope: drop it before the scope can
-        // end.
-        crate::abort::abort_on_unwind("a scoped strand's result", move || drop(result));
-        scope.strand_done(unhandled_panic);
-    }
-}
-
-const EMPTY: u8 = 0;
-const WAITING: u8 = 1;
-const DONE: u8 = 2;
-/// The handle was dropped before the strand finished: nobody will take the
-/// result, so the strand drops it itself (in strand context) instead of
-/// leaving that to its worker.
-const DETACHED: u8 = 3;
-
-// SAFETY: `result` is written once by the strand before `DONE` is published
-// and read by the single joiner after it observes `DONE`; `waiter` is written
-// by the joiner before it publishes `WAITING` and taken by the strand after
-// it observes `WAITING`. The state's acquire/release edges order each pair.
-unsafe impl<T: Send> Sync for Packet<T> {}
-// SAFETY: as above; the packet only carries `T` between threads.
-unsafe impl<T: Send> Send for Packet<T> {}
-
-impl<T: Send> Exit for Packet<T> {
-    fn publish(&self) {
-        if self.state.swap(DONE, Ordering::AcqRel) == WAITING {
-            // SAFETY: WAITING was published after the joiner wrote `waiter`.
-            if let Some(w) = self.waiter.with_mut(|w| unsafe { (*w).take() }) {
-                w.wake();
-            }
-        }
-    }
-}
-
-impl<T> Packet<T> {
-    /// Stores the strand's outcome; published later by [`Exit::publish`].
-    /// If the handle is gone, drops it here instead: the strand's own
-    /// context is the right place for user `Drop` code to run.
-    fn store(&self, r: Result<T, JoinError>) {
-        if self.state.load(Ordering::Acquire) == DETACHED {
-            if let (Some(scope), Err(e)) = (&self.scope, &r) {
+        let r = if context::cancelled() {
+            drop(f); // cancelled before it started: never runs
+            Err(JoinError::cancelled())
+        } else {
+            panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_unwind)
+        };
+        if strand.join.is_detached() {
+            if let (Some(scope), Err(e)) = (&strand.scope, &r) {
                 if e.is_panic() {
                     scope.note_unhandled_panic(); // nobody will join it
                 }
@@ -94,128 +64,151 @@ impl<T> Packet<T> {
             crate::abort::abort_on_unwind("a strand's result", move || drop(r));
             return;
         }
-        // SAFETY: only the strand writes `result`, once, before DONE.
-        self.result.with_mut(|p| unsafe { *p = Some(r) });
-    }
-
-    /// The handle is being dropped without joining.
-    pub(super) fn detach(&self) {
-        // Only EMPTY moves to DETACHED: once DONE, the result is dropped
-        // with the packet by whoever lets go of it last. (A joined handle
-        // finds DONE with a plain load: no read-modify-write.)
-        if self.state.load(Ordering::Acquire) == EMPTY {
-            let _ =
-                self.state
-                    .compare_exchange(EMPTY, DETACHED, Ordering::AcqRel, Ordering::Acquire);
+        // SAFETY: only the strand writes the result, once, before DONE.
+        unsafe {
+            strand.payload.with(|_, buf| {
+                put(buf, r);
+                (Held::Result, ())
+            })
         }
     }
+}
 
-    pub(super) fn is_done(&self) -> bool {
-        self.state.load(Ordering::Acquire) == DONE
+/// Moves `x` into `buf`: in place if it fits the payload, else boxed.
+///
+/// # Safety
+///
+/// `buf` is a payload's space, holding nothing.
+unsafe fn put<X>(buf: *mut u8, x: X) {
+    // SAFETY: the payload's space is `PAYLOAD_WORDS` words, word-aligned:
+    // room for an `X` that fits, or for a box.
+    unsafe {
+        if fits::<X>() {
+            std::ptr::write(buf as *mut X, x);
+        } else {
+            std::ptr::write(buf as *mut Box<X>, Box::new(x));
+        }
     }
+}
 
-    /// Blocks (parks the strand, or the thread) until the result is there,
-    /// or until `deadline`. Returns whether the result is there. `strand`
-    /// is the id of the strand joined (for the wait record).
-    pub(super) fn wait(&self, strand: u64, deadline: Option<Instant>) -> bool {
-        if self.is_done() {
+/// Moves the `X` out of `buf` (see [`put`]).
+///
+/// # Safety
+///
+/// `buf` holds an `X` put there by [`put`]; it holds nothing afterwards.
+unsafe fn take<X>(buf: *mut u8) -> X {
+    // SAFETY: by the contract.
+    unsafe {
+        if fits::<X>() {
+            std::ptr::read(buf as *mut X)
+        } else {
+            *std::ptr::read(buf as *mut Box<X>)
+        }
+    }
+}
+
+/// Drops the `X` in `buf` (see [`put`]).
+///
+/// # Safety
+///
+/// As for [`take`].
+unsafe fn drop_in<X>(buf: *mut u8) {
+    // SAFETY: by the contract.
+    drop(unsafe { take::<X>(buf) });
+}
+
+/// Drops the result in `buf`; returns whether it was a panic.
+///
+/// # Safety
+///
+/// As for [`take`], with `X` = `Result<T, JoinError>`.
+unsafe fn drop_result<T>(buf: *mut u8) -> bool {
+    // SAFETY: by the contract.
+    let r = unsafe { take::<Result<T, JoinError>>(buf) };
+    let panicked = matches!(&r, Err(e) if e.is_panic());
+    drop(r);
+    panicked
+}
+
+/// Whether an `X` lives in the payload itself.
+const fn fits<X>() -> bool {
+    std::mem::size_of::<X>() <= std::mem::size_of::<[usize; PAYLOAD_WORDS]>()
+        && std::mem::align_of::<X>() <= std::mem::align_of::<usize>()
+}
+
+/// The handle let go after the end was published: drops what is left of
+/// the result here (in the handle's context) and tells the scope.
+///
+/// # Safety
+///
+/// Called once, by the strand's handle, after [`JoinSlot::detach`]
+/// returned `true`; the strand's result type is `T`.
+pub(super) unsafe fn release<T>(strand: &Header) {
+    // SAFETY: by the contract, the strand is done with the payload and the
+    // handle is its only user.
+    let left = unsafe {
+        strand.payload.with(|held, buf| match held {
+            Held::Result => (Held::Nothing, Some(take::<Result<T, JoinError>>(buf))),
+            other => (other, None),
+        })
+    };
+    let unhandled_panic = matches!(&left, Some(Err(e)) if e.is_panic());
+    drop(left);
+    if let Some(scope) = &strand.scope {
+        scope.strand_done(unhandled_panic);
+    }
+}
+
+/// Blocks (parks the strand, or the thread) until `strand` has ended, or
+/// until `deadline`. Returns whether it has.
+pub(super) fn wait(strand: &Header, deadline: Option<Instant>) -> bool {
+    let join = &strand.join;
+    if join.is_done() {
+        return true;
+    }
+    let _recorded = context::joining(strand.id.as_u64(), deadline.is_some());
+    // SAFETY: the handle is the single joiner, and it withdraws (below)
+    // before it could install again.
+    if !unsafe { join.install(context::waiter()) } {
+        return true; // DONE meanwhile
+    }
+    // Withdraws the waiter if we leave without the end: on a timeout, or
+    // when a cancellation unwinds through the wait.
+    struct Withdraw<'a>(&'a JoinSlot);
+    impl Drop for Withdraw<'_> {
+        fn drop(&mut self) {
+            // SAFETY: we installed it.
+            unsafe { self.0.withdraw() };
+        }
+    }
+    let _withdraw = Withdraw(join);
+    loop {
+        if join.is_done() {
             return true;
         }
-        let _recorded = context::joining(strand, deadline.is_some());
-        // SAFETY: the joiner (us) is the only writer of `waiter`, and the
-        // strand reads it only after we publish WAITING below.
-        self.waiter
-            .with_mut(|w| unsafe { *w = Some(context::waiter()) });
-        if self
-            .state
-            .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            return true; // DONE meanwhile: the strand never saw our waiter
+        match deadline {
+            None => context::block(),
+            Some(d) if Instant::now() >= d => return false,
+            Some(d) => context::block_until(d),
         }
-        // Withdraws the waiter if we leave without the result: on a timeout,
-        // or when a cancellation unwinds through the wait.
-        struct Withdraw<'a, T>(&'a Packet<T>);
-        impl<T> Drop for Withdraw<'_, T> {
-            fn drop(&mut self) {
-                let p = self.0;
-                // after a successful wait the state is DONE: a load tells
-                if p.state.load(Ordering::Acquire) == WAITING
-                    && p.state
-                        .compare_exchange(WAITING, EMPTY, Ordering::AcqRel, Ordering::Acquire)
-                        .is_ok()
-                {
-                    // SAFETY: back in EMPTY, the strand will not touch the
-                    // waiter; we are its only user again.
-                    drop(p.waiter.with_mut(|w| unsafe { (*w).take() }));
-                }
-            }
-        }
-        let _withdraw = Withdraw(self);
-        loop {
-            if self.is_done() {
-                return true;
-            }
-            match deadline {
-                None => context::block(),
-                Some(d) if Instant::now() >= d => return false,
-                Some(d) => context::block_until(d),
-            }
-        }
-    }
-
-    pub(super) fn take(&self) -> Result<T, JoinError> {
-        // SAFETY: called by the single joiner after observing DONE.
-        self.result
-            .with_mut(|r| unsafe { (*r).take() })
-            .expect("a strand's result is taken once")
     }
 }
 
-/// The pieces `spawn` builds before it knows the strand.
-pub(crate) struct HandleParts<T> {
-    pub(super) packet: Arc<Packet<T>>,
-}
-
-impl<T> HandleParts<T> {
-    pub(crate) fn finish(self, strand: StrandRef) -> JoinHandle<T> {
-        JoinHandle::new(Strand { inner: strand }, self.packet)
+/// Takes the result of `strand`, whose result type is `T`.
+///
+/// # Safety
+///
+/// The caller is the strand's single joiner, it has seen the end published
+/// ([`wait`] returned `true`), and the strand's result type is `T`.
+pub(super) unsafe fn take_result<T>(strand: &Header) -> Result<T, JoinError> {
+    // SAFETY: by the contract, the strand is done with the payload, which
+    // holds a `T` result, and we are its only reader.
+    unsafe {
+        strand.payload.with(|held, buf| {
+            assert_eq!(held, Held::Result, "a strand's result is taken once");
+            (Held::Nothing, take::<Result<T, JoinError>>(buf))
+        })
     }
-}
-
-/// A strand body built by [`package_in`].
-pub(crate) type Packaged<'a, T> = (
-    Box<dyn FnOnce() + Send + 'a>,
-    Arc<dyn Exit + 'a>,
-    HandleParts<T>,
-);
-
-/// Wraps `f` into a strand body that catches its panic and stores the
-/// outcome in a packet, the exit that publishes it, and the parts of the
-/// handle that joins it.
-pub(crate) fn package_in<'a, F, T>(f: F, scope: Option<Arc<dyn Owner>>) -> Packaged<'a, T>
-where
-    F: FnOnce() -> T + Send + 'a,
-    T: Send + 'a,
-{
-    let packet = Arc::new(Packet {
-        state: AtomicU8::new(EMPTY),
-        result: UnsafeCell::new(None),
-        waiter: UnsafeCell::new(None),
-        scope,
-    });
-    let theirs = Arc::clone(&packet);
-    let body = Box::new(move || {
-        let r = if context::cancelled() {
-            drop(f); // cancelled before it started: never runs
-            Err(JoinError::cancelled())
-        } else {
-            panic::catch_unwind(AssertUnwindSafe(f)).map_err(JoinError::from_unwind)
-        };
-        theirs.store(r);
-    });
-    let exit: Arc<dyn Exit + 'a> = packet.clone();
-    (body, exit, HandleParts { packet })
 }
 
 #[cfg(all(test, loom))]
@@ -224,18 +217,47 @@ mod loom_tests {
     //! joiner is woken exactly when it waits.
     use super::*;
     use crate::loom::Arc;
+    use crate::strand::{Schedule, Spec, StrandRef};
+    use crate::JoinHandle;
+
+    /// The strands here never park: nothing schedules them.
+    struct NoSchedule;
+    impl Schedule for NoSchedule {
+        fn schedule(&self, _: StrandRef) {
+            unreachable!("these strands never park")
+        }
+    }
+
+    /// A strand with no stack (its job is run by hand, as its first frame
+    /// would) and the handle that joins it.
+    fn strand<F, T>(f: F) -> (StrandRef, JoinHandle<T>)
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (payload, job) = Packet::package(f);
+        let s = Header::new(Spec::default(), payload, job, None, Arc::new(NoSchedule));
+        // SAFETY: its result type is `T`, and this is its only handle.
+        let h = unsafe { JoinHandle::from_strand(Arc::clone(&s)) };
+        (s, h)
+    }
+
+    /// What the strand and then its worker do: run the body, publish.
+    fn finish(s: StrandRef) {
+        // SAFETY: once, as the strand's first frame and then its worker
+        // would.
+        unsafe {
+            (s.job.run)(&s);
+            s.publish();
+        }
+    }
 
     #[test]
     fn loom_join_races_finish() {
         loom::model(|| {
-            let (body, exit, parts) = package_in(|| 42u32, None);
-            let packet = Arc::clone(&parts.packet);
-            let finisher = loom::thread::spawn(move || {
-                body();
-                exit.publish();
-            });
-            packet.wait(1, None); // parks this (loom) thread until published
-            assert_eq!(packet.take().unwrap(), 42);
+            let (s, h) = strand(|| 42u32);
+            let finisher = loom::thread::spawn(move || finish(s));
+            assert_eq!(h.join().unwrap(), 42); // parks this (loom) thread until published
             finisher.join().unwrap();
         });
     }
@@ -243,14 +265,10 @@ mod loom_tests {
     #[test]
     fn loom_is_finished_only_after_the_result_is_stored() {
         loom::model(|| {
-            let (body, exit, parts) = package_in(|| String::from("done"), None);
-            let packet = Arc::clone(&parts.packet);
-            let finisher = loom::thread::spawn(move || {
-                body();
-                exit.publish();
-            });
-            if packet.is_done() {
-                assert_eq!(packet.take().unwrap(), "done");
+            let (s, h) = strand(|| String::from("done"));
+            let finisher = loom::thread::spawn(move || finish(s));
+            if h.is_finished() {
+                assert_eq!(h.join().unwrap(), "done");
             }
             finisher.join().unwrap();
         });
@@ -268,15 +286,9 @@ mod loom_tests {
         loom::model(|| {
             let drops = Arc::new(AtomicUsize::new(0));
             let d = Arc::clone(&drops);
-            let (body, exit, parts) = package_in(move || Counted(d), None);
-            let finisher = loom::thread::spawn(move || {
-                body();
-                exit.publish();
-                drop(exit);
-            });
-            // what dropping the JoinHandle does
-            parts.packet.detach();
-            drop(parts);
+            let (s, h) = strand(move || Counted(d));
+            let finisher = loom::thread::spawn(move || finish(s));
+            drop(h); // detaches, or releases the result if it came first
             finisher.join().unwrap();
             assert_eq!(drops.load(SeqCst), 1, "the result is dropped exactly once");
         });

@@ -215,7 +215,7 @@ pub(crate) fn cancellation_point() {
 
 /// Whether the running strand has been cancelled.
 pub(crate) fn cancelled() -> bool {
-    with_current(|s| s.is_some_and(Header::is_cancelled))
+    with_current(|s| s.is_some_and(|s| s.is_cancelled()))
 }
 
 /// Records what the running strand is about to wait for (its wait

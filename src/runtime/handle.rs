@@ -9,7 +9,7 @@ use super::context;
 use super::shared::Shared;
 use super::worker::{strand_entry, with_worker, Worker};
 use crate::loom::{Arc, Ordering};
-use crate::strand::{Body, Exit, Header, Schedule, Spec, StrandRef};
+use crate::strand::StrandRef;
 use std::fmt;
 use std::io;
 use std::time::{Duration, Instant};
@@ -283,20 +283,19 @@ impl Handle {
         })
     }
 
-    /// Spawns a type-erased body: the bound, the stack, the header, the
-    /// queue.
+    /// Spawns a fresh (type-erased) strand: the bound, the stack, the
+    /// registry, the queue. On an error the strand is dropped here, never
+    /// having run.
     pub(crate) fn spawn_body(
         &self,
-        spec: Spec,
+        strand: StrandRef,
         stack_size: Option<usize>,
-        body: Body,
-        exit: Arc<dyn Exit>,
     ) -> Result<StrandRef, SpawnError> {
         // This thread's worker, if it is one of this runtime's: looked up
         // once for the stack cache, the registry shard and the queue.
         let (spawned, slice_used) = with_worker(|w| {
             let here = w.filter(|w| Arc::ptr_eq(&w.shared, &self.shared));
-            let spawned = self.spawn_body_here(here, spec, stack_size, body, exit);
+            let spawned = self.spawn_body_here(here, strand, stack_size);
             let slice_used = here.is_some_and(|w| w.running().is_some() && w.spawned_one());
             (spawned, slice_used)
         });
@@ -312,10 +311,8 @@ impl Handle {
     fn spawn_body_here(
         &self,
         here: Option<&Worker>,
-        spec: Spec,
+        strand: StrandRef,
         stack_size: Option<usize>,
-        body: Body,
-        exit: Arc<dyn Exit>,
     ) -> Result<StrandRef, SpawnError> {
         let shared = &self.shared;
         // During shutdown, spawns from outside are refused. A strand of
@@ -341,8 +338,9 @@ impl Handle {
                 return Err(SpawnError::Io(e));
             }
         };
-        let sched: Arc<dyn Schedule> = Arc::clone(shared) as Arc<dyn Schedule>;
-        let strand = Header::new(spec, stack, body, exit, sched, strand_entry);
+        // SAFETY: nobody but us sees the strand yet (not registered, not
+        // queued).
+        unsafe { strand.attach(stack, strand_entry) };
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
         let hint = here.map_or(strand.id.as_u64() as usize, |w| w.index);

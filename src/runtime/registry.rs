@@ -30,16 +30,16 @@ impl Registered for Header {
 
 const SHARDS: usize = 16;
 
-struct Slab<T> {
+struct Slab<T: ?Sized> {
     slots: Vec<Option<Weak<T>>>,
     free: Vec<usize>,
 }
 
-pub(crate) struct Registry<T = Header> {
+pub(crate) struct Registry<T: ?Sized = Header> {
     shards: [Mutex<Slab<T>>; SHARDS],
 }
 
-impl<T: Registered> Registry<T> {
+impl<T: Registered + ?Sized> Registry<T> {
     pub(crate) fn new() -> Registry<T> {
         Registry {
             shards: std::array::from_fn(|_| {

@@ -494,25 +494,21 @@ impl Worker {
         if let Some(s) = stack {
             self.cache_stack(s); // or back to the pool
         }
-        // SAFETY: as above.
-        let exit = unsafe { strand.take_exit() };
         self.shared.registry.remove(&strand);
         let p = strand.priority;
         self.finished[p].set(self.finished[p].get() + 1);
         // published before the joiner hears of it
         self.shared.workers[self.index].finished[p]
             .store(self.finished[p].get(), Ordering::Relaxed);
-        drop(strand);
         self.shared.strand_finished();
-        if let Some(exit) = exit {
-            // The joiner sees the strand entirely gone. Dropping the packet
-            // here may drop a detached strand's result (user code, outside
-            // any strand), which must not unwind through the worker loop.
-            crate::abort::abort_on_unwind("a strand's result", || {
-                exit.publish();
-                drop(exit);
-            });
-        }
+        // The joiner sees the strand entirely gone. Publishing may drop a
+        // detached strand's result (user code, outside any strand), which
+        // must not unwind through the worker loop.
+        crate::abort::abort_on_unwind("a strand's result", move || {
+            // SAFETY: this worker owns the finished strand.
+            unsafe { strand.publish() };
+            drop(strand);
+        });
     }
 }
 
@@ -538,14 +534,12 @@ fn check_stack(strand: &Header, sp: usize) {
 /// trampoline (the entry the spawn path hands to `Header::new`). Runs the body, drops the strand's locals, then switches
 /// back to the worker for good.
 pub(crate) unsafe extern "C" fn strand_entry(arg: *mut u8) {
-    // SAFETY: `arg` is the header pointer `Header::new` passed; the running
-    // slot's `Arc` keeps it alive.
+    // SAFETY: `arg` is the header pointer `Header::attach` passed; the
+    // running slot's `Arc` keeps it alive.
     let header = unsafe { &*(arg as *const Header) };
-    // SAFETY: this is the strand's first frame.
-    if let Some(body) = unsafe { header.take_body() } {
-        // The body catches its own panics (see `spawn`); nothing unwinds here.
-        body();
-    }
+    // SAFETY: this is the strand's first frame. The job catches the body's
+    // panics (see `join_handle::packet`); nothing unwinds here.
+    unsafe { (header.job.run)(header) };
     // Strand-locals go in strand context, like a thread's at its exit.
     // SAFETY: the running strand owns its locals; no `with` is active.
     let locals = unsafe { header.with_locals(std::mem::take) };

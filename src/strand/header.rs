@@ -15,16 +15,17 @@
 //! | `record` | the strand while it runs (and `grow`), and the overflow handler on its thread |
 //! | `ctx` | the strand's *owner*: the worker switching into or out of it |
 //! | `stack` | the owner, while the strand is suspended or switching out |
-//! | `body` | the strand itself, once, in its first frame |
 //! | `locals` | the strand itself while it runs; its first frame drops them |
-//! | `exit` | the owner, once the strand is done |
+//! | `join` | its own protocol (`job.rs`): the joiner and the worker that publishes the end |
+//! | `job` (the tail) | the strand itself runs it, once, in its first frame; the worker publishes through it; the joiner reads the result slot after the end |
 //!
 //! The *owner* of a strand is whoever holds its [`StrandRef`] as a run queue
 //! entry, a running slot or a registered waiter (see `strand/mod.rs`):
 //! exactly one party at a time, handed over through the run queues and the
-//! state machine's acquire/release edges. The five cells are private; their
+//! state machine's acquire/release edges. The three cells are private; their
 //! accessors are `unsafe fn`s whose contract is the row above.
 
+use super::job::{Job, JoinSlot, Owner, Payload};
 use super::locals::Locals;
 use super::wait::WaitRecord;
 use super::{Spec, State, StrandId};
@@ -40,22 +41,10 @@ pub(crate) trait Schedule: Send + Sync {
     fn schedule(&self, strand: StrandRef);
 }
 
-/// The body a fresh strand runs: a type-erased closure that stores its
-/// result in the join packet itself.
-pub(crate) type Body = Box<dyn FnOnce() + Send>;
-
 /// The first frame of a strand: called by the architecture's trampoline
-/// with the header's address (the runtime provides it, see
+/// with the address of the strand's [`Core`] (the runtime provides it, see
 /// `runtime::worker`).
 pub(crate) type Entry = unsafe extern "C" fn(*mut u8);
-
-/// Announces a strand's end to its joiner. Called by the worker *after* the
-/// strand's stack went back to the pool and the runtime stopped counting it,
-/// so that a joiner that returns sees the strand entirely gone.
-pub(crate) trait Exit: Send + Sync {
-    /// Publishes the stored result and wakes the joiner, if any.
-    fn publish(&self);
-}
 
 /// An owning reference to a strand: runnable, running, or registered with
 /// what it waits for.
@@ -104,43 +93,56 @@ pub(crate) struct Header {
     ctx: UnsafeCell<RawContext>,
     /// The stack; taken by the worker when the strand is done.
     stack: UnsafeCell<Option<Stack>>,
-    /// Taken by the strand's first frame.
-    body: UnsafeCell<Option<Body>>,
     /// Strand-local values; dropped by the strand when its body is done.
     locals: UnsafeCell<Locals>,
-    /// Taken by the worker when the strand is done.
-    exit: UnsafeCell<Option<Arc<dyn Exit>>>,
+    /// The join state and the joiner's waker (`job.rs`).
+    pub(crate) join: JoinSlot,
+    /// The body until it runs, then its result (`job.rs`).
+    pub(crate) payload: Payload,
+    /// What runs the body and drops what is left of the payload, for its
+    /// types.
+    pub(crate) job: &'static Job,
+    /// The scope the strand belongs to, if any: told once the body and
+    /// the result (which may borrow from it) are gone.
+    pub(crate) scope: Option<Arc<dyn Owner>>,
 }
 
-// SAFETY: the five cells (`ctx`, `stack`, `body`, `locals`, `exit`) are
-// touched only by the strand's owner or by the strand itself while it runs
-// (the table in the module docs); ownership passes between threads through
-// the run queues and the state machine's acquire/release edges, which order
-// every access before a hand-over with every access after it. `record` is
-// written only by the thread running the strand (its fields are atomics the
-// overflow handler reads). Everything else is immutable or atomic.
+// SAFETY: the three cells (`ctx`, `stack`, `locals`) are touched only by
+// the strand's owner or by the strand itself while it runs (the table in the
+// module docs); ownership passes between threads through the run queues and
+// the state machine's acquire/release edges, which order every access before
+// a hand-over with every access after it. The join slot's cell has its own
+// protocol (`job.rs`). `record` is written only by the thread running the
+// strand (its fields are atomics the overflow handler reads). Everything
+// else is immutable or atomic.
 unsafe impl Send for Header {}
 // SAFETY: as above; shared references (`Strand` handles, wakers that lost a
 // race) read only the immutable fields and the atomics.
 unsafe impl Sync for Header {}
 
+impl Drop for Header {
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else holds the strand; its payload
+        // holds what its tag says, of `job`'s types.
+        unsafe { self.payload.drop_with(self.job) };
+    }
+}
+
 impl Header {
-    /// A strand that will run `body` on `stack`, starting in `entry` (which
-    /// gets the header's address).
+    /// A strand that will run the body in `payload` (put there for `job`'s
+    /// types); it gets its stack (and with it a context to switch into)
+    /// from [`Header::attach`].
     pub(crate) fn new(
         spec: Spec,
-        stack: Stack,
-        body: Body,
-        exit: Arc<dyn Exit>,
+        payload: Payload,
+        job: &'static Job,
+        scope: Option<Arc<dyn Owner>>,
         sched: Arc<dyn Schedule>,
-        entry: Entry,
     ) -> StrandRef {
         let id = StrandId::next();
         let name: Option<Box<str>> = spec.name.map(String::into_boxed_str);
         let record = StackRecord::new(id.as_u64(), name.as_deref());
-        let (glo, ghi) = stack.guard_range();
-        record.set(glo, ghi, stack.top() as usize);
-        let header = Arc::new(Header {
+        Arc::new(Header {
             id,
             name,
             priority: spec.priority,
@@ -160,21 +162,73 @@ impl Header {
             ctx: UnsafeCell::new(RawContext::empty()),
             stack: UnsafeCell::new(None),
             record,
-            body: UnsafeCell::new(Some(body)),
             locals: UnsafeCell::new(Locals::default()),
-            exit: UnsafeCell::new(Some(exit)),
-        });
-        let arg = Arc::as_ptr(&header) as *mut u8;
-        // SAFETY: the stack is fresh and owned by this header from now on;
+            join: JoinSlot::new(),
+            payload,
+            job,
+            scope,
+        })
+    }
+
+    /// Asks the strand to stop: its next blocking point (or the one it is
+    /// parked in) unwinds with a cancellation, so its `Drop`s run. A strand
+    /// that has not started yet does not run its body at all.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        if !self.cancelled.swap(true, Ordering::AcqRel) {
+            self.wake();
+        }
+    }
+
+    /// Wakes the strand if it is parked; otherwise leaves a token so that its
+    /// next park returns at once. The strand is scheduled exactly once.
+    pub(crate) fn wake(self: &Arc<Self>) {
+        if self.state.wake() {
+            self.sched.schedule(Arc::clone(self));
+        }
+    }
+
+    /// Publishes the strand's end to its joiner, and to its scope if the
+    /// handle went first. Called once by the worker, after the strand is
+    /// done, its stack is back and the runtime stopped counting it, so a
+    /// joiner that returns sees the strand entirely gone.
+    ///
+    /// # Safety
+    ///
+    /// The caller is the worker that owns the finished strand.
+    pub(crate) unsafe fn publish(&self) {
+        if self.join.publish() == super::job::DETACHED {
+            // The handle went first. The strand dropped its own result,
+            // unless the handle went between the store and now: then the
+            // result goes here, not with whoever drops the header last.
+            // SAFETY: the handle is gone and the strand is done: the
+            // caller is the payload's only user.
+            let unhandled_panic = unsafe { self.payload.drop_with(self.job) };
+            if let Some(scope) = &self.scope {
+                scope.strand_done(unhandled_panic);
+            }
+        }
+    }
+
+    /// Gives the strand its stack and a context that starts in `entry`
+    /// (which gets the header's address).
+    ///
+    /// # Safety
+    ///
+    /// Called once, before the strand is visible to anyone but its spawner
+    /// (no queue, no registry).
+    pub(crate) unsafe fn attach(&self, stack: Stack, entry: Entry) {
+        let (glo, ghi) = stack.guard_range();
+        self.record.set(glo, ghi, stack.top() as usize);
+        let arg = self as *const Header as *mut u8;
+        // SAFETY: the stack is fresh and owned by this strand from now on;
         // `arg` stays valid while the strand can run because the reference
         // that runs it holds an `Arc` to the header.
         let ctx = unsafe { crate::arch::init(stack.top(), stack.base(), entry, arg) };
-        // SAFETY: nobody else can see the header yet.
+        // SAFETY: by the contract, nobody else can see the strand yet.
         unsafe {
-            header.ctx.with_mut(|c| *c = ctx);
-            header.stack.with_mut(|s| *s = Some(stack));
+            self.ctx.with_mut(|c| *c = ctx);
+            self.stack.with_mut(|s| *s = Some(stack));
         }
-        header
     }
 
     /// Where the strand's context is saved while it does not run, for the
@@ -205,17 +259,6 @@ impl Header {
         self.stack.with_mut(|s| f(unsafe { &mut *s }))
     }
 
-    /// Takes the body to run.
-    ///
-    /// # Safety
-    ///
-    /// Called by the strand itself, in its first frame.
-    #[inline]
-    pub(crate) unsafe fn take_body(&self) -> Option<Body> {
-        // SAFETY: by the contract, only the running strand touches it.
-        self.body.with_mut(|b| unsafe { (*b).take() })
-    }
-
     /// Runs `f` with the strand's locals.
     ///
     /// # Safety
@@ -226,26 +269,6 @@ impl Header {
     pub(crate) unsafe fn with_locals<R>(&self, f: impl FnOnce(&mut Locals) -> R) -> R {
         // SAFETY: by the contract, this is the only access.
         self.locals.with_mut(|l| f(unsafe { &mut *l }))
-    }
-
-    /// Takes the announcement of the strand's end.
-    ///
-    /// # Safety
-    ///
-    /// The caller owns the strand, which is done.
-    #[inline]
-    pub(crate) unsafe fn take_exit(&self) -> Option<Arc<dyn Exit>> {
-        // SAFETY: by the contract, nobody else touches it now.
-        self.exit.with_mut(|e| unsafe { (*e).take() })
-    }
-
-    /// Asks the strand to stop: its next blocking point (or the one it is
-    /// parked in) unwinds with a cancellation, so its `Drop`s run. A strand
-    /// that has not started yet does not run its body at all.
-    pub(crate) fn cancel(self: &Arc<Self>) {
-        if !self.cancelled.swap(true, Ordering::AcqRel) {
-            self.wake();
-        }
     }
 
     /// Whether the strand was asked to stop.
@@ -265,13 +288,5 @@ impl Header {
     #[inline]
     pub(crate) fn may_move(&self) -> bool {
         self.migratable && !self.stay.load(Ordering::Relaxed)
-    }
-
-    /// Wakes the strand if it is parked; otherwise leaves a token so that its
-    /// next park returns at once. The strand is scheduled exactly once.
-    pub(crate) fn wake(self: &Arc<Self>) {
-        if self.state.wake() {
-            self.sched.schedule(Arc::clone(self));
-        }
     }
 }

@@ -1,6 +1,7 @@
 //! The strand itself: identity ([`StrandId`], the public [`Strand`]
-//! handle), its header (saved context, stack, body, locals), the park/wake
-//! state machine and the waiter a wake goes to.
+//! handle), its header (saved context, stack, locals, and in the same
+//! allocation its typed job: body and result), the park/wake state machine,
+//! the join state and the waiter a wake goes to.
 //!
 //! A strand is owned, while it is alive, by exactly one of: a run queue, the
 //! worker running it, or the waker registered with whatever it waits for.
@@ -11,9 +12,10 @@
 //!
 //! This layer knows nothing of the runtime: a woken strand goes to its
 //! [`Schedule`] (the runtime, behind a trait object), and its first frame is
-//! an [`Entry`] the runtime hands to [`Header::new`].
+//! an entry the runtime hands to [`Header::attach`].
 
 mod header;
+pub(crate) mod job;
 pub(crate) mod locals;
 pub(crate) mod state;
 pub(crate) mod stats;
@@ -24,7 +26,7 @@ use crate::loom::{process::AtomicU64, Arc, Ordering};
 use std::fmt;
 use std::num::NonZeroU64;
 
-pub(crate) use header::{Body, Exit, Header, Schedule, StrandRef};
+pub(crate) use header::{Header, Schedule, StrandRef};
 pub(crate) use state::State;
 pub use wait::WaitKind;
 
