@@ -43,7 +43,11 @@ fn every_order<const N: usize>() {
         let h = strands::spawn(move || Counted::<N>::new(&r, b.sum()));
         let v = h.join().unwrap();
         let n = N as u64;
-        assert_eq!(v.words[0], n + n * (n - 1) / 2, "the body ran on its own captures");
+        assert_eq!(
+            v.words[0],
+            n + n * (n - 1) / 2,
+            "the body ran on its own captures"
+        );
         drop(v);
 
         // detached before it ran: the strand drops its own result
@@ -70,8 +74,16 @@ fn every_order<const N: usize>() {
         h.cancel();
         assert!(h.join().unwrap_err().is_cancelled());
     });
-    assert_eq!(body_drops.load(Ordering::SeqCst), 4, "every body dropped once ({N} words)");
-    assert_eq!(result_drops.load(Ordering::SeqCst), 3, "every result dropped once ({N} words)");
+    assert_eq!(
+        body_drops.load(Ordering::SeqCst),
+        4,
+        "every body dropped once ({N} words)"
+    );
+    assert_eq!(
+        result_drops.load(Ordering::SeqCst),
+        3,
+        "every result dropped once ({N} words)"
+    );
 }
 
 #[test]

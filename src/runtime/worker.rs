@@ -22,6 +22,7 @@ use crate::arch::{self, RawContext};
 use crate::loom::{Arc, Ordering};
 use crate::stack::overflow;
 use crate::stack::Stack;
+use crate::strand::locals::Locals;
 use crate::strand::{Header, StrandRef};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr;
@@ -542,8 +543,10 @@ pub(crate) unsafe extern "C" fn strand_entry(arg: *mut u8) {
     unsafe { (header.job.run)(header) };
     // Strand-locals go in strand context, like a thread's at its exit.
     // SAFETY: the running strand owns its locals; no `with` is active.
-    let locals = unsafe { header.with_locals(std::mem::take) };
-    crate::abort::abort_on_unwind("a strand-local value", move || drop(locals));
+    let locals = unsafe { header.with_locals(Locals::take) };
+    if let Some(locals) = locals {
+        crate::abort::abort_on_unwind("a strand-local value", move || drop(locals));
+    }
     with_worker(|w| {
         let w = w.expect("a strand runs on a worker");
         // SAFETY: we are the running strand of `w`.
