@@ -108,6 +108,13 @@ pub(crate) struct LocalQueues {
     /// popped here (an upper bound: thieves take migrants too). Zero lets
     /// the common pick skip both.
     special: PerPriority<Cell<usize>>,
+    /// Per level (bit `p as u8`): whether any of this worker's own queues
+    /// of the level may hold a strand. Set by every push into them, cleared
+    /// when a pick of the level finds nothing, so a pick skips the empty
+    /// levels (most programs use one) without looking into their queues.
+    /// Never clear while a strand waits: only this worker adds to its
+    /// queues, and thieves only take.
+    levels: Cell<u8>,
     seq: Cell<u64>,
     tick: Cell<u64>,
     /// Picks per level, published to metrics.
@@ -167,6 +174,7 @@ impl LocalQueues {
             migrants: deques.migrants,
             started_turn: Cell::new(PerPriority::from_fn(|_| true)),
             special: Default::default(),
+            levels: Cell::new(0),
             seq: Cell::new(0),
             tick: Cell::new(0),
             picks: Default::default(),
@@ -182,6 +190,12 @@ impl LocalQueues {
             fresh: self.fresh,
             migrants: self.migrants,
         }
+    }
+
+    /// Level `p` may hold a strand now.
+    #[inline]
+    fn occupy(&self, p: Priority) {
+        self.levels.set(self.levels.get() | level_bit(p));
     }
 
     fn note_special(&self, p: Priority) {
@@ -205,6 +219,7 @@ impl LocalQueues {
     /// it (a migratable strand).
     pub(crate) fn push_started(&self, strand: StrandRef) -> bool {
         let p = strand.priority;
+        self.occupy(p);
         if let Some(d) = strand.deadline {
             self.push_timed(d, strand);
             false
@@ -228,6 +243,7 @@ impl LocalQueues {
         if strand.deadline.is_some() || strand.may_move() {
             return self.push_started(strand);
         }
+        self.occupy(strand.priority);
         if let Some(old) = self.next.replace(Some(strand)) {
             self.started.borrow_mut()[old.priority].push_back(old);
         }
@@ -265,6 +281,7 @@ impl LocalQueues {
     pub(crate) fn push_yielded(&self, strand: StrandRef) -> bool {
         if strand.deadline.is_some() {
             let p = strand.priority;
+            self.occupy(p);
             self.started.borrow_mut()[p].push_back(strand);
             return false;
         }
@@ -276,6 +293,7 @@ impl LocalQueues {
     /// idle worker).
     pub(crate) fn push_fresh(&self, strand: StrandRef) -> usize {
         let p = strand.priority;
+        self.occupy(p);
         if let Some(d) = strand.deadline {
             self.push_timed(d, strand);
             return 0;
@@ -288,10 +306,14 @@ impl LocalQueues {
     pub(crate) fn pop(&self) -> Option<StrandRef> {
         let tick = self.tick.get();
         for p in order(tick) {
+            if self.levels.get() & level_bit(p) == 0 {
+                continue;
+            }
             if let Some(t) = self.pop_level(p) {
                 self.picked(p);
                 return Some(t);
             }
+            self.levels.set(self.levels.get() & !level_bit(p));
         }
         None
     }
@@ -365,6 +387,7 @@ impl LocalQueues {
     ) -> Option<StrandRef> {
         for p in order(self.tick.get()) {
             if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
+                self.occupy(p); // the rest of the batch waits in our deque
                 self.picked(p);
                 return Some(t);
             }
@@ -394,6 +417,7 @@ impl LocalQueues {
                         t
                     });
                 if let Some(t) = t {
+                    self.occupy(p); // the rest of the batch waits here
                     self.picked(p);
                     self.steals.set(self.steals.get() + 1);
                     return Some(t);
@@ -455,6 +479,12 @@ impl LocalQueues {
 /// other queues (two strands waking each other share this budget, as a pair
 /// of goroutines handing each other `runnext` shares one time slice in Go).
 const NEXT_STREAK: u32 = 16;
+
+/// The bit of level `p` in [`LocalQueues`]' `levels`.
+#[inline]
+fn level_bit(p: Priority) -> u8 {
+    1 << p as u8
+}
 
 fn retry(mut f: impl FnMut() -> Steal<StrandRef>) -> Option<StrandRef> {
     loop {
