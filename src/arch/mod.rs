@@ -46,3 +46,23 @@ pub const BACKEND: &str = if cfg!(strands_asm) {
 } else {
     "ucontext"
 };
+
+/// Asks the cache for the line holding `addr`, ahead of a switch that will
+/// read it (a queued strand's header, or the registers saved on its
+/// stack). Only a hint: it never faults, and does nothing where there is
+/// no prefetch instruction.
+#[inline(always)]
+pub(crate) fn prefetch(addr: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint; it does not fault on any address.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(addr as *const i8)
+    };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above (`prfm` does not fault either).
+    unsafe {
+        core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) addr, options(nostack, readonly, preserves_flags))
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = addr;
+}
