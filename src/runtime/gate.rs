@@ -2,14 +2,17 @@
 //!
 //! Two handshakes meet here, both between a spawner and a shutdown:
 //!
-//! - **spawn vs shutdown.** A spawner counts its strand in (`enter`),
-//!   registers it, then checks whether the runtime closed
-//!   (`closed_after_register`); shutdown closes, then cancels every
-//!   registered strand and waits until none is counted. Each side puts a
-//!   `SeqCst` fence between its write and its read, so at least one sees the
-//!   other: the spawner sees the close (and backs out, or cancels its own
-//!   strand), or the shutdown sees the strand (in the registry, and in the
-//!   count it waits on). No strand slips past a shutdown uncancelled.
+//! - **spawn vs shutdown.** A spawner counts its strand in (`enter`), then
+//!   registers it and checks whether the runtime closed
+//!   (`closed_while_registering`) under the same registry shard lock;
+//!   shutdown closes, then cancels every registered strand (taking each
+//!   shard's lock in turn) and waits until none is counted. The shard lock
+//!   orders the two: if the shutdown went through the shard first, its
+//!   close happened before and the spawner sees it (and backs out, or
+//!   cancels its own strand); otherwise the shutdown sees the strand (in the
+//!   registry, and in the count it waits on). No strand slips past a
+//!   shutdown uncancelled, and a spawn pays no fence for it (a `SeqCst`
+//!   fence here was an `mfence` per spawn).
 //! - **finish vs shutdown.** The last strand to leave after the close
 //!   wakes the shutdown; the same fences make sure one of the two sees the
 //!   other, and the wake is sent under the lock the shutdown waits with.
@@ -49,10 +52,10 @@ impl Gate {
         Ok(())
     }
 
-    /// Whether the runtime closed, checked after the strand was counted in
-    /// and registered (see the module docs).
-    pub(crate) fn closed_after_register(&self) -> bool {
-        fence(Ordering::SeqCst);
+    /// Whether the runtime closed, checked by a spawner that counted its
+    /// strand in, under the registry shard lock it registers the strand
+    /// with (see the module docs).
+    pub(crate) fn closed_while_registering(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
 
@@ -168,8 +171,9 @@ mod loom_tests {
                     cancelled: Mutex::new(false),
                     cv: Condvar::new(),
                 });
-                r.insert(&s, 0);
-                if g.closed_after_register() {
+                // (reading the close before taking the shard lock instead
+                // makes this model fail: the strand slips past the shutdown)
+                if r.insert(&s, 0, || g.closed_while_registering()) {
                     if own {
                         s.cancel(); // a pre-cancelled strand
                     } else {

@@ -344,8 +344,10 @@ impl Handle {
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
         let hint = here.map_or(strand.id.as_u64() as usize, |w| w.index);
-        shared.registry.insert(&strand, hint);
-        if shared.gate.closed_after_register() {
+        if shared
+            .registry
+            .insert(&strand, hint, || shared.gate.closed_while_registering())
+        {
             if !own() {
                 shared.registry.remove(&strand);
                 drop(strand); // its stack goes back to the pool

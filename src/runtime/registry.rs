@@ -52,8 +52,15 @@ impl<T: Registered + ?Sized> Registry<T> {
     }
 
     /// Registers a fresh strand in shard `hint % SHARDS` (before anyone
-    /// else can see it).
-    pub(crate) fn insert(&self, strand: &Arc<T>, hint: usize) {
+    /// else can see it), and returns what `check` says, asked under the
+    /// shard's lock (a shutdown that went through the shard before is
+    /// ordered before it: see `gate.rs`).
+    pub(crate) fn insert(
+        &self,
+        strand: &Arc<T>,
+        hint: usize,
+        check: impl FnOnce() -> bool,
+    ) -> bool {
         let shard = hint % SHARDS;
         let weak = Arc::downgrade(strand);
         let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
@@ -71,7 +78,9 @@ impl<T: Registered + ?Sized> Registry<T> {
         strand
             .registry_slot()
             .store(slot * SHARDS + shard, Ordering::Relaxed);
+        let answer = check();
         drop(slab);
+        answer
     }
 
     /// Forgets a finished strand.
