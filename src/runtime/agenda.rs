@@ -115,6 +115,10 @@ pub(crate) struct LocalQueues {
     /// Never clear while a strand waits: only this worker adds to its
     /// queues, and thieves only take.
     levels: Cell<u8>,
+    /// Per level, the same for the `fresh` deque alone: a pick from a level
+    /// whose started strands take turns does not look into an empty deque
+    /// at every yield. Thieves only take, so a clear bit is never wrong.
+    fresh_levels: Cell<u8>,
     seq: Cell<u64>,
     tick: Cell<u64>,
     /// Picks per level, published to metrics.
@@ -175,6 +179,7 @@ impl LocalQueues {
             started_turn: Cell::new(PerPriority::from_fn(|_| true)),
             special: Default::default(),
             levels: Cell::new(0),
+            fresh_levels: Cell::new(0),
             seq: Cell::new(0),
             tick: Cell::new(0),
             picks: Default::default(),
@@ -255,7 +260,7 @@ impl LocalQueues {
     /// started queue, so a pair of strands waking each other cannot hold
     /// the worker). When it gives none, the pick comes from elsewhere and
     /// the streak ends.
-    #[inline]
+    #[inline(always)]
     fn take_next(&self, p: Priority) -> Option<StrandRef> {
         let streak = self.next_streak.replace(0);
         let next = self.next.take()?;
@@ -298,6 +303,8 @@ impl LocalQueues {
             self.push_timed(d, strand);
             return 0;
         }
+        self.fresh_levels
+            .set(self.fresh_levels.get() | level_bit(p));
         self.fresh[p].push(strand);
         self.fresh[p].len()
     }
@@ -333,12 +340,53 @@ impl LocalQueues {
         if let Some(t) = self.take_next(p) {
             return Some(t);
         }
-        self.fresh[p].pop().or_else(|| {
+        self.pop_fresh(p).or_else(|| {
             let mut started = self.started.borrow_mut();
             let s = started[p].pop_front();
             warm(&started[p]);
             s
         })
+    }
+
+    /// A fresh strand of level `p`, unless the deque is known empty.
+    #[inline(always)]
+    fn pop_fresh(&self, p: Priority) -> Option<StrandRef> {
+        if self.fresh_levels.get() & level_bit(p) == 0 {
+            return None;
+        }
+        let t = self.fresh[p].pop();
+        if t.is_none() {
+            self.fresh_levels
+                .set(self.fresh_levels.get() & !level_bit(p));
+        }
+        t
+    }
+
+    /// Level `p`'s fresh deque may hold a strand now (and so the level).
+    #[inline]
+    fn occupy_fresh(&self, p: Priority) {
+        self.fresh_levels
+            .set(self.fresh_levels.get() | level_bit(p));
+        self.occupy(p);
+    }
+
+    /// Whether this worker's own queues are surely empty (one load; `false`
+    /// may still mean empty).
+    #[inline]
+    pub(crate) fn surely_empty(&self) -> bool {
+        self.levels.get() == 0
+    }
+
+    /// Clears the occupancy bits if the queues are in fact empty; returns
+    /// whether they are (a strand yielding alone, after the others ended
+    /// or were stolen, would otherwise keep finding the bits set).
+    pub(crate) fn settle_if_empty(&self) -> bool {
+        let empty = self.is_empty();
+        if empty {
+            self.levels.set(0);
+            self.fresh_levels.set(0);
+        }
+        empty
     }
 
     /// [`Self::pop_level`] when the level may hold deadlines or migrants.
@@ -357,7 +405,7 @@ impl LocalQueues {
         if let Some(t) = self.take_next(p) {
             return Some(t);
         }
-        if let Some(t) = self.fresh[p].pop() {
+        if let Some(t) = self.pop_fresh(p) {
             return Some(t);
         }
         let mut started_turn = self.started_turn.get();
@@ -390,7 +438,7 @@ impl LocalQueues {
     ) -> Option<StrandRef> {
         for p in order(self.tick.get()) {
             if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
-                self.occupy(p); // the rest of the batch waits in our deque
+                self.occupy_fresh(p); // the rest of the batch waits in our deque
                 self.picked(p);
                 return Some(t);
             }
@@ -420,7 +468,7 @@ impl LocalQueues {
                         t
                     });
                 if let Some(t) = t {
-                    self.occupy(p); // the rest of the batch waits here
+                    self.occupy_fresh(p); // the rest of the batch waits here
                     self.picked(p);
                     self.steals.set(self.steals.get() + 1);
                     return Some(t);

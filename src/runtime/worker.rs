@@ -245,11 +245,12 @@ impl Worker {
         }
         self.ticks.set(self.ticks.get() + 1);
         self.drain_remote();
-        if self.queues.is_empty() {
+        if self.queues.surely_empty() {
             return false;
         }
+        // (queues that only look occupied give the yielding strand back
+        // below, which is fine)
         let cur = self.take_running().expect("a strand is running");
-        super::events::yielded(&self.shared, &cur, self.index);
         self.switched_out(&cur);
         // what `run_strand` checks after a switch-out, checked now
         let here = 0u8;
@@ -269,9 +270,19 @@ impl Worker {
             if next.is_unwinding() {
                 self.unwinding_out.set(self.unwinding_out.get() - 1);
             }
+            let alone = self.queues.settle_if_empty();
+            if !alone {
+                super::events::yielded(&self.shared, &next, self.index);
+            }
             self.set_running(next);
-            return true;
+            // alone: the queues only looked occupied; the caller yields
+            // through the worker, which looks further
+            return !alone;
         }
+        // SAFETY: the yielding strand is queued again on this worker, whose
+        // queue's Arc keeps it alive; only this worker (busy here) takes
+        // from that queue.
+        super::events::yielded(&self.shared, unsafe { &*cur_ptr }, self.index);
         let header = self.install(next);
         if self.switches.get().is_multiple_of(64) {
             self.publish_metrics();
