@@ -121,3 +121,22 @@ fn a_panicking_big_result_type_reports_the_panic() {
     });
     assert!(e.is_panic());
 }
+
+#[test]
+fn over_aligned_bodies_and_results_keep_their_alignment() {
+    #[repr(align(64))]
+    #[derive(Clone, Copy)]
+    struct Line([u8; 64]);
+    let (a, b) = rt(1).block_on(|| {
+        let line = Line([3; 64]);
+        let a = strands::spawn(move || {
+            assert_eq!(&line as *const Line as usize % 64, 0, "the body's capture is aligned");
+            u128::from(line.0[0]) << 100
+        });
+        let b = strands::spawn(|| Line([9; 64]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(a, 3u128 << 100);
+    assert_eq!(&b as *const Line as usize % 64, 0);
+    assert!(b.0.iter().all(|&x| x == 9));
+}
