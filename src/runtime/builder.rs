@@ -528,7 +528,7 @@ impl Builder {
             reclaim: Reclaim::new(self.reclaim_after),
             join_waits: crate::loom::process::AtomicUsize::new(0),
             stw: super::stw::Stw::new(),
-            events: self.on_event.clone().map(super::events::Events::new),
+            events: self.on_event.clone().map(super::events::hook::Events::new),
         });
         let mut rt = Runtime {
             handle: Handle { shared },

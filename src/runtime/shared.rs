@@ -57,9 +57,9 @@ pub(crate) struct Shared {
     pub(crate) join_waits: process::AtomicUsize,
     /// Stop-the-world requests (`stw.rs`).
     pub(crate) stw: super::stw::Stw,
-    /// The event hook, if any (`events.rs`: one load and a branch per
-    /// event point without one).
-    pub(crate) events: Option<super::events::Events>,
+    /// The event hook, if any (`events/hook.rs`; the emitting points pay
+    /// one load and a branch without one).
+    pub(crate) events: Option<super::events::hook::Events>,
 }
 
 /// The part of a worker other threads reach.

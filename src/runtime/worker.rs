@@ -248,7 +248,7 @@ impl Worker {
             return false;
         }
         let cur = self.take_running().expect("a strand is running");
-        super::events::yielded(&self.shared, &cur, self.index);
+        super::events::points::yielded(&self.shared, &cur, self.index);
         self.switched_out(&cur);
         // what `run_strand` checks after a switch-out, checked now
         let here = 0u8;
@@ -302,7 +302,7 @@ impl Worker {
             // outside start even while the local queues never run dry (as
             // Go's scheduler looks at its global queue every 61 ticks)
             if let Some(s) = self.queues.take_injected(&self.shared.injectors) {
-                super::events::stolen(&self.shared, Some(&s), self.index);
+                super::events::points::stolen(&self.shared, Some(&s), self.index);
                 return Some(s);
             }
         }
@@ -312,7 +312,7 @@ impl Worker {
         let n = self.shared.workers.len();
         let others = (1..n).map(|k| &self.shared.workers[(self.index + k) % n].stealers);
         let strand = self.queues.take_from(&self.shared.injectors, others);
-        super::events::stolen(&self.shared, strand.as_deref(), self.index);
+        super::events::points::stolen(&self.shared, strand.as_deref(), self.index);
         // published at once, so a stolen strand's joiner sees it counted
         self.shared.workers[self.index]
             .steals
@@ -469,12 +469,12 @@ impl Worker {
         }
         match self.action.get() {
             Action::Yield => {
-                super::events::yielded(&self.shared, &strand, self.index);
+                super::events::points::yielded(&self.shared, &strand, self.index);
                 strand.state.yielded();
                 self.push_yielded(strand);
             }
             Action::Park => {
-                super::events::parked(&self.shared, &strand, self.index);
+                super::events::points::parked(&self.shared, &strand, self.index);
                 self.count_park();
                 if !strand.state.park() {
                     self.push_local(strand); // woken while switching out

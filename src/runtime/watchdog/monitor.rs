@@ -138,7 +138,7 @@ fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
         pinned_behind,
     };
     eprintln!("strands watchdog: {stuck}");
-    crate::runtime::events::emit(shared, || crate::Event::Stuck(&stuck));
+    crate::runtime::events::points::emit(shared, || crate::Event::Stuck(&stuck));
     if let Some(hook) = &wd.hook {
         hook(&stuck);
     }

@@ -81,9 +81,9 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         if spare && worker.idle_long_enough(&mut idle_since) && worker.may_retire() {
             break true;
         }
-        crate::runtime::events::idle(&worker.shared, index, true);
+        crate::runtime::events::points::idle(&worker.shared, index, true);
         worker.shared.idle(index, || worker.has_work());
-        crate::runtime::events::idle(&worker.shared, index, false);
+        crate::runtime::events::points::idle(&worker.shared, index, false);
     };
     // give the cached stacks back to the pool before the runtime unmaps it
     while worker.cached_stack().is_some() {}
