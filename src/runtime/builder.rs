@@ -527,7 +527,7 @@ impl Builder {
             ),
             reclaim: Reclaim::new(self.reclaim_after),
             join_waits: crate::loom::process::AtomicUsize::new(0),
-            stw: super::stw::Stw::new(),
+            stw: super::stw::state::Stw::new(),
             events: self.on_event.clone().map(super::events::hook::Events::new),
         });
         let mut rt = Runtime {

@@ -16,7 +16,7 @@ use std::time::Instant;
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let _alt = AltStack::ensure();
     // counted by stop-the-world requests until this returns
-    let _member = crate::runtime::stw::Member::join(&shared);
+    let _member = crate::runtime::stw::member::Member::join(&shared);
     // a spare started again in a slot goes on from the counts published
     // there (zero for a worker that never ran)
     let me = &shared.workers[index];
