@@ -42,7 +42,10 @@ pub struct Builder {
     spare_workers: Option<usize>,
     on_stuck: Option<StuckHook>,
     on_deadlock: Option<DeadlockHook>,
-    dump_on_sigquit: bool,
+    /// Starts the `SIGQUIT` watcher once the runtime is built: set by
+    /// `Builder::dump_on_sigquit`, which lives with the watcher above the
+    /// runtime (`src/dump.rs`: it spawns a strand waiting on a `Signals`).
+    pub(crate) sigquit_watcher: Option<fn(&Runtime) -> io::Result<()>>,
     on_event: Option<super::events::EventHook>,
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
@@ -64,7 +67,7 @@ impl fmt::Debug for Builder {
             .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("blocking_queue", &self.blocking_queue)
             .field("reclaim_after", &self.reclaim_after)
-            .field("dump_on_sigquit", &self.dump_on_sigquit)
+            .field("dump_on_sigquit", &self.sigquit_watcher.is_some())
             .field("on_event", &self.on_event.is_some())
             .finish_non_exhaustive()
     }
@@ -82,7 +85,7 @@ impl Default for Builder {
             spare_workers: None,
             on_stuck: None,
             on_deadlock: None,
-            dump_on_sigquit: false,
+            sigquit_watcher: None,
             on_event: None,
             max_blocking_threads: 512,
             blocking_keep_alive: Duration::from_secs(10),
@@ -338,30 +341,6 @@ impl Builder {
         self
     }
 
-    /// Prints a dump of the runtime's strands (see [`crate::dump`](mod@crate::dump)) on
-    /// stderr whenever the process receives `SIGQUIT` (`kill -QUIT`, or
-    /// `Ctrl-\` in a terminal), and keeps running, as a JVM prints its
-    /// thread dump. Default: off (`SIGQUIT` then keeps its default action,
-    /// which ends the process).
-    ///
-    /// The signal goes the way of [`crate::signal::Signals`]: its handler
-    /// only writes a byte to a socket the I/O driver watches, and a strand
-    /// of the runtime (named `strands-sigquit`, high priority, free to move
-    /// between workers so that one held worker does not keep it from
-    /// running) collects and prints the dump. That strand is live like any
-    /// other: it shows in dumps and metrics, and shutdown cancels it. The
-    /// handler is installed when `build` returns.
-    ///
-    /// ```no_run
-    /// let rt = strands::Runtime::builder().dump_on_sigquit(true).build().unwrap();
-    /// rt.block_on(|| strands::sleep(std::time::Duration::from_secs(3600)));
-    /// // kill -QUIT <pid> prints the dump and the runtime runs on
-    /// ```
-    pub fn dump_on_sigquit(mut self, on: bool) -> Builder {
-        self.dump_on_sigquit = on;
-        self
-    }
-
     /// Calls `hook` with every runtime [`Event`](crate::Event): strands
     /// spawned, started, parked (with what they wait for), woken, yielded,
     /// stolen, finished (with the outcome); watchdog reports; workers going
@@ -527,8 +506,8 @@ impl Builder {
             ),
             reclaim: Reclaim::new(self.reclaim_after),
             join_waits: crate::loom::process::AtomicUsize::new(0),
-            stw: super::stw::Stw::new(),
-            events: self.on_event.clone().map(super::events::Events::new),
+            stw: super::stw::state::Stw::new(),
+            events: self.on_event.clone().map(super::events::hook::Events::new),
         });
         let mut rt = Runtime {
             handle: Handle { shared },
@@ -543,9 +522,8 @@ impl Builder {
             rt.threads.push(t); // on error, dropping `rt` stops those started
         }
         rt.monitor = Watchdog::start(&rt.handle.shared)?;
-        #[cfg(not(loom))] // no signals under loom
-        if self.dump_on_sigquit {
-            super::dump::dump_on_sigquit(&rt)?;
+        if let Some(start) = self.sigquit_watcher {
+            start(&rt)?; // `dump_on_sigquit` (never set under loom)
         }
         Ok(rt)
     }

@@ -320,12 +320,6 @@ impl Drop for WaitGuard {
     }
 }
 
-/// The dump of the runtime running the current strand, if any.
-pub(crate) fn dump() -> Option<crate::Dump> {
-    let shared = with_worker(|w| w.map(|w| Arc::clone(&w.shared)))?;
-    Some(super::dump::collect(&shared))
-}
-
 /// The waiter for the code running now: the strand, or on a plain thread
 /// the thread.
 pub(crate) fn waiter() -> Waiter {

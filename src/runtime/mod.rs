@@ -28,7 +28,20 @@
 //!   `metrics.rs`: the counters' snapshot; `reclaim.rs`: giving idle
 //!   stacks and spare workers back;
 //! - `io/`: the I/O driver (epoll or `polling`, registrations, readiness);
-//!   `time/`: the timer wheel and the runtime's timers.
+//!   `time/`: the timer wheel and the runtime's timers;
+//! - `dump/`: collecting a dump (`Runtime::dump`, `Handle::dump`; the
+//!   `SIGQUIT` watcher is above the runtime, in `src/dump.rs`);
+//! - `events.rs`: the emitting points that look up the running strand
+//!   (spawned, woken, started, finished); `events/points.rs`: those a
+//!   worker and the watchdog call with what they know; `events/hook.rs`:
+//!   [`Event`] and the hook table `Shared` holds;
+//! - `stw.rs`: stop-the-world requests; `stw/state.rs`: the state
+//!   `Shared` holds; `stw/member.rs`: a worker thread counted as a member.
+//!
+//! Each file imports only files below it (`docs/architecture.md` draws
+//! the layers and names the one exception left): where a low file holds data a higher one acts on (the
+//! stop-the-world state, the event hook table, the reclaim tick's state),
+//! the data has a small file of its own.
 
 pub(crate) mod agenda;
 mod builder;

@@ -55,11 +55,11 @@ pub(crate) struct Shared {
     /// (the watchdog looks for deadlocks only while there are some:
     /// `watchdog/deadlock.rs`).
     pub(crate) join_waits: process::AtomicUsize,
-    /// Stop-the-world requests (`stw.rs`).
-    pub(crate) stw: super::stw::Stw,
-    /// The event hook, if any (`events.rs`: one load and a branch per
-    /// event point without one).
-    pub(crate) events: Option<super::events::Events>,
+    /// Stop-the-world state (`stw/state.rs`; the requests: `stw.rs`).
+    pub(crate) stw: super::stw::state::Stw,
+    /// The event hook, if any (`events/hook.rs`; the emitting points pay
+    /// one load and a branch without one).
+    pub(crate) events: Option<super::events::hook::Events>,
 }
 
 /// The part of a worker other threads reach.

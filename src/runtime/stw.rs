@@ -38,126 +38,18 @@
 //! the closure (nested) is refused, as is one once the runtime is shutting
 //! down.
 
+pub(super) mod member;
+pub(super) mod state;
+
 use super::handle::{Handle, Runtime};
 use super::shared::Shared;
 use super::worker::with_worker;
-use crate::loom::os::{Condvar, Mutex};
-use crate::loom::process::AtomicBool;
+use crate::loom::os::Condvar;
 use crate::loom::Ordering;
 use crate::StrandId;
+use state::{State, Stw};
 use std::fmt;
-use std::thread::ThreadId;
 use std::time::{Duration, Instant};
-
-/// A runtime's stop-the-world state.
-pub(crate) struct Stw {
-    /// Set while a stop is requested or in force; read by every worker
-    /// between strand runs.
-    requested: AtomicBool,
-    state: Mutex<State>,
-    /// A worker halted or a member left (the requester waits on it).
-    changed: Condvar,
-    /// A stop ended (halted workers and queued requesters wait on it).
-    released: Condvar,
-}
-
-#[derive(Default)]
-struct State {
-    requested: bool,
-    /// Worker threads in their loop.
-    members: usize,
-    /// Worker threads stopped: halted between strand runs, or requesters
-    /// on a worker thread waiting for their turn.
-    halted: usize,
-    /// The thread running the closure now (nested requests are refused).
-    owner: Option<ThreadId>,
-    /// The worker whose strand (or hook) requested the stop now, if any.
-    owner_worker: Option<usize>,
-}
-
-impl Stw {
-    pub(crate) fn new() -> Stw {
-        Stw {
-            requested: AtomicBool::new(false),
-            state: Mutex::new(State::default()),
-            changed: Condvar::new(),
-            released: Condvar::new(),
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Whether a stop is requested (a worker halts at its next loop turn).
-    #[inline]
-    pub(crate) fn requested(&self) -> bool {
-        self.requested.load(Ordering::Relaxed)
-    }
-
-    /// Worker `index` halts here, between strand runs, until the stop
-    /// ends. Called when [`Stw::requested`] said so.
-    #[cold]
-    pub(crate) fn halt(&self, index: usize) {
-        let mut st = self.lock();
-        if !st.requested {
-            return;
-        }
-        if st.owner_worker == Some(index) {
-            // the requesting strand switched out inside its closure: no
-            // strand can run until the closure returns, so it never will
-            crate::abort::abort_with(
-                "stop_the_world: the closure yielded, parked or waited for a strand \
-                 (no strand runs while the world is stopped)",
-            );
-        }
-        st.halted += 1;
-        self.changed.notify_all();
-        while st.requested {
-            st = self.released.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        st.halted -= 1;
-    }
-
-    /// A worker thread enters its loop (see [`Member`]).
-    fn join(&self) {
-        self.lock().members += 1;
-    }
-
-    /// A worker thread leaves its loop.
-    fn leave(&self) {
-        self.lock().members -= 1;
-        self.changed.notify_all();
-    }
-
-    /// Ends the stop in force.
-    fn release(&self) {
-        let mut st = self.lock();
-        st.requested = false;
-        st.owner = None;
-        st.owner_worker = None;
-        self.requested.store(false, Ordering::SeqCst);
-        drop(st);
-        self.released.notify_all();
-    }
-}
-
-/// A worker thread counted among the members while this lives (created
-/// first thing in `run_worker`, dropped as it returns).
-pub(crate) struct Member(crate::loom::Arc<Shared>);
-
-impl Member {
-    pub(crate) fn join(shared: &crate::loom::Arc<Shared>) -> Member {
-        shared.stw.join();
-        Member(crate::loom::Arc::clone(shared))
-    }
-}
-
-impl Drop for Member {
-    fn drop(&mut self) {
-        self.0.stw.leave();
-    }
-}
 
 /// Why [`Runtime::stop_the_world_timeout`] did not run its closure.
 ///

@@ -272,7 +272,7 @@ impl Worker {
             }
             let alone = self.queues.settle_if_empty();
             if !alone {
-                super::events::yielded(&self.shared, &next, self.index);
+                super::events::points::yielded(&self.shared, &next, self.index);
             }
             self.set_running(next);
             // alone: the queues only looked occupied; the caller yields
@@ -282,7 +282,7 @@ impl Worker {
         // SAFETY: the yielding strand is queued again on this worker, whose
         // queue's Arc keeps it alive; only this worker (busy here) takes
         // from that queue.
-        super::events::yielded(&self.shared, unsafe { &*cur_ptr }, self.index);
+        super::events::points::yielded(&self.shared, unsafe { &*cur_ptr }, self.index);
         let header = self.install(next);
         if self.switches.get().is_multiple_of(64) {
             self.publish_metrics();
@@ -314,7 +314,7 @@ impl Worker {
             // outside start even while the local queues never run dry (as
             // Go's scheduler looks at its global queue every 61 ticks)
             if let Some(s) = self.queues.take_injected(&self.shared.injectors) {
-                super::events::stolen(&self.shared, Some(&s), self.index);
+                super::events::points::stolen(&self.shared, Some(&s), self.index);
                 return Some(s);
             }
         }
@@ -324,7 +324,7 @@ impl Worker {
         let n = self.shared.workers.len();
         let others = (1..n).map(|k| &self.shared.workers[(self.index + k) % n].stealers);
         let strand = self.queues.take_from(&self.shared.injectors, others);
-        super::events::stolen(&self.shared, strand.as_deref(), self.index);
+        super::events::points::stolen(&self.shared, strand.as_deref(), self.index);
         // published at once, so a stolen strand's joiner sees it counted
         self.shared.workers[self.index]
             .steals
@@ -481,12 +481,12 @@ impl Worker {
         }
         match self.action.get() {
             Action::Yield => {
-                super::events::yielded(&self.shared, &strand, self.index);
+                super::events::points::yielded(&self.shared, &strand, self.index);
                 strand.state.yielded();
                 self.push_yielded(strand);
             }
             Action::Park => {
-                super::events::parked(&self.shared, &strand, self.index);
+                super::events::points::parked(&self.shared, &strand, self.index);
                 self.count_park();
                 if !strand.state.park() {
                     self.push_local(strand); // woken while switching out

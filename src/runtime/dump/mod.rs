@@ -97,30 +97,3 @@ impl Runtime {
         self.handle.dump()
     }
 }
-
-/// Starts `rt`'s `SIGQUIT` watcher (see `Builder::dump_on_sigquit`): the
-/// handler is installed now; a strand of the runtime waits for the signal
-/// and prints the dump. (The public `Signals` and `Builder` are used from
-/// here: one of the two places, with `metrics.rs`, where the runtime
-/// reaches up to the public API.)
-#[cfg(not(loom))]
-pub(super) fn dump_on_sigquit(rt: &Runtime) -> std::io::Result<()> {
-    let mut signals = crate::signal::Signals::new([crate::signal::SIGQUIT])?;
-    let shared = std::sync::Arc::clone(&rt.handle.shared);
-    // SAFETY: `migratable` asks that the strand keep no thread-local state
-    // across a switch: it parks only in `Signals::wait`, and collects and
-    // prints a dump without parking.
-    let builder = unsafe { crate::Builder::new().migratable() };
-    let watcher = builder
-        .name("strands-sigquit".to_string())
-        .priority(crate::Priority::High)
-        .spawn_on(&rt.handle, move || {
-            while signals.wait().is_ok() {
-                let text = collect(&shared).to_string();
-                let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
-            }
-        })
-        .map_err(std::io::Error::other)?;
-    drop(watcher); // detached: shutdown cancels it
-    Ok(())
-}

@@ -38,8 +38,8 @@
 //! that would unblock a receiver may come from any sender, a permit from
 //! any strand, so there is no edge to follow that proves the wait endless.
 
-use super::super::shared::Shared;
-use crate::loom::{Arc, Ordering};
+use super::super::registry::Registry;
+use crate::loom::{process, Arc, Ordering};
 use crate::strand::state::Phase;
 use crate::strand::wait::elapsed;
 use crate::strand::{Header, WaitKind};
@@ -161,16 +161,16 @@ fn edge_of(s: &Header, threshold: Duration) -> Option<Edge> {
     })
 }
 
-/// Looks for cycles of waits (joins and locks) among the strands parked in
-/// one for longer than `threshold`; reports each cycle not in `reported`
-/// yet.
+/// Looks for cycles of waits (joins and locks) among the strands of
+/// `registry` (the runtime's live strands) parked in one for longer than
+/// `threshold`; reports each cycle not in `reported` yet.
 pub(super) fn check(
-    shared: &Shared,
+    registry: &Registry,
     threshold: Duration,
     hook: Option<&DeadlockHook>,
     reported: &mut HashSet<Vec<u64>>,
 ) {
-    let live = shared.registry.all();
+    let live = registry.all();
     let mut edges: HashMap<u64, (Edge, &Header)> = HashMap::new();
     for s in &live {
         if let Some(e) = edge_of(s, threshold) {
@@ -234,7 +234,8 @@ fn report_cycle(
 }
 
 /// Whether a deadlock check may find something: a strand waits in an
-/// untimed join or for a lock.
-pub(super) fn worth_checking(shared: &Shared) -> bool {
-    shared.join_waits.load(Ordering::Relaxed) > 0
+/// untimed join or for a lock (`join_waits`: the runtime's count of them,
+/// `Shared::join_waits`).
+pub(super) fn worth_checking(join_waits: &process::AtomicUsize) -> bool {
+    join_waits.load(Ordering::Relaxed) > 0
 }

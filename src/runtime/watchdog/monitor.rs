@@ -49,11 +49,11 @@ fn monitor(weak: Weak<Shared>, threshold: Duration) {
         }
         let now = Instant::now();
         if now.duration_since(last_deadlock_check) >= DEADLOCK_CHECK_EVERY
-            && deadlock::worth_checking(&shared)
+            && deadlock::worth_checking(&shared.join_waits)
         {
             last_deadlock_check = now;
             let hook = shared.watchdog.deadlock_hook.as_ref();
-            deadlock::check(&shared, threshold, hook, &mut deadlocks);
+            deadlock::check(&shared.registry, threshold, hook, &mut deadlocks);
         }
         seen.resize(shared.workers.len(), None);
         for (i, w) in shared.workers.iter().enumerate() {
@@ -138,7 +138,7 @@ fn report(shared: &Arc<Shared>, worker: usize, id: u64, held_for: Duration) {
         pinned_behind,
     };
     eprintln!("strands watchdog: {stuck}");
-    crate::runtime::events::emit(shared, || crate::Event::Stuck(&stuck));
+    crate::runtime::events::points::emit(shared, || crate::Event::Stuck(&stuck));
     if let Some(hook) = &wd.hook {
         hook(&stuck);
     }

@@ -16,7 +16,7 @@ use std::time::Instant;
 pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
     let _alt = AltStack::ensure();
     // counted by stop-the-world requests until this returns
-    let _member = crate::runtime::stw::Member::join(&shared);
+    let _member = crate::runtime::stw::member::Member::join(&shared);
     // a spare started again in a slot goes on from the counts published
     // there (zero for a worker that never ran)
     let me = &shared.workers[index];
@@ -81,9 +81,9 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         if spare && worker.idle_long_enough(&mut idle_since) && worker.may_retire() {
             break true;
         }
-        crate::runtime::events::idle(&worker.shared, index, true);
+        crate::runtime::events::points::idle(&worker.shared, index, true);
         worker.shared.idle(index, || worker.has_work());
-        crate::runtime::events::idle(&worker.shared, index, false);
+        crate::runtime::events::points::idle(&worker.shared, index, false);
     };
     // give the cached stacks back to the pool before the runtime unmaps it
     while worker.cached_stack().is_some() {}
