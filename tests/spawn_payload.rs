@@ -130,7 +130,11 @@ fn over_aligned_bodies_and_results_keep_their_alignment() {
     let (a, b) = rt(1).block_on(|| {
         let line = Line([3; 64]);
         let a = strands::spawn(move || {
-            assert_eq!(&line as *const Line as usize % 64, 0, "the body's capture is aligned");
+            assert_eq!(
+                &line as *const Line as usize % 64,
+                0,
+                "the body's capture is aligned"
+            );
             u128::from(line.0[0]) << 100
         });
         let b = strands::spawn(|| Line([9; 64]));

@@ -12,8 +12,6 @@
 //! stops the *waiting*, not the job, which runs to its end on its pool
 //! thread and whose result is then dropped.
 
-pub(crate) mod pool;
-
 use crate::channel::oneshot;
 use crate::runtime::{context, Handle};
 use crate::{JoinHandle, SpawnError};

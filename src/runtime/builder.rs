@@ -491,7 +491,7 @@ impl Builder {
             stacks_in_caches: AtomicUsize::new(0),
             base_workers: workers,
             #[cfg(not(loom))]
-            blocking: crate::blocking::pool::Pool::new(crate::blocking::pool::Config {
+            blocking: crate::runtime::blocking::Pool::new(crate::runtime::blocking::Config {
                 max_threads: self.max_blocking_threads,
                 keep_alive: self.blocking_keep_alive,
                 queue_limit: self.blocking_queue,

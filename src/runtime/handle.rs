@@ -6,12 +6,12 @@
 //! sees only a type-erased body and the [`Exit`] that announces its end.
 
 use super::context;
+use super::error::SpawnError;
 use super::shared::Shared;
 use super::worker::{strand_entry, with_worker, Worker};
 use crate::loom::{Arc, Ordering};
 use crate::strand::StrandRef;
 use std::fmt;
-use std::io;
 use std::time::{Duration, Instant};
 
 /// A strands runtime: worker threads that run strands.
@@ -373,66 +373,5 @@ impl Handle {
     /// or its worker loop).
     pub(crate) fn is_worker_thread(&self) -> bool {
         with_worker(|w| w.is_some_and(|w| Arc::ptr_eq(&w.shared, &self.shared)))
-    }
-}
-
-/// Why a strand could not be spawned.
-///
-/// ```
-/// use strands::{Runtime, SpawnError};
-///
-/// let rt = Runtime::new()?;
-/// let handle = rt.handle().clone();
-/// drop(rt); // shuts down
-/// match strands::Builder::new().spawn_on(&handle, || ()) {
-///     Err(SpawnError::ShutDown) => {}
-///     other => panic!("expected ShutDown, got {other:?}"),
-/// }
-/// assert!(matches!(strands::Builder::new().spawn(|| ()), Err(SpawnError::NoRuntime)));
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum SpawnError {
-    /// The runtime holds as many live strands as its
-    /// [`max_strands`](crate::runtime::Builder::max_strands) bound allows:
-    /// back off and retry later.
-    Saturated,
-    /// The runtime has shut down.
-    ShutDown,
-    /// Not called from a strand, and no runtime was named.
-    NoRuntime,
-    /// No stack could be had: a stack size out of range (`InvalidInput`),
-    /// the memory-mapping budget spent or `mmap` failing (`OutOfMemory` or
-    /// the OS error).
-    Io(io::Error),
-}
-
-impl fmt::Display for SpawnError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SpawnError::Saturated => f.write_str("the runtime is saturated (max_strands reached)"),
-            SpawnError::ShutDown => f.write_str("the runtime has shut down"),
-            SpawnError::NoRuntime => f.write_str("not inside a strands runtime"),
-            SpawnError::Io(e) => write!(f, "could not get a stack: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for SpawnError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            SpawnError::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<SpawnError> for io::Error {
-    fn from(e: SpawnError) -> io::Error {
-        match e {
-            SpawnError::Io(e) => e,
-            other => io::Error::other(other),
-        }
     }
 }

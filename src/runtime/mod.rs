@@ -44,9 +44,11 @@
 //! the data has a small file of its own.
 
 pub(crate) mod agenda;
+pub(crate) mod blocking;
 mod builder;
 pub(crate) mod context;
 pub(crate) mod dump;
+mod error;
 pub(crate) mod events;
 mod gate;
 mod handle;
@@ -64,8 +66,9 @@ mod watchdog;
 mod worker;
 
 pub use builder::{Builder, DEFAULT_RECLAIM_AFTER};
+pub use error::SpawnError;
 pub use events::{Event, EventHook, Outcome};
-pub use handle::{Handle, Runtime, SpawnError};
+pub use handle::{Handle, Runtime};
 pub use priority::Priority;
 pub use stw::{RunningStrand, StopTheWorldError};
 pub(crate) use watchdog::TIMED_JOIN;

@@ -48,7 +48,7 @@ pub(crate) struct Shared {
     pub(crate) watchdog: Watchdog,
     /// The blocking pool (`spawn_blocking`).
     #[cfg(not(loom))]
-    pub(crate) blocking: crate::blocking::pool::Pool,
+    pub(crate) blocking: crate::runtime::blocking::Pool,
     /// When idle stacks and spare workers are given back.
     pub(crate) reclaim: Reclaim,
     /// Strands parked in a join without a deadline or waiting for a lock

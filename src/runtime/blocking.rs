@@ -15,8 +15,8 @@
 //! one after its job, so a job that blocks forever cannot hang the
 //! runtime's drop (it keeps its own thread, and nothing else).
 
+use super::error::SpawnError;
 use crate::loom::{thread, Arc, Condvar, Mutex, MutexGuard};
-use crate::SpawnError;
 use std::collections::VecDeque;
 use std::time::Duration;
 
