@@ -275,11 +275,16 @@ fn a_hook_may_spawn_and_its_own_events_are_not_delivered() {
     let tx = Mutex::new(tx);
     let once_started = AtomicBool::new(false);
     let once_idle = AtomicBool::new(false);
-    let depth = Arc::new(AtomicUsize::new(0));
-    let d = Arc::clone(&depth);
+    thread_local! {
+        // per thread: the hook may run on the test thread (the `spawned`
+        // event of `block_on`'s strand) and on the worker at the same time,
+        // which is not a re-entry
+        static DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
     let rt = common::rt_with(1, |b| {
         b.on_event(move |e| {
-            assert_eq!(d.fetch_add(1, SeqCst), 0, "the hook was re-entered");
+            let depth = DEPTH.with(|d| d.replace(d.get() + 1));
+            assert_eq!(depth, 0, "the hook was re-entered");
             let from = match e {
                 Event::Started { .. } if !once_started.swap(true, SeqCst) => Some("started"),
                 Event::WorkerIdle { .. } if !once_idle.swap(true, SeqCst) => Some("idle"),
@@ -289,7 +294,7 @@ fn a_hook_may_spawn_and_its_own_events_are_not_delivered() {
                 let tx = tx.lock().unwrap().clone();
                 strands::spawn(move || tx.send(from).unwrap());
             }
-            d.fetch_sub(1, SeqCst);
+            DEPTH.with(|d| d.set(d.get() - 1));
         })
     });
     rt.block_on(|| ());
