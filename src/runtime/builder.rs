@@ -10,7 +10,7 @@ use super::shared::{Shared, WorkerShared};
 use super::time::Timers;
 use super::watchdog::{Deadlock, DeadlockHook, Stuck, StuckHook, Watchdog};
 use super::worker::run_worker;
-use crate::loom::{Arc, AtomicUsize};
+use crate::loom::Arc;
 use crate::stack::{self, StackGuard, StackPool};
 use std::fmt;
 use std::io;
@@ -488,7 +488,6 @@ impl Builder {
             timers: Timers::new(),
             driver: Arc::new(Driver::new()?),
             registry: Registry::new(),
-            stacks_in_caches: AtomicUsize::new(0),
             base_workers: workers,
             #[cfg(not(loom))]
             blocking: crate::runtime::blocking::Pool::new(crate::runtime::blocking::Config {

@@ -356,7 +356,12 @@ impl Handle {
             }
             strand.cancelled.store(true, Ordering::Release);
         }
-        shared.spawned[strand.priority].fetch_add(1, Ordering::Relaxed);
+        match here {
+            Some(w) => w.count_spawn(strand.priority),
+            None => {
+                shared.spawned[strand.priority].fetch_add(1, Ordering::Relaxed);
+            }
+        }
         super::events::spawned(shared, &strand); // a branch without a hook
         shared.submit(Arc::clone(&strand), here);
         Ok(strand)

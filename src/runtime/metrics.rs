@@ -29,11 +29,13 @@ impl Handle {
         // the slots of spares never started are not workers (yet); those
         // of retired spares keep their counts
         let active = &s.workers[..s.base_workers.max(s.watchdog.slots_high())];
+        let spawned = s.spawned();
+        let in_caches = s.stacks_in_caches();
         crate::Metrics {
             workers: s.base_workers + spares,
             live_strands: s.gate.live(),
-            spawned: s.spawned.iter().map(|n| n.load(Ordering::Relaxed)).sum(),
-            spawned_by_priority: counts(&s.spawned),
+            spawned: spawned.iter().sum(),
+            spawned_by_priority: spawned.into_array(),
             finished: active.iter().map(|w| counts(&w.finished)).collect(),
             parks: active
                 .iter()
@@ -54,13 +56,11 @@ impl Handle {
                 .collect(),
             spare_workers: spares,
             stuck_reports: reports,
-            stacks_live: pool
-                .live
-                .saturating_sub(s.stacks_in_caches.load(Ordering::Relaxed)),
-            stacks_cached: pool.cached + s.stacks_in_caches.load(Ordering::Relaxed),
+            stacks_live: pool.live.saturating_sub(in_caches),
+            stacks_cached: pool.cached + in_caches,
             stack_slabs: pool.slabs,
             stack_reserved_bytes: pool.reserved,
-            stacks_warm: pool.warm + s.stacks_in_caches.load(Ordering::Relaxed),
+            stacks_warm: pool.warm + in_caches,
             stack_guard: s.pool.guard(),
             timers_pending: s.timers.len(),
             timers_fired: s.timers.fired.load(Ordering::Relaxed),

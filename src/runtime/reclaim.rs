@@ -72,7 +72,7 @@ impl Shared {
     }
 
     fn idle_workers_hold_something(&self) -> bool {
-        self.watchdog.spares_running() > 0 || self.stacks_in_caches.load(Ordering::Relaxed) > 0
+        self.watchdog.spares_running() > 0 || self.stacks_in_caches() > 0
     }
 
     /// The reclaim tick, if one is due at `now`: trims the stack pool and

@@ -11,7 +11,7 @@ use super::reclaim::state::Reclaim;
 use super::registry::Registry;
 use super::time::{Key, Timers};
 use super::watchdog::Watchdog;
-use crate::loom::{process, Arc, AtomicU64, AtomicUsize};
+use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::stack::StackPool;
 use crate::strand::waiter::Waiter;
 use crate::strand::StrandRef;
@@ -34,14 +34,13 @@ pub(crate) struct Shared {
     pub(crate) stack_size: usize,
     /// Counts live strands; closed at shutdown.
     pub(crate) gate: Gate,
-    /// Strands spawned, per priority.
+    /// Strands spawned from outside the runtime's strands, per priority
+    /// (the workers count their own: `WorkerShared::spawned`).
     pub(crate) spawned: PerPriority<AtomicU64>,
     pub(crate) timers: Timers,
     /// The I/O driver (the poller), which also serves the timers.
     pub(crate) driver: Arc<Driver>,
     pub(crate) registry: Registry,
-    /// Stacks held in workers' caches (handed out by the pool, not in use).
-    pub(crate) stacks_in_caches: AtomicUsize,
     /// Workers started with the runtime; `workers` also holds the slots of
     /// the spares the watchdog may start.
     pub(crate) base_workers: usize,
@@ -74,6 +73,12 @@ pub(crate) struct WorkerShared {
     pub(crate) switches: AtomicU64,
     pub(crate) parks: AtomicU64,
     pub(crate) finished: PerPriority<AtomicU64>,
+    /// Strands spawned by strands of this worker (published by the worker
+    /// with a store: a shared counter cost every spawn a contended
+    /// read-modify-write).
+    pub(crate) spawned: PerPriority<AtomicU64>,
+    /// Stacks in this worker's cache (published likewise).
+    pub(crate) cached_stacks: AtomicUsize,
     pub(crate) picks: PerPriority<AtomicU64>,
     pub(crate) steals: AtomicU64,
     pub(crate) depths: PerPriority<AtomicUsize>,
@@ -92,6 +97,8 @@ impl WorkerShared {
             switches: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             finished: Default::default(),
+            spawned: Default::default(),
+            cached_stacks: AtomicUsize::new(0),
             picks: Default::default(),
             steals: AtomicU64::new(0),
             depths: Default::default(),
@@ -102,6 +109,26 @@ impl WorkerShared {
 }
 
 impl Shared {
+    /// Stacks in the workers' caches now (a sum of what each published).
+    pub(crate) fn stacks_in_caches(&self) -> usize {
+        self.workers
+            .iter()
+            .map(|w| w.cached_stacks.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Strands spawned so far, per priority.
+    pub(crate) fn spawned(&self) -> PerPriority<u64> {
+        PerPriority::from_fn(|p| {
+            self.spawned[p].load(Ordering::Relaxed)
+                + self
+                    .workers
+                    .iter()
+                    .map(|w| w.spawned[p].load(Ordering::Relaxed))
+                    .sum::<u64>()
+        })
+    }
+
     /// Whether a strand spawned from outside waits in an injector.
     pub(crate) fn has_injected(&self) -> bool {
         self.injectors.iter().any(|i| !i.is_empty())

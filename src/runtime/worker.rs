@@ -73,6 +73,9 @@ pub(crate) struct Worker {
     parks: Cell<u64>,
     /// Strands finished on this worker, per priority, published to metrics.
     finished: PerPriority<Cell<u64>>,
+    /// Strands spawned by strands of this worker, per priority, published
+    /// at once.
+    pub(crate) spawned: PerPriority<Cell<u64>>,
     /// Picks since the last `Shared::maintain` (direct yields included).
     ticks: Cell<u32>,
     /// The reclaim tick and the switch count when this worker last looked
@@ -352,18 +355,31 @@ impl Worker {
         if stack.size() == self.shared.stack_size && cache.len() < STACK_CACHE {
             stack.recycle();
             cache.push(stack);
-            self.shared.stacks_in_caches.fetch_add(1, Ordering::Relaxed);
+            self.shared.workers[self.index]
+                .cached_stacks
+                .store(cache.len(), Ordering::Relaxed);
         }
         // else: dropped, back to the pool
     }
 
     /// A cached stack of the runtime's default size, if this worker has one.
     pub(crate) fn cached_stack(&self) -> Option<Stack> {
-        let s = self.stack_cache.borrow_mut().pop();
+        let mut cache = self.stack_cache.borrow_mut();
+        let s = cache.pop();
         if s.is_some() {
-            self.shared.stacks_in_caches.fetch_sub(1, Ordering::Relaxed);
+            self.shared.workers[self.index]
+                .cached_stacks
+                .store(cache.len(), Ordering::Relaxed);
         }
         s
+    }
+
+    /// Counts a strand spawned by a strand of this worker, published at
+    /// once (a plain store to this worker's line).
+    pub(crate) fn count_spawn(&self, p: crate::Priority) {
+        let n = self.spawned[p].get() + 1;
+        self.spawned[p].set(n);
+        self.shared.workers[self.index].spawned[p].store(n, Ordering::Relaxed);
     }
 
     /// Publishes this worker's counters for `Runtime::metrics`.

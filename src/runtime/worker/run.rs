@@ -35,6 +35,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         switches: Cell::new(me.switches.load(Ordering::Relaxed)),
         parks: Cell::new(me.parks.load(Ordering::Relaxed)),
         finished: PerPriority::from_fn(|p| Cell::new(me.finished[p].load(Ordering::Relaxed))),
+        spawned: PerPriority::from_fn(|p| Cell::new(me.spawned[p].load(Ordering::Relaxed))),
         ticks: Cell::new(0),
         cache_look: Cell::new((0, 0)),
         unwinding_out: Cell::new(0),
