@@ -3,12 +3,13 @@
 //! hand-over of slots, the shared state) is in `member.rs`.
 
 pub use super::member::MemberId;
-use super::member::{register, start, Inner, Queued, Reg, State};
+use super::member::{register, start, Inner, Job, Queued, Reg, Settings, State};
 use super::slab::Slab;
 use super::slots::Slots;
-use crate::loom::{Arc, Mutex, OnceLock};
+use crate::loom::{Arc, OnceLock};
 use crate::runtime::context;
 use crate::runtime::Handle;
+use crate::sync::spin::RawMutex;
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::fmt;
@@ -91,7 +92,7 @@ impl<T: Send + 'static> JoinSet<T> {
         JoinSet {
             inner: Arc::new(Inner {
                 handle: OnceLock::new(),
-                state: Mutex::new(State {
+                state: RawMutex::new(State {
                     slots,
                     next_id: 0,
                     gen: 0,
@@ -135,7 +136,7 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        self.spawn_with(crate::Builder::new(), f)
+        self.add(Settings::Plain(Some(std::panic::Location::caller())), f)
     }
 
     /// [`spawn`](JoinSet::spawn) with a [`Builder`](crate::Builder): the
@@ -170,6 +171,16 @@ impl<T: Send + 'static> JoinSet<T> {
         builder
             .spawned_at
             .get_or_insert(std::panic::Location::caller());
+        // made before locking (it may allocate), in case the member waits
+        self.add(Settings::new(builder), f)
+    }
+
+    /// Starts or queues a member (see `spawn`).
+    #[track_caller]
+    fn add<F>(&mut self, settings: Settings, f: F) -> MemberId
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
         if self.inner.handle.get().is_none() {
             let h = Handle::try_current()
                 .expect("JoinSet::spawn: the first spawn must be made from a strand");
@@ -183,15 +194,18 @@ impl<T: Send + 'static> JoinSet<T> {
         if st.slots.try_start() {
             let key = st.started.insert((id, Reg::Spawning));
             drop(st);
-            if let Some(h) = start(&self.inner, id, gen, key, builder, f) {
-                register(&mut self.inner.lock(), key, id, &h);
+            if let Some(h) = start(&self.inner, id, gen, key, settings.into_builder(), f) {
+                let mut st = self.inner.lock();
+                let unregistered = register(&mut st, key, id, h);
+                drop(st);
+                drop(unregistered);
             }
         } else {
             st.slots.enqueue(Queued {
                 id,
                 gen,
-                builder,
-                f: Box::new(f),
+                builder: settings,
+                job: Job::new(f),
             });
         }
         id
@@ -343,14 +357,12 @@ impl<T> JoinSet<T> {
     pub fn cancel_all(&mut self) {
         let mut st = self.inner.lock();
         let (strands, queued) = st.cancel();
-        let mut closures = Vec::with_capacity(queued.len());
-        for q in queued {
+        for q in &queued {
             st.done.push_back((q.id, Err(JoinError::cancelled())));
-            closures.push(q.f);
         }
         drop(st);
         strands.iter().for_each(Strand::cancel);
-        drop(closures);
+        drop(queued); // their closures: outside the lock
     }
 
     /// Lets every member go: running ones run on, queued ones still start
@@ -373,7 +385,7 @@ impl<T> JoinSet<T> {
         st.detached_below = st.gen;
         st.len = 0;
         let done = std::mem::take(&mut st.done);
-        let started: Vec<_> = st.started.drain().collect();
+        let started = std::mem::replace(&mut st.started, Slab::new());
         drop(st);
         drop(started);
         drop(done);
@@ -406,10 +418,11 @@ impl<T> Drop for JoinSet<T> {
         st.gen += 1;
         st.detached_below = st.gen;
         st.len = 0;
-        let started: Vec<_> = st.started.drain().collect();
+        let started = std::mem::replace(&mut st.started, Slab::new());
         let done = std::mem::take(&mut st.done);
-        st.waiter = None;
+        let waiter = st.waiter.take();
         drop(st);
+        drop(waiter);
         strands.iter().for_each(Strand::cancel);
         drop(started);
         drop(queued);
