@@ -312,6 +312,10 @@ pub(crate) enum Attempts<E> {
 
 impl<E> Attempts<E> {
     pub(crate) fn push(&mut self, a: Attempt<E>) {
+        if let Attempts::Zero = self {
+            *self = Attempts::One(a); // the usual case: one move
+            return;
+        }
         *self = match std::mem::replace(self, Attempts::Zero) {
             Attempts::Zero => Attempts::One(a),
             Attempts::One(first) => Attempts::Many(vec![first, a]),

@@ -49,6 +49,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         now: Instant,
     ) {
         let p = &mut self.parts[i];
+        let rep = &mut self.reports[i];
         let body = match kind {
             AttemptKind::Hedge => p
                 .cfg
@@ -59,7 +60,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         };
         let Some(body) = body else {
             // only after a strand that could not even start lost it
-            let status = last_status(p);
+            let status = last_status(rep);
             self.finalize(i, status, now);
             return;
         };
@@ -67,8 +68,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             AttemptKind::Hedge => p.hedges += 1,
             _ => p.started += 1,
         }
-        let attempt = p.attempts.len();
-        p.attempts.push(Attempt {
+        let attempt = rep.attempts.len();
+        rep.attempts.push(Attempt {
             kind,
             backoff,
             start: now,
@@ -76,11 +77,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             result: AttemptResult::Cancelled(CancelReason::External),
         });
         let reporter = Reporter {
-            tx: self.tx.clone(),
+            inbox: Arc::clone(&self.inbox),
             part: i,
             attempt,
             late: self.hook.as_ref().map(|h| {
-                let name = p.shared_name.get_or_insert_with(|| Arc::from(&*p.name));
+                let name = p.shared_name.get_or_insert_with(|| Arc::from(&*rep.name));
                 (Arc::clone(name), Arc::clone(h))
             }),
             body: Some(body),
@@ -106,8 +107,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         match spawned {
             Ok(handle) => {
                 p.live += 1;
-                if kind != AttemptKind::Hedge {
-                    p.next_hedge = p.hedge_delay().and_then(|d| now.checked_add(d));
+                if kind != AttemptKind::Hedge && p.cfg.is_some() {
+                    p.next_hedge = p.hedge_delay(&rep.name).and_then(|d| now.checked_add(d));
                 }
                 let deadline = p
                     .cfg
@@ -126,7 +127,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             Err(e) => {
                 // the closure was dropped: its report (`NotStarted`, with the
                 // body) arrives later and finds no live attempt
-                p.attempts[attempt].result =
+                rep.attempts[attempt].result =
                     AttemptResult::Panicked(format!("could not spawn: {e}"));
                 self.after_attempt(i, now);
             }
@@ -150,35 +151,41 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             // an abandoned attempt (or one that never spawned) ended late
             if let Raw::Ok(v) = r.raw {
                 let p = &mut self.parts[r.part];
-                if let Some(v) = discard(&self.hook, &p.name, v) {
-                    if p.late.is_none() && matches!(p.status, Some(PartStatus::Abandoned)) {
-                        p.status = Some(PartStatus::Discarded(Some(v)));
+                let rep = &mut self.reports[r.part];
+                if let Some(v) = discard(&self.hook, &rep.name, v) {
+                    if p.late.is_none() && matches!(rep.status, PartStatus::Abandoned) {
+                        rep.status = PartStatus::Discarded(Some(v));
                     }
                 }
             }
             return;
         };
         let live = self.lives.swap_remove(pos);
-        let _ = live.handle.join(); // the strand is ending: its report was its last act
+        // the strand is ending: its report was its last act
+        if live.handle.is_finished() {
+            drop(live.handle);
+        } else {
+            self.ending.push(live.handle); // joined once the loop ends
+        }
         let i = r.part;
         let p = &mut self.parts[i];
+        let rep = &mut self.reports[i];
         p.live -= 1;
-        if p.body.is_none() && p.attempts[r.attempt].kind != AttemptKind::Hedge {
+        if p.body.is_none() && rep.attempts[r.attempt].kind != AttemptKind::Hedge {
             p.body = r.body;
         }
-        let a = &mut p.attempts[r.attempt];
+        let a = &mut rep.attempts[r.attempt];
         a.elapsed = now.saturating_duration_since(a.start);
-        let kind = a.kind;
         let elapsed = a.elapsed;
         let part_cut = p.cut.filter(|c| !matches!(c, Cut::PartTimeout));
         let cut = live.cut.or(p.cut);
         match r.raw {
             Raw::Ok(v) => {
-                if p.status.is_some() || part_cut.is_some() {
+                if p.phase == Phase::Final || part_cut.is_some() {
                     // too late: the part already has a value, or was cancelled
                     a.result = AttemptResult::Discarded;
-                    let kept = discard(&self.hook, &p.name, v);
-                    if p.status.is_none() {
+                    let kept = discard(&self.hook, &rep.name, v);
+                    if p.phase != Phase::Final {
                         p.got_late = true;
                         p.late = kept;
                     }
@@ -188,10 +195,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                         b.record_success();
                     }
                     if p.cfg.as_ref().is_some_and(|c| c.hedge.is_some()) {
-                        latency::record(&p.name, elapsed);
+                        latency::record(&rep.name, elapsed);
                     }
-                    let _ = kind;
-                    self.cut_part(i, Cut::Hedge, now);
+                    if p.live > 0 {
+                        self.cut_part(i, Cut::Hedge, now);
+                    }
                     self.finalize(i, PartStatus::Succeeded(v), now);
                     return;
                 }
@@ -224,7 +232,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
     /// An attempt of part `i` ended without making it a success.
     pub(super) fn after_attempt(&mut self, i: usize, now: Instant) {
         let p = &mut self.parts[i];
-        if p.status.is_some() || p.live > 0 {
+        let rep = &mut self.reports[i];
+        if p.phase == Phase::Final || p.live > 0 {
             return;
         }
         if p.abandoned {
@@ -241,11 +250,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             }
             _ => {}
         }
-        let Some(last) = p.attempts.last() else {
+        let Some(last) = rep.attempts.last() else {
             return self.finalize(i, PartStatus::NotRun, now);
         };
         let Some(cfg) = p.cfg.as_deref_mut() else {
-            let status = last_status(p);
+            let status = last_status(rep);
             return self.finalize(i, status, now);
         };
         let retryable = match &last.result {
@@ -282,12 +291,15 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 return;
             }
         }
-        let status = last_status(p);
+        let status = last_status(rep);
         self.finalize(i, status, now);
     }
 
     pub(super) fn finalize(&mut self, i: usize, status: PartStatus<T, E>, now: Instant) {
         let p = &mut self.parts[i];
+        // a part settles once (the decider counts on it)
+        let again = p.phase == Phase::Final;
+        debug_assert!(!again, "part {i} finalized twice");
         if p.phase == Phase::Active {
             self.active -= 1;
         }
@@ -296,8 +308,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         p.next_hedge = None;
         p.end = Some(now);
         let ok = status.is_success();
-        p.status = Some(status);
-        if let Some(d) = self.decider.settle(i, ok) {
+        self.reports[i].status = status;
+        if again {
+            // (cannot happen) as the decider once did: the result is noted,
+            // the decision unchanged
+        } else if let Some(d) = self.decider.settle(i, p.required, ok) {
             self.apply(d, now);
         }
         self.fill(now);

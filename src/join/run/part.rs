@@ -1,10 +1,11 @@
-//! One part as the runner tracks it: its phase, attempts and timers.
+//! One part as the runner tracks it: its phase, attempts and timers. What
+//! the outcome reports of it (name, status, attempts) is kept apart, in the
+//! part's `PartReport`, which the outcome takes as it is.
 
 use crate::join::latency;
-use crate::join::outcome::{AttemptResult, Attempts, CancelReason, PartStatus};
+use crate::join::outcome::{AttemptResult, Attempts, CancelReason, PartReport, PartStatus};
 use crate::join::plan::{Body, Config, HedgeDelay, Spec};
 use crate::JoinHandle;
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,15 +32,15 @@ pub(super) struct Live {
 pub(super) enum Phase {
     Queued,
     Active,
+    /// Its status is final (in its report).
     Final,
 }
 
 pub(crate) struct PartRt<T, E> {
-    pub(super) name: Cow<'static, str>,
     /// The name for reporters, made once if the plan has a hook.
     pub(super) shared_name: Option<Arc<str>>,
     pub(super) required: bool,
-    pub(super) body: Option<Box<dyn Body<T, E>>>,
+    pub(super) body: Option<Body<T, E>>,
     pub(super) cfg: Option<Box<Config<T, E>>>,
     pub(super) max_attempts: u32,
 
@@ -52,8 +53,6 @@ pub(crate) struct PartRt<T, E> {
     pub(super) deadline: Option<Instant>,
     pub(super) first_start: Option<Instant>,
     pub(super) end: Option<Instant>,
-    pub(super) attempts: Attempts<E>,
-    pub(super) status: Option<PartStatus<T, E>>,
     pub(super) cut: Option<Cut>,
     pub(super) late: Option<T>,
     pub(super) got_late: bool,
@@ -61,7 +60,9 @@ pub(crate) struct PartRt<T, E> {
 }
 
 impl<T, E> PartRt<T, E> {
-    pub(crate) fn new(s: Spec<T, E>, hedging: bool) -> PartRt<T, E> {
+    /// The runner's half of a part, and the report's (name and required
+    /// moved there; no status yet: `NotRun`).
+    pub(crate) fn new(s: Spec<T, E>, hedging: bool) -> (PartRt<T, E>, PartReport<T, E>) {
         let mut cfg = s.cfg;
         let mut max_attempts = 1;
         if let Some(c) = cfg.as_deref_mut() {
@@ -76,8 +77,7 @@ impl<T, E> PartRt<T, E> {
                 c.template = s.body.fork();
             }
         }
-        PartRt {
-            name: s.name,
+        let rt = PartRt {
             shared_name: None,
             required: s.required,
             body: Some(s.body),
@@ -92,30 +92,48 @@ impl<T, E> PartRt<T, E> {
             deadline: None,
             first_start: None,
             end: None,
-            attempts: Attempts::Zero,
-            status: None,
             cut: None,
             late: None,
             got_late: false,
             abandoned: false,
-        }
+        };
+        let report = PartReport {
+            name: s.name,
+            required: s.required,
+            status: PartStatus::NotRun,
+            attempts: Attempts::Zero,
+            elapsed: Duration::ZERO,
+            compensation: None,
+        };
+        (rt, report)
     }
 
-    pub(super) fn hedge_delay(&self) -> Option<Duration> {
+    /// Whether the part can start a timer: a timeout, an attempt timeout,
+    /// a retry policy (its backoffs) or hedging.
+    pub(super) fn timed(&self) -> bool {
+        self.cfg.as_ref().is_some_and(|c| {
+            c.timeout.is_some()
+                || c.attempt_timeout.is_some()
+                || c.retry.is_some()
+                || c.hedge.is_some()
+        })
+    }
+
+    pub(super) fn hedge_delay(&self, name: &str) -> Option<Duration> {
         let (after, max) = self.cfg.as_ref()?.hedge?;
         if self.hedges >= max {
             return None;
         }
         Some(match after {
             HedgeDelay::Fixed(d) => d,
-            HedgeDelay::P95 { fallback } => latency::latency_p95(&self.name).unwrap_or(fallback),
+            HedgeDelay::P95 { fallback } => latency::latency_p95(name).unwrap_or(fallback),
         })
     }
 }
 
 /// The part's final status from its last attempt (moving the error out).
-pub(super) fn last_status<T, E>(p: &mut PartRt<T, E>) -> PartStatus<T, E> {
-    let Some(last) = p.attempts.last_mut() else {
+pub(super) fn last_status<T, E>(rep: &mut PartReport<T, E>) -> PartStatus<T, E> {
+    let Some(last) = rep.attempts.last_mut() else {
         return PartStatus::NotRun;
     };
     match &mut last.result {

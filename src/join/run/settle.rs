@@ -2,7 +2,7 @@
 
 use crate::join::decide::Decision;
 use crate::join::outcome::{
-    AttemptKind, AttemptResult, CancelReason, Compensation, Outcome, PartReport, PartStatus,
+    AttemptKind, AttemptResult, CancelReason, Compensation, Outcome, PartStatus,
 };
 use crate::join::plan::JoinMode;
 use std::panic::{self, AssertUnwindSafe};
@@ -39,9 +39,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             match self.parts[j].phase {
                 Phase::Final => {}
                 Phase::Queued => {
-                    let p = &mut self.parts[j];
-                    p.phase = Phase::Final;
-                    p.status = Some(PartStatus::NotRun);
+                    // its report already says `NotRun`
+                    self.parts[j].phase = Phase::Final;
                 }
                 Phase::Active if graceful && !self.parts[j].required => {
                     // runs on until the grace ends; no retry starts
@@ -76,7 +75,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 let p = &mut self.parts[l.part];
                 p.live -= 1;
                 p.abandoned = true;
-                let a = &mut p.attempts[l.attempt];
+                let a = &mut self.reports[l.part].attempts[l.attempt];
                 a.elapsed = now.saturating_duration_since(a.start);
                 a.result = AttemptResult::Abandoned;
                 self.after_attempt(l.part, now);
@@ -101,13 +100,15 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 }
             }
             let p = &mut self.parts[i];
-            if p.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.status.is_none() {
+            if p.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.phase != Phase::Final {
                 p.next_hedge = None;
                 let allowed = self.budget.as_ref().is_none_or(|b| b.try_hedge());
                 if allowed && self.decision.is_none() {
                     self.start_attempt(i, AttemptKind::Hedge, Duration::ZERO, now);
                     let p = &mut self.parts[i];
-                    p.next_hedge = p.hedge_delay().and_then(|d| now.checked_add(d));
+                    p.next_hedge = p
+                        .hedge_delay(&self.reports[i].name)
+                        .and_then(|d| now.checked_add(d));
                 }
             }
         }
@@ -122,7 +123,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         self.fill(now);
     }
 
+    /// The nearest timer (none in a plan without any: see `timed`).
     pub(super) fn next_wake(&self) -> Option<Instant> {
+        if !self.timed {
+            return None;
+        }
         let mut t: Option<Instant> = None;
         let mut at = |x: Option<Instant>| {
             if let Some(x) = x {
@@ -164,7 +169,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 .filter(|&i| {
                     let p = &self.parts[i];
                     p.cfg.as_ref().is_some_and(|c| c.compensate.is_some())
-                        && matches!(p.status, Some(PartStatus::Succeeded(_)))
+                        && matches!(self.reports[i].status, PartStatus::Succeeded(_))
                 })
                 .collect();
             done.sort_by_key(|&i| std::cmp::Reverse(self.parts[i].end));
@@ -173,7 +178,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 let Some(cfg) = p.cfg.as_deref_mut() else {
                     continue;
                 };
-                let (Some(f), Some(PartStatus::Succeeded(v))) = (cfg.compensate.take(), &p.status)
+                let (Some(f), PartStatus::Succeeded(v)) =
+                    (cfg.compensate.take(), &self.reports[i].status)
                 else {
                     continue;
                 };
@@ -190,20 +196,13 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 compensated.push(i);
             }
         }
-        let parts = std::mem::take(&mut self.parts)
-            .into_iter()
-            .map(|p| PartReport {
-                name: p.name,
-                required: p.required,
-                status: p.status.unwrap_or(PartStatus::NotRun),
-                elapsed: match (p.first_start, p.end) {
-                    (Some(s), Some(e)) => e.saturating_duration_since(s),
-                    _ => Duration::ZERO,
-                },
-                attempts: p.attempts,
-                compensation: p.cfg.and_then(|c| c.compensation),
-            })
-            .collect();
+        let mut parts = std::mem::take(&mut self.reports);
+        for (rep, p) in parts.iter_mut().zip(&mut self.parts) {
+            if let (Some(s), Some(e)) = (p.first_start, p.end) {
+                rep.elapsed = e.saturating_duration_since(s);
+            }
+            rep.compensation = p.cfg.as_mut().and_then(|c| c.compensation.take());
+        }
         Outcome {
             mode: self.mode,
             success,
@@ -223,5 +222,7 @@ impl<T: Send + 'static, E: Send + 'static> Drop for Run<T, E> {
         for l in &self.lives {
             l.handle.cancel();
         }
+        // reports that came after the loop: nobody will read them
+        drop(self.inbox.close());
     }
 }
