@@ -611,8 +611,8 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
         F: FnMut() -> Result<T, E> + Send + 'static,
     {
         if self.parts.capacity() == 0 {
-            // most plans have a few parts: grow once or twice, not thrice
-            self.parts.reserve(8);
+            // room for 16: most plans never grow
+            self.parts.reserve(16);
         }
         self.parts.push(part.into_spec());
         self

@@ -73,7 +73,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             kind,
             backoff,
             start: now,
-            elapsed: Duration::ZERO,
+            end: None,
             result: AttemptResult::Cancelled(CancelReason::External),
         });
         let reporter = Reporter {
@@ -175,8 +175,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             p.body = r.body;
         }
         let a = &mut rep.attempts[r.attempt];
-        a.elapsed = now.saturating_duration_since(a.start);
-        let elapsed = a.elapsed;
+        a.end = Some(now);
         let part_cut = p.cut.filter(|c| !matches!(c, Cut::PartTimeout));
         let cut = live.cut.or(p.cut);
         match r.raw {
@@ -195,7 +194,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                         b.record_success();
                     }
                     if p.cfg.as_ref().is_some_and(|c| c.hedge.is_some()) {
-                        latency::record(&rep.name, elapsed);
+                        latency::record(&rep.name, now.saturating_duration_since(a.start));
                     }
                     if p.live > 0 {
                         self.cut_part(i, Cut::Hedge, now);

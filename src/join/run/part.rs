@@ -102,7 +102,7 @@ impl<T, E> PartRt<T, E> {
             required: s.required,
             status: PartStatus::NotRun,
             attempts: Attempts::Zero,
-            elapsed: Duration::ZERO,
+            span: None,
             compensation: None,
         };
         (rt, report)

@@ -76,7 +76,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 p.live -= 1;
                 p.abandoned = true;
                 let a = &mut self.reports[l.part].attempts[l.attempt];
-                a.elapsed = now.saturating_duration_since(a.start);
+                a.end = Some(now);
                 a.result = AttemptResult::Abandoned;
                 self.after_attempt(l.part, now);
                 continue;
@@ -198,9 +198,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         }
         let mut parts = std::mem::take(&mut self.reports);
         for (rep, p) in parts.iter_mut().zip(&mut self.parts) {
-            if let (Some(s), Some(e)) = (p.first_start, p.end) {
-                rep.elapsed = e.saturating_duration_since(s);
-            }
+            rep.span = p.first_start.zip(p.end);
             rep.compensation = p.cfg.as_mut().and_then(|c| c.compensation.take());
         }
         Outcome {
