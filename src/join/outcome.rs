@@ -417,9 +417,9 @@ pub struct PartReport<T, E> {
     pub(crate) required: bool,
     pub(crate) status: PartStatus<T, E>,
     pub(crate) attempts: Attempts<E>,
-    /// Its first attempt's start and its end, if it ran (the elapsed time
-    /// is computed when asked for).
-    pub(crate) span: Option<(Instant, Instant)>,
+    /// When its status became final, if it started (its elapsed time runs
+    /// from its first attempt's start to here, computed when asked for).
+    pub(crate) end: Option<Instant>,
     pub(crate) compensation: Option<Compensation<E>>,
 }
 
@@ -511,8 +511,10 @@ impl<T, E> PartReport<T, E> {
     /// println!("work took {:?}", outcome.parts()[0].elapsed());
     /// ```
     pub fn elapsed(&self) -> Duration {
-        self.span
-            .map_or(Duration::ZERO, |(s, e)| e.saturating_duration_since(s))
+        match (self.attempts.first(), self.end) {
+            (Some(first), Some(end)) => end.saturating_duration_since(first.start),
+            _ => Duration::ZERO,
+        }
     }
     /// Its compensation's result, if it ran one (the plan failed after this
     /// part succeeded).

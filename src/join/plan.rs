@@ -97,17 +97,23 @@ const BODY_WORDS: usize = 3;
 pub(crate) struct Body<T, E> {
     /// A `G` of `vt` (the closure, or a box of it).
     data: MaybeUninit<[usize; BODY_WORDS]>,
-    vt: BodyVt<T, E>,
+    /// Made for that `G`, and this `T` and `E`.
+    vt: &'static BodyVt,
+    _returns: PhantomData<fn() -> Result<T, E>>,
     /// Sent to the attempts' strands, never shared: `Send` (every `G` is),
     /// not `Sync`, like the `Box<dyn FnMut + Send>` it stands for.
     _not_sync: PhantomData<Cell<()>>,
 }
 
-/// The functions of one `G` behind a [`Body`].
-struct BodyVt<T, E> {
-    call: unsafe fn(*mut u8) -> Result<T, E>,
-    /// For a forkable body: a copy of it.
-    fork: Option<unsafe fn(*const u8) -> Body<T, E>>,
+/// The functions of one `G` behind a [`Body`], with the types erased (the
+/// results are written through a pointer) so that one static serves.
+struct BodyVt {
+    /// Calls the `G` at the first pointer and writes its `Result<T, E>`
+    /// to the second.
+    call: unsafe fn(*mut u8, *mut u8),
+    /// For a forkable body: writes a copy of it (a `Body<T, E>`) to the
+    /// second pointer.
+    fork: Option<unsafe fn(*const u8, *mut u8)>,
     drop: unsafe fn(*mut u8),
 }
 
@@ -117,10 +123,13 @@ const fn fits_inline<G>() -> bool {
 
 /// # Safety
 ///
-/// `data` points to a valid `G`, not used elsewhere meanwhile.
-unsafe fn call_body<T, E, G: FnMut() -> Result<T, E>>(data: *mut u8) -> Result<T, E> {
+/// `data` points to a valid `G`, not used elsewhere meanwhile; `out` to
+/// room for a `Result<T, E>`.
+unsafe fn call_body<T, E, G: FnMut() -> Result<T, E>>(data: *mut u8, out: *mut u8) {
     // SAFETY: by the contract.
-    unsafe { (*data.cast::<G>())() }
+    let r = unsafe { (*data.cast::<G>())() };
+    // SAFETY: by the contract.
+    unsafe { out.cast::<Result<T, E>>().write(r) };
 }
 
 /// # Safety
@@ -133,8 +142,8 @@ unsafe fn drop_body<G>(data: *mut u8) {
 
 /// # Safety
 ///
-/// `data` points to a valid `G`.
-unsafe fn fork_body<T, E, G>(data: *const u8) -> Body<T, E>
+/// `data` points to a valid `G`; `out` to room for a `Body<T, E>`.
+unsafe fn fork_body<T, E, G>(data: *const u8, out: *mut u8)
 where
     T: 'static,
     E: 'static,
@@ -142,7 +151,9 @@ where
 {
     // SAFETY: by the contract.
     let g = unsafe { &*data.cast::<G>() };
-    Body::store(g.clone(), Vt::<T, E, G>::FORKABLE)
+    let copy = Body::<T, E>::store(g.clone(), Vt::<T, E, G>::FORKABLE);
+    // SAFETY: by the contract.
+    unsafe { out.cast::<Body<T, E>>().write(copy) };
 }
 
 impl<T: 'static, E: 'static> Body<T, E> {
@@ -164,8 +175,8 @@ impl<T: 'static, E: 'static> Body<T, E> {
         }
     }
 
-    /// `vt` must be one made for `G`.
-    fn store<G: FnMut() -> Result<T, E> + Send + 'static>(g: G, vt: BodyVt<T, E>) -> Body<T, E> {
+    /// `vt` must be one of `Vt<T, E, G>`.
+    fn store<G: FnMut() -> Result<T, E> + Send + 'static>(g: G, vt: &'static BodyVt) -> Body<T, E> {
         // folded away: only called for a `G` that fits
         assert!(fits_inline::<G>());
         let mut data = MaybeUninit::<[usize; BODY_WORDS]>::uninit();
@@ -175,16 +186,17 @@ impl<T: 'static, E: 'static> Body<T, E> {
         Body {
             data,
             vt,
+            _returns: PhantomData,
             _not_sync: PhantomData,
         }
     }
 }
 
-/// The vtables of a `G` behind a [`Body`].
+/// The vtables of a `G` returning `Result<T, E>` behind a [`Body`].
 struct Vt<T, E, G>(PhantomData<fn() -> (T, E, G)>);
 
 impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Send + 'static> Vt<T, E, G> {
-    const PLAIN: BodyVt<T, E> = BodyVt {
+    const PLAIN: &'static BodyVt = &BodyVt {
         call: call_body::<T, E, G>,
         fork: None,
         drop: drop_body::<G>,
@@ -192,7 +204,7 @@ impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Send + 'static> Vt<T, 
 }
 
 impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Clone + Send + 'static> Vt<T, E, G> {
-    const FORKABLE: BodyVt<T, E> = BodyVt {
+    const FORKABLE: &'static BodyVt = &BodyVt {
         call: call_body::<T, E, G>,
         fork: Some(fork_body::<T, E, G>),
         drop: drop_body::<G>,
@@ -201,16 +213,23 @@ impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Clone + Send + 'static
 
 impl<T, E> Body<T, E> {
     pub(crate) fn call(&mut self) -> Result<T, E> {
-        // SAFETY: `data` holds the `G` `vt` was made for, and `&mut self`
-        // is its only use now.
-        unsafe { (self.vt.call)(self.data.as_mut_ptr().cast()) }
+        let mut out = MaybeUninit::<Result<T, E>>::uninit();
+        // SAFETY: `data` holds the `G` `vt` was made for (returning a
+        // `Result<T, E>`), and `&mut self` is its only use now.
+        unsafe { (self.vt.call)(self.data.as_mut_ptr().cast(), out.as_mut_ptr().cast()) };
+        // SAFETY: `call` wrote it (a panic would have unwound past here).
+        unsafe { out.assume_init() }
     }
 
     /// A copy of the body, if it was made forkable (by `Part::hedge`).
     pub(crate) fn fork(&self) -> Option<Body<T, E>> {
         let fork = self.vt.fork?;
-        // SAFETY: `data` holds the `G` `vt` was made for.
-        Some(unsafe { fork(self.data.as_ptr().cast()) })
+        let mut out = MaybeUninit::<Body<T, E>>::uninit();
+        // SAFETY: `data` holds the `G` `vt` was made for (with this `T` and
+        // `E`), and `out` is room for the copy.
+        unsafe { fork(self.data.as_ptr().cast(), out.as_mut_ptr().cast()) };
+        // SAFETY: `fork` wrote it (a panicking `clone` would have unwound).
+        Some(unsafe { out.assume_init() })
     }
 }
 
@@ -242,6 +261,16 @@ pub(crate) struct Config<T, E> {
     pub(crate) schedule: Option<super::backoff::Schedule>,
     pub(crate) template: Option<Body<T, E>>,
     pub(crate) compensation: Option<super::outcome::Compensation<E>>,
+    /// Attempts allowed (retries included).
+    pub(crate) max_attempts: u32,
+    /// Hedges started.
+    pub(crate) hedges: u32,
+    /// A retry due at this instant, after this backoff.
+    pub(crate) pending: Option<(Instant, Duration)>,
+    /// When the next hedge is due.
+    pub(crate) next_hedge: Option<Instant>,
+    /// The part's deadline (its timeout).
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl<T, E> Default for Config<T, E> {
@@ -258,6 +287,11 @@ impl<T, E> Default for Config<T, E> {
             schedule: None,
             template: None,
             compensation: None,
+            max_attempts: 1,
+            hedges: 0,
+            pending: None,
+            next_hedge: None,
+            deadline: None,
         }
     }
 }
@@ -611,8 +645,10 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
         F: FnMut() -> Result<T, E> + Send + 'static,
     {
         if self.parts.capacity() == 0 {
-            // room for 16: most plans never grow
-            self.parts.reserve(16);
+            // as many as fit in 1 KiB (served from the allocator's
+            // per-thread cache): most plans never grow
+            self.parts
+                .reserve((1024 / size_of::<Spec<T, E>>().max(1)).max(4));
         }
         self.parts.push(part.into_spec());
         self

@@ -29,14 +29,15 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         let p = &mut self.parts[i];
         p.phase = Phase::Active;
         self.active += 1;
-        p.first_start = Some(now);
-        if let Some(t) = p.cfg.as_ref().and_then(|c| c.timeout) {
-            if t.is_zero() {
-                p.cut = Some(Cut::PartTimeout);
-                self.finalize(i, PartStatus::TimedOut, now);
-                return;
+        if let Some(c) = p.cfg.as_deref_mut() {
+            if let Some(t) = c.timeout {
+                if t.is_zero() {
+                    p.cut = Some(Cut::PartTimeout);
+                    self.finalize(i, PartStatus::TimedOut, now);
+                    return;
+                }
+                c.deadline = now.checked_add(t);
             }
-            p.deadline = now.checked_add(t);
         }
         self.start_attempt(i, AttemptKind::First, Duration::ZERO, now);
     }
@@ -65,7 +66,12 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             return;
         };
         match kind {
-            AttemptKind::Hedge => p.hedges += 1,
+            AttemptKind::Hedge => {
+                // forked from the template, in the part's config
+                if let Some(c) = p.cfg.as_deref_mut() {
+                    c.hedges += 1;
+                }
+            }
             _ => p.started += 1,
         }
         let attempt = rep.attempts.len();
@@ -81,7 +87,10 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             part: i,
             attempt,
             late: self.hook.as_ref().map(|h| {
-                let name = p.shared_name.get_or_insert_with(|| Arc::from(&*rep.name));
+                let name = p
+                    .extra()
+                    .shared_name
+                    .get_or_insert_with(|| Arc::from(&*rep.name));
                 (Arc::clone(name), Arc::clone(h))
             }),
             body: Some(body),
@@ -108,7 +117,10 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             Ok(handle) => {
                 p.live += 1;
                 if kind != AttemptKind::Hedge && p.cfg.is_some() {
-                    p.next_hedge = p.hedge_delay(&rep.name).and_then(|d| now.checked_add(d));
+                    let next = p.hedge_delay(&rep.name).and_then(|d| now.checked_add(d));
+                    if let Some(c) = p.cfg.as_deref_mut() {
+                        c.next_hedge = next;
+                    }
                 }
                 let deadline = p
                     .cfg
@@ -153,7 +165,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 let p = &mut self.parts[r.part];
                 let rep = &mut self.reports[r.part];
                 if let Some(v) = discard(&self.hook, &rep.name, v) {
-                    if p.late.is_none() && matches!(rep.status, PartStatus::Abandoned) {
+                    let kept_none = p.extra.as_ref().is_none_or(|x| x.late.is_none());
+                    if kept_none && matches!(rep.status, PartStatus::Abandoned) {
                         rep.status = PartStatus::Discarded(Some(v));
                     }
                 }
@@ -185,8 +198,9 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                     a.result = AttemptResult::Discarded;
                     let kept = discard(&self.hook, &rep.name, v);
                     if p.phase != Phase::Final {
-                        p.got_late = true;
-                        p.late = kept;
+                        let x = p.extra();
+                        x.got_late = true;
+                        x.late = kept;
                     }
                 } else {
                     a.result = AttemptResult::Succeeded;
@@ -238,8 +252,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         if p.abandoned {
             return self.finalize(i, PartStatus::Abandoned, now);
         }
-        if p.got_late {
-            let v = p.late.take();
+        if let Some(x) = p.extra.as_deref_mut().filter(|x| x.got_late) {
+            let v = x.late.take();
             return self.finalize(i, PartStatus::Discarded(v), now);
         }
         match p.cut {
@@ -264,7 +278,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         };
         let allowed = retryable
             && self.decision.is_none()
-            && p.started < p.max_attempts
+            && p.started < cfg.max_attempts
             && cfg.schedule.is_some()
             && self.budget.as_ref().is_none_or(|b| b.can_retry());
         if allowed {
@@ -282,11 +296,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             };
             let due = now.checked_add(delay);
             let fits = due.is_some_and(|due| {
-                p.deadline.is_none_or(|d| due <= d) && self.deadline.is_none_or(|d| due <= d)
+                cfg.deadline.is_none_or(|d| due <= d) && self.deadline.is_none_or(|d| due <= d)
             });
             if fits {
-                p.pending = due.map(|due| (due, delay));
-                p.next_hedge = None;
+                cfg.pending = due.map(|due| (due, delay));
+                cfg.next_hedge = None;
                 return;
             }
         }
@@ -303,11 +317,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             self.active -= 1;
         }
         p.phase = Phase::Final;
-        p.pending = None;
-        p.next_hedge = None;
-        p.end = Some(now);
+        p.clear_timers();
         let ok = status.is_success();
-        self.reports[i].status = status;
+        let rep = &mut self.reports[i];
+        rep.end = Some(now);
+        rep.status = status;
         if again {
             // (cannot happen) as the decider once did: the result is noted,
             // the decision unchanged
@@ -324,8 +338,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         if cut != Cut::Hedge {
             let p = &mut self.parts[i];
             p.cut = Some(cut);
-            p.pending = None;
-            p.next_hedge = None;
+            p.clear_timers();
         }
         let abandon_at = self.grace.and_then(|g| now.checked_add(g));
         for l in self.lives.iter_mut().filter(|l| l.part == i) {

@@ -45,7 +45,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 Phase::Active if graceful && !self.parts[j].required => {
                     // runs on until the grace ends; no retry starts
                     let p = &mut self.parts[j];
-                    if p.pending.take().is_some() {
+                    let pending = p.cfg.as_deref_mut().and_then(|c| c.pending.take());
+                    if pending.is_some() {
                         self.after_attempt(j, now);
                     }
                 }
@@ -87,28 +88,34 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             if self.parts[i].phase != Phase::Active {
                 continue;
             }
-            let p = &self.parts[i];
-            if p.cut.is_none() && p.deadline.is_some_and(|d| d <= now) {
+            let p = &mut self.parts[i];
+            // the timers below are all in the part's config
+            let Some(c) = p.cfg.as_deref_mut() else {
+                continue;
+            };
+            if p.cut.is_none() && c.deadline.is_some_and(|d| d <= now) {
                 self.cut_part(i, Cut::PartTimeout, now);
                 continue;
             }
-            if let Some((due, backoff)) = p.pending {
+            if let Some((due, backoff)) = c.pending {
                 if due <= now {
-                    self.parts[i].pending = None;
+                    c.pending = None;
                     self.start_attempt(i, AttemptKind::Retry, backoff, now);
                     continue;
                 }
             }
-            let p = &mut self.parts[i];
-            if p.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.phase != Phase::Final {
-                p.next_hedge = None;
+            if c.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.phase != Phase::Final {
+                c.next_hedge = None;
                 let allowed = self.budget.as_ref().is_none_or(|b| b.try_hedge());
                 if allowed && self.decision.is_none() {
                     self.start_attempt(i, AttemptKind::Hedge, Duration::ZERO, now);
                     let p = &mut self.parts[i];
-                    p.next_hedge = p
+                    let next = p
                         .hedge_delay(&self.reports[i].name)
                         .and_then(|d| now.checked_add(d));
+                    if let Some(c) = p.cfg.as_deref_mut() {
+                        c.next_hedge = next;
+                    }
                 }
             }
         }
@@ -146,11 +153,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         }
         for p in self.parts.iter().filter(|p| p.phase == Phase::Active) {
             if p.cut.is_none() {
-                at(p.deadline);
+                at(p.deadline());
             }
-            at(p.pending.map(|(d, _)| d));
+            at(p.pending().map(|(d, _)| d));
             if p.live > 0 {
-                at(p.next_hedge);
+                at(p.next_hedge());
             }
         }
         t
@@ -172,7 +179,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                         && matches!(self.reports[i].status, PartStatus::Succeeded(_))
                 })
                 .collect();
-            done.sort_by_key(|&i| std::cmp::Reverse(self.parts[i].end));
+            done.sort_by_key(|&i| std::cmp::Reverse(self.reports[i].end));
             for i in done {
                 let p = &mut self.parts[i];
                 let Some(cfg) = p.cfg.as_deref_mut() else {
@@ -197,9 +204,10 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             }
         }
         let mut parts = std::mem::take(&mut self.reports);
-        for (rep, p) in parts.iter_mut().zip(&mut self.parts) {
-            rep.span = p.first_start.zip(p.end);
-            rep.compensation = p.cfg.as_mut().and_then(|c| c.compensation.take());
+        if !compensated.is_empty() {
+            for (rep, p) in parts.iter_mut().zip(&mut self.parts) {
+                rep.compensation = p.cfg.as_mut().and_then(|c| c.compensation.take());
+            }
         }
         Outcome {
             mode: self.mode,
