@@ -46,7 +46,19 @@ use std::fmt;
 /// ```
 pub struct JoinSet<T> {
     inner: Arc<Inner<T>>,
+    /// Results moved out of the shared queue in one lock round (no longer
+    /// counted in its `len`), handed out by `join_next` without the lock.
+    ready: Ready<T>,
 }
+
+/// The owner's queue of results (see [`JoinSet::join_next_with_id`]).
+struct Ready<T>(VecDeque<(MemberId, Result<T, JoinError>)>);
+
+// SAFETY: through a shared `&Ready` only the queue's length is read
+// (`JoinSet::len`, `Debug`); its values are reached only through `&mut
+// JoinSet`. So sharing a `JoinSet` shares no `T`, and the set stays `Sync`
+// for any `T: Send`, as when every result waited behind its lock.
+unsafe impl<T: Send> Sync for Ready<T> {}
 
 impl<T: Send + 'static> JoinSet<T> {
     /// An empty set with no limit.
@@ -90,6 +102,7 @@ impl<T: Send + 'static> JoinSet<T> {
 
     fn with_slots(slots: Slots<Queued<T>>) -> JoinSet<T> {
         JoinSet {
+            ready: Ready(VecDeque::new()),
             inner: Arc::new(Inner {
                 handle: OnceLock::new(),
                 state: RawMutex::new(State {
@@ -262,6 +275,10 @@ impl<T> JoinSet<T> {
     /// });
     /// ```
     pub fn join_next_with_id(&mut self) -> Option<(MemberId, Result<T, JoinError>)> {
+        // results taken with an earlier one: no lock
+        if let Some(r) = self.ready.0.pop_front() {
+            return Some(r);
+        }
         /// Withdraws the waiter if a cancellation unwinds out of the wait.
         struct Withdraw<'a, T>(&'a Inner<T>);
         impl<T> Drop for Withdraw<'_, T> {
@@ -279,12 +296,14 @@ impl<T> JoinSet<T> {
         loop {
             {
                 let mut st = self.inner.lock();
-                if let Some(r) = st.done.pop_front() {
-                    st.len -= 1;
+                if !st.done.is_empty() {
+                    // every result there, in one round (`ready` is empty)
+                    std::mem::swap(&mut st.done, &mut self.ready.0);
+                    st.len -= self.ready.0.len();
                     let w = st.waiter.take();
                     drop(st);
                     drop(w);
-                    return Some(r);
+                    return self.ready.0.pop_front();
                 }
                 if st.len == 0 {
                     let w = st.waiter.take();
@@ -313,6 +332,9 @@ impl<T> JoinSet<T> {
     /// assert!(set.try_join_next().is_none());
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        if let Some((_, r)) = self.ready.0.pop_front() {
+            return Some(r);
+        }
         let mut st = self.inner.lock();
         let (_, r) = st.done.pop_front()?;
         st.len -= 1;
@@ -333,7 +355,7 @@ impl<T> JoinSet<T> {
     /// });
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.lock().len
+        self.inner.lock().len + self.ready.0.len()
     }
 
     /// Whether [`len`](JoinSet::len) is 0.
@@ -404,6 +426,7 @@ impl<T> JoinSet<T> {
         drop(st);
         drop(started);
         drop(done);
+        self.ready.0.clear();
     }
 
     /// Cancels every member and waits until all have ended (their `Drop`s
@@ -448,11 +471,12 @@ impl<T> Drop for JoinSet<T> {
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.lock();
+        let ready = self.ready.0.len();
         f.debug_struct("JoinSet")
-            .field("len", &st.len)
+            .field("len", &(st.len + ready))
             .field("running", &st.started.len())
             .field("queued", &st.slots.queued())
-            .field("done", &st.done.len())
+            .field("done", &(st.done.len() + ready))
             .finish()
     }
 }
