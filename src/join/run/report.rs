@@ -200,3 +200,61 @@ pub(super) fn discard<T>(hook: &Hook<T>, name: &str, v: T) -> Option<T> {
         None => Some(v),
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_tests {
+    //! Reports racing the runner's wait: none is lost or read twice, the
+    //! runner is woken whenever it parked before a report came, and a
+    //! report after `close` is handed back to its sender.
+    use super::*;
+    use crate::loom::{thread, Arc};
+
+    fn report(part: usize) -> Report<u32, ()> {
+        Report {
+            part,
+            attempt: 0,
+            raw: Raw::Ok(part as u32),
+            body: None,
+        }
+    }
+
+    #[test]
+    fn loom_two_reports_race_the_runners_wait() {
+        loom::model(|| {
+            let inbox = Arc::new(Inbox::<u32, ()>::new(1));
+            let senders: Vec<_> = (0..2)
+                .map(|i| {
+                    let inbox = Arc::clone(&inbox);
+                    thread::spawn(move || assert!(inbox.send(report(i)).is_ok()))
+                })
+                .collect();
+            let (mut got, mut batch) = (Vec::new(), Vec::new());
+            while got.len() < 2 {
+                assert!(inbox.wait(&mut batch, None), "no deadline: never times out");
+                got.extend(batch.drain(..).map(|r| r.part));
+            }
+            senders.into_iter().for_each(|s| s.join().unwrap());
+            got.sort_unstable();
+            assert_eq!(got, [0, 1], "each report read once");
+            assert!(!inbox.try_take(&mut batch));
+            assert!(inbox.close().is_empty());
+        });
+    }
+
+    #[test]
+    fn loom_a_report_races_close() {
+        loom::model(|| {
+            let inbox = Arc::new(Inbox::<u32, ()>::new(1));
+            let theirs = Arc::clone(&inbox);
+            let sender = thread::spawn(move || theirs.send(report(7)).map_err(|r| r.part));
+            let left: Vec<usize> = inbox.close().into_iter().map(|r| r.part).collect();
+            let sent = sender.join().unwrap();
+            // the report is either left in the inbox at close or refused,
+            // never both, never lost
+            match sent {
+                Ok(()) => assert_eq!(left, [7]),
+                Err(part) => assert_eq!((part, left.len()), (7, 0)),
+            }
+        });
+    }
+}
