@@ -192,8 +192,12 @@ impl<T: 'static, E: 'static> Body<T, E> {
     }
 }
 
-/// The vtables of a `G` returning `Result<T, E>` behind a [`Body`].
-struct Vt<T, E, G>(PhantomData<fn() -> (T, E, G)>);
+/// The vtables of a `G` returning `Result<T, E>` behind a [`Body`] (never
+/// made: only its constants are used).
+struct Vt<T, E, G>(PhantomData<Made<T, E, G>>);
+
+/// What `Vt`'s parameters stand for.
+type Made<T, E, G> = fn(G) -> Result<T, E>;
 
 impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Send + 'static> Vt<T, E, G> {
     const PLAIN: &'static BodyVt = &BodyVt {
