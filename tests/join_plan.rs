@@ -1044,3 +1044,34 @@ fn a_token_cancelled_after_the_decision_changes_nothing() {
         assert!(o.cancel_cause().is_none());
     });
 }
+
+#[test]
+fn reports_time_parts_from_their_first_attempt_to_their_end() {
+    common::rt(2).block_on(|| {
+        let o = Need::new(JoinMode::FirstSuccess)
+            .limit(1)
+            .part(Part::required("slow", || {
+                strands::sleep(Duration::from_millis(3));
+                Ok::<u32, ()>(1)
+            }))
+            .part(Part::required("queued", || Ok(2)))
+            .run();
+        let (slow, queued) = (&o.parts()[0], &o.parts()[1]);
+        let attempt = &slow.attempts()[0];
+        assert!(attempt.elapsed() >= Duration::from_millis(3));
+        assert!(slow.elapsed() >= attempt.elapsed());
+        assert!(o.elapsed() >= slow.elapsed());
+        assert!(matches!(queued.status(), PartStatus::NotRun));
+        assert_eq!(queued.elapsed(), Duration::ZERO);
+        // Debug shows the same fields as the accessors
+        let shown = format!("{slow:?}");
+        assert!(
+            shown.contains(&format!("elapsed: {:?}", slow.elapsed())),
+            "{shown}"
+        );
+        assert!(
+            shown.contains(&format!("elapsed: {:?}", attempt.elapsed())),
+            "{shown}"
+        );
+    });
+}

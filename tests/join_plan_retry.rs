@@ -440,3 +440,92 @@ fn an_overflowing_retry_policy_neither_panics_nor_waits_forever() {
         assert_eq!(o.parts()[0].attempts()[3].backoff(), MS);
     });
 }
+
+/// Over-aligned: a part's closure holding it is boxed.
+#[derive(Clone)]
+#[repr(align(64))]
+struct Aligned([usize; 2]);
+
+#[test]
+fn bodies_of_every_size_are_retried_and_hedged() {
+    // closures of three words (stored inline in the part), ten words and
+    // an over-aligned one (boxed): each comes back for its retry, and is
+    // copied for its hedge, with its captures intact
+    common::rt(2).block_on(|| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let retry = || Backoff::constant(Duration::ZERO).max_attempts(3);
+        let (c3, small, mut t3) = (calls.clone(), [1u32, 2], 0usize);
+        let (c9, nine, mut t9) = (calls.clone(), [3usize; 8], 0usize);
+        let (ca, al, mut ta) = (calls.clone(), Aligned([4, 5]), 0usize);
+        let o = Need::new(JoinMode::All)
+            .part(
+                Part::required("three", move || {
+                    c3.fetch_add(1, SeqCst);
+                    t3 += 1;
+                    match t3 {
+                        1 => Err("again"),
+                        _ => Ok((small[0] + small[1]) as usize),
+                    }
+                })
+                .retry(retry()),
+            )
+            .part(
+                Part::required("nine", move || {
+                    c9.fetch_add(1, SeqCst);
+                    t9 += 1;
+                    match t9 {
+                        1 => Err("again"),
+                        _ => Ok(nine.iter().sum::<usize>()),
+                    }
+                })
+                .retry(retry()),
+            )
+            .part(
+                Part::required("aligned", move || {
+                    ca.fetch_add(1, SeqCst);
+                    ta += 1;
+                    match ta {
+                        1 => Err("again"),
+                        _ => Ok(al.0[0] * al.0[1]),
+                    }
+                })
+                .retry(retry()),
+            )
+            .run();
+        assert!(o.is_success());
+        let values: Vec<_> = o
+            .parts()
+            .iter()
+            .map(|p| match p.status() {
+                PartStatus::Succeeded(v) => (*v, p.attempts().len()),
+                s => panic!("{}: {}", p.name(), s.label()),
+            })
+            .collect();
+        assert_eq!(values, [(3, 2), (24, 2), (20, 2)]);
+        assert_eq!(calls.load(SeqCst), 6);
+
+        for big in [false, true] {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let c = calls.clone();
+            let (nine, al) = ([1usize; 9], Aligned([2, 3]));
+            let o = Need::new(JoinMode::FirstSuccess)
+                .part(
+                    Part::required("replica", move || -> Result<usize, ()> {
+                        if c.fetch_add(1, SeqCst) == 0 {
+                            strands::sleep(LONG); // the first attempt hangs
+                        }
+                        Ok(if big {
+                            nine.iter().sum()
+                        } else {
+                            al.0[0] * al.0[1]
+                        })
+                    })
+                    .hedge(Duration::from_millis(5), 1),
+                )
+                .run();
+            assert_eq!(o.value(), Some(if big { &9 } else { &6 }));
+            let kinds: Vec<_> = o.parts()[0].attempts().iter().map(|a| a.kind()).collect();
+            assert_eq!(kinds, [AttemptKind::First, AttemptKind::Hedge]);
+        }
+    });
+}

@@ -365,3 +365,106 @@ fn an_owner_cancelled_in_join_next_drops_the_set_and_cancels_its_members() {
         }
     });
 }
+
+/// Counts its drops.
+struct Drops(Arc<AtomicUsize>);
+impl Drop for Drops {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Over-aligned: a closure holding it is boxed when queued.
+#[repr(align(64))]
+struct Aligned([u64; 2]);
+
+#[test]
+fn queued_closures_of_every_size_run_or_are_dropped_once() {
+    common::rt(2).block_on(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicUsize::new(0));
+        // closures of two words, three (stored inline), eleven and an
+        // over-aligned one (boxed), and a zero-sized one, all queued behind
+        // a member that waits: first left to run, then cancelled
+        let add_all = |set: &mut JoinSet<u64>| {
+            let d = || Drops(Arc::clone(&drops));
+            let r = || Arc::clone(&ran);
+            let (a, ra) = (d(), r());
+            set.spawn(move || {
+                let _a = a;
+                ra.fetch_add(1, SeqCst);
+                1
+            });
+            let (b, rb, pair) = (d(), r(), [6u32, 7]);
+            set.spawn(move || {
+                let _b = b;
+                rb.fetch_add(1, SeqCst);
+                u64::from(pair[0] + pair[1])
+            });
+            let (c, rc, nine) = (d(), r(), [3u64; 9]);
+            set.spawn(move || {
+                let _c = c;
+                rc.fetch_add(1, SeqCst);
+                nine.iter().sum()
+            });
+            let (e, re, al) = (d(), r(), Aligned([5, 6]));
+            set.spawn(move || {
+                let _e = e;
+                re.fetch_add(1, SeqCst);
+                al.0[0] * al.0[1]
+            });
+            set.spawn(|| 100);
+        };
+        let (go_tx, go_rx) = channel::bounded::<()>(1);
+        let mut set = JoinSet::with_limit(1);
+        set.spawn(move || go_rx.recv().map_or(0, |()| 0));
+        add_all(&mut set);
+        assert_eq!(set.len(), 6);
+        go_tx.send(()).unwrap();
+        let mut got: Vec<u64> = std::iter::from_fn(|| set.join_next())
+            .map(Result::unwrap)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, [0, 1, 13, 27, 30, 100]);
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (4, 4));
+
+        let (_hold, wait) = channel::bounded::<()>(1);
+        let mut set = JoinSet::with_limit(1);
+        set.spawn(move || wait.recv().map_or(0, |()| 0));
+        add_all(&mut set);
+        set.cancel_all(); // the queued closures are dropped here
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (4, 8));
+        let results: Vec<_> = std::iter::from_fn(|| set.join_next()).collect();
+        assert_eq!(results.len(), 6);
+        assert!(results
+            .iter()
+            .all(|r| r.as_ref().unwrap_err().is_cancelled()));
+        assert_eq!((ran.load(SeqCst), drops.load(SeqCst)), (4, 8));
+    });
+}
+
+#[test]
+fn results_taken_together_are_counted_and_dropped_by_detach_all() {
+    common::rt(1).block_on(|| {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let mut set = JoinSet::new();
+        for _ in 0..5 {
+            let d = Arc::clone(&dropped);
+            set.spawn(move || Drops(d));
+        }
+        let first = set.join_next().unwrap().unwrap();
+        assert_eq!(set.len(), 4);
+        assert!(format!("{set:?}").contains("len: 4"), "{set:?}");
+        let second = set.try_join_next();
+        assert_eq!(set.len(), if second.is_some() { 3 } else { 4 });
+        drop((first, second));
+        set.detach_all();
+        assert!(set.is_empty());
+        assert!(set.try_join_next().is_none());
+        assert!(set.join_next().is_none());
+        // results still in the set went with detach_all; members still
+        // running drop their own
+        yield_until(&dropped, 5);
+        assert_eq!(dropped.load(SeqCst), 5);
+    });
+}

@@ -27,8 +27,8 @@ impl Decision {
 
 pub(crate) struct Decider {
     mode: JoinMode,
-    /// Per part: (required, settled).
-    parts: Vec<(bool, bool)>,
+    /// The number of parts.
+    parts: usize,
     has_required: bool,
     unsettled: usize,
     successes: usize,
@@ -37,12 +37,16 @@ pub(crate) struct Decider {
 }
 
 impl Decider {
+    /// A plan whose parts are required or not as `required` says.
     pub(crate) fn new(mode: JoinMode, required: impl IntoIterator<Item = bool>) -> Decider {
-        let parts: Vec<(bool, bool)> = required.into_iter().map(|r| (r, false)).collect();
-        let required_left = parts.iter().filter(|p| p.0).count();
+        let (mut parts, mut required_left) = (0, 0);
+        for r in required {
+            parts += 1;
+            required_left += usize::from(r);
+        }
         Decider {
             mode,
-            unsettled: parts.len(),
+            unsettled: parts,
             has_required: required_left > 0,
             parts,
             successes: 0,
@@ -58,7 +62,7 @@ impl Decider {
 
     /// The decision before any part ran: empty plans and trivial quorums.
     pub(crate) fn start(&mut self) -> Option<Decision> {
-        let n = self.parts.len();
+        let n = self.parts;
         let d = match self.mode {
             JoinMode::Quorum(0) => Some(Decision::Success { winner: None }),
             JoinMode::Quorum(k) if k > n => Some(Decision::Failure { by: None }),
@@ -72,18 +76,16 @@ impl Decider {
         d
     }
 
-    /// Part `i` reached its final result; returns the decision if this
-    /// result took it. Results after the decision change nothing.
-    pub(crate) fn settle(&mut self, i: usize, ok: bool) -> Option<Decision> {
-        if self.parts[i].1 {
-            return None;
-        }
-        self.parts[i].1 = true;
+    /// Part `i` (`required` or not, as given to `new`) reached its final
+    /// result; returns the decision if this result took it. Results after
+    /// the decision change nothing. Each part settles once (the runner's
+    /// phases see to it).
+    pub(crate) fn settle(&mut self, i: usize, required: bool, ok: bool) -> Option<Decision> {
+        debug_assert!(i < self.parts && self.unsettled > 0);
         self.unsettled -= 1;
         if ok {
             self.successes += 1;
         }
-        let required = self.parts[i].0;
         if required && ok {
             self.required_left -= 1;
         }
@@ -163,7 +165,7 @@ mod tests {
         let mut d = Decider::new(mode, req.iter().copied());
         d.start();
         for &(i, ok) in events {
-            d.settle(i, ok);
+            d.settle(i, req[i], ok);
         }
         d.decided()
     }
@@ -285,7 +287,7 @@ mod loom_tests {
             let mut take = |e: Event, seen: &mut Vec<Event>| {
                 seen.push(e);
                 let took = match e {
-                    Event::Part(i, ok) => d.settle(i, ok),
+                    Event::Part(i, ok) => d.settle(i, true, ok),
                     Event::Deadline if d.decided().is_none() => Some(d.deadline()),
                     Event::Deadline => None,
                 };

@@ -20,12 +20,14 @@
 
 use super::slab::Slab;
 use super::slots::Slots;
-use crate::loom::{Arc, Mutex, MutexGuard, OnceLock};
+use crate::loom::{Arc, OnceLock};
 use crate::runtime::Handle;
 use crate::strand::waiter::Waiter;
+use crate::sync::spin::{RawGuard, RawMutex};
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
-use std::panic::{self, AssertUnwindSafe};
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
+use std::panic::{self, AssertUnwindSafe, Location};
 
 /// Identifies a member of a [`JoinSet`](super::JoinSet) (unique within its set), as
 /// returned by [`JoinSet::spawn`](super::JoinSet::spawn) and
@@ -59,7 +61,9 @@ impl MemberId {
 pub(super) struct Inner<T> {
     /// The runtime members are spawned on (set by the first spawn).
     pub(super) handle: OnceLock<Handle>,
-    pub(super) state: Mutex<State<T>>,
+    /// The short internal lock (`sync::spin`): it guards a few dozen
+    /// instructions at a time and never user code.
+    pub(super) state: RawMutex<State<T>>,
 }
 
 pub(super) struct State<T> {
@@ -86,21 +90,160 @@ pub(super) enum Reg {
     Spawning,
     /// Being spawned, and cancelled meanwhile: cancel it once known.
     CancelWhenSpawned,
-    Spawned(Strand),
+    /// Its handle (never joined: the member hands its result in itself;
+    /// dropped, which detaches the strand, when the member ends).
+    Spawned(crate::JoinHandle<()>),
 }
 
 pub(super) struct Queued<T> {
     pub(super) id: MemberId,
     pub(super) gen: u64,
     /// How to spawn it (name, priority, stack size, ...).
-    pub(super) builder: crate::Builder,
-    pub(super) f: Box<dyn FnOnce() -> T + Send>,
+    pub(super) builder: Settings,
+    pub(super) job: Job<T>,
+}
+
+/// A member's [`Builder`](crate::Builder), without a box for the usual
+/// one (no settings but where it was spawned).
+pub(super) enum Settings {
+    /// `Builder::new()` spawned from here.
+    Plain(Option<&'static Location<'static>>),
+    Custom(Box<crate::Builder>),
+}
+
+impl Settings {
+    pub(super) fn new(b: crate::Builder) -> Settings {
+        // every field named: a new one must be considered here
+        let crate::Builder {
+            name,
+            stack_size,
+            priority,
+            deadline,
+            migratable,
+            spawned_at,
+        } = &b;
+        let plain = name.is_none()
+            && stack_size.is_none()
+            && *priority == crate::Priority::default()
+            && deadline.is_none()
+            && !*migratable;
+        if plain {
+            Settings::Plain(*spawned_at)
+        } else {
+            Settings::Custom(Box::new(b))
+        }
+    }
+
+    pub(super) fn into_builder(self) -> crate::Builder {
+        match self {
+            Settings::Plain(at) => {
+                let mut b = crate::Builder::new();
+                b.spawned_at = at;
+                b
+            }
+            Settings::Custom(b) => *b,
+        }
+    }
+}
+
+/// Words a queued closure may take to be stored inline.
+const JOB_WORDS: usize = 3;
+
+/// A queued member's closure with its type erased, stored inline when it
+/// fits in [`JOB_WORDS`] words (most closures capture a few words), else as
+/// a `Box` of it: no allocation per queued member in the common case.
+pub(super) struct Job<T> {
+    /// An `F` (if it fits) or a `Box<F>`: the `G` of `start` and `drop`.
+    data: MaybeUninit<[usize; JOB_WORDS]>,
+    /// `start_job::<T, G>`: moves the `G` out of `data` and starts it.
+    start: unsafe fn(*mut u8, StartArgs<'_, T>) -> Option<crate::JoinHandle<()>>,
+    /// `drop_job::<G>`: drops the `G` in `data`.
+    drop: unsafe fn(*mut u8),
+}
+
+// SAFETY: `Job::new` only stores closures that are `Send` (and their
+// boxes); nothing else is reachable through a `Job`.
+unsafe impl<T> Send for Job<T> {}
+
+/// What starting a queued member needs besides its closure.
+pub(super) struct StartArgs<'a, T> {
+    inner: &'a Arc<Inner<T>>,
+    id: MemberId,
+    gen: u64,
+    key: usize,
+    builder: crate::Builder,
+}
+
+const fn fits_inline<G>() -> bool {
+    size_of::<G>() <= size_of::<[usize; JOB_WORDS]>() && align_of::<G>() <= align_of::<usize>()
+}
+
+/// # Safety
+///
+/// `data` points to a valid `G`, which the caller never uses again.
+unsafe fn start_job<T: Send + 'static, G: FnOnce() -> T + Send + 'static>(
+    data: *mut u8,
+    a: StartArgs<'_, T>,
+) -> Option<crate::JoinHandle<()>> {
+    // SAFETY: by the contract, a valid `G` that is ours to move out.
+    let f = unsafe { data.cast::<G>().read() };
+    start(a.inner, a.id, a.gen, a.key, a.builder, f)
+}
+
+/// # Safety
+///
+/// As for [`start_job`].
+unsafe fn drop_job<G>(data: *mut u8) {
+    // SAFETY: by the contract, a valid `G` that is ours to drop.
+    unsafe { data.cast::<G>().drop_in_place() }
+}
+
+impl<T: Send + 'static> Job<T> {
+    pub(super) fn new<F: FnOnce() -> T + Send + 'static>(f: F) -> Job<T> {
+        if fits_inline::<F>() {
+            Job::store(f)
+        } else {
+            Job::store(Box::new(f))
+        }
+    }
+
+    fn store<G: FnOnce() -> T + Send + 'static>(g: G) -> Job<T> {
+        // folded away: `new` only calls this for a `G` that fits
+        assert!(fits_inline::<G>());
+        let mut data = MaybeUninit::<[usize; JOB_WORDS]>::uninit();
+        // SAFETY: `data` is large and aligned enough for a `G` (asserted
+        // above), and uninitialised: nothing is overwritten.
+        unsafe { data.as_mut_ptr().cast::<G>().write(g) };
+        Job {
+            data,
+            start: start_job::<T, G>,
+            drop: drop_job::<G>,
+        }
+    }
+}
+
+impl<T> Job<T> {
+    /// Spawns the member (see [`start`]).
+    fn start(self, a: StartArgs<'_, T>) -> Option<crate::JoinHandle<()>> {
+        let mut job = ManuallyDrop::new(self);
+        // SAFETY: `data` holds the closure `start` was made for; `job` is
+        // never dropped, so the closure is moved out exactly once.
+        unsafe { (job.start)(job.data.as_mut_ptr().cast(), a) }
+    }
+}
+
+impl<T> Drop for Job<T> {
+    fn drop(&mut self) {
+        // SAFETY: `data` holds the closure `drop` was made for (a started
+        // job is never dropped: see `start`).
+        unsafe { (self.drop)(self.data.as_mut_ptr().cast()) }
+    }
 }
 
 impl<T> Inner<T> {
-    pub(super) fn lock(&self) -> MutexGuard<'_, State<T>> {
+    pub(super) fn lock(&self) -> RawGuard<'_, State<T>> {
         // user code never runs under this lock
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock()
     }
 }
 
@@ -138,27 +281,62 @@ pub(super) fn start<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
 /// Under the lock: records a started member's strand for `cancel_all`,
 /// and cancels it at once if `cancel_all` came while it was being spawned.
 /// (Cancelling only flags and wakes the strand: no user code runs.)
-pub(super) fn register<T>(st: &mut State<T>, key: usize, id: MemberId, h: &crate::JoinHandle<()>) {
-    if let Some((i, reg)) = st.started.get_mut(key) {
-        if *i == id {
+/// Gives the handle back if the member ended already, or was detached:
+/// the caller drops it after unlocking.
+#[must_use]
+pub(super) fn register<T>(
+    st: &mut State<T>,
+    key: usize,
+    id: MemberId,
+    h: crate::JoinHandle<()>,
+) -> Option<crate::JoinHandle<()>> {
+    match st.started.get_mut(key) {
+        Some((i, reg)) if *i == id => {
             if matches!(reg, Reg::CancelWhenSpawned) {
                 h.cancel();
             }
-            *reg = Reg::Spawned(h.strand().clone());
+            *reg = Reg::Spawned(h);
+            None
         }
-    } // else it ended already, or was detached
+        _ => Some(h),
+    }
 }
 
-/// The pumper's loop (see `slots.rs`): starts queued members while slots
-/// are free; called with the lock held and `pumping` set.
-fn hand_over<'a, T: Send + 'static>(inner: &'a Arc<Inner<T>>, mut st: MutexGuard<'a, State<T>>) {
-    while let Some(q) = st.slots.next() {
-        let key = st.started.insert((q.id, Reg::Spawning));
+/// For the pumper (see `slots.rs`), under the lock: the next queued member
+/// to start, its slot taken and its entry in `started` made (with its
+/// key); `None` ends the pumper's turn.
+fn take_next<T>(st: &mut State<T>) -> Option<(Queued<T>, usize)> {
+    let q = st.slots.next()?;
+    let key = st.started.insert((q.id, Reg::Spawning));
+    Some((q, key))
+}
+
+/// The pumper's loop: starts `q` (taken by [`take_next`]), then the next
+/// ones while slots are free; called without the lock.
+fn hand_over<T: Send + 'static>(inner: &Arc<Inner<T>>, (mut q, mut key): (Queued<T>, usize)) {
+    loop {
+        let Queued {
+            id,
+            gen,
+            builder,
+            job,
+        } = q;
+        let args = StartArgs {
+            inner,
+            id,
+            gen,
+            key,
+            builder: builder.into_builder(),
+        };
+        let h = job.start(args);
+        let mut st = inner.lock();
+        let unregistered = h.and_then(|h| register(&mut st, key, id, h));
+        let next = take_next(&mut st);
         drop(st);
-        let h = start(inner, q.id, q.gen, key, q.builder, q.f);
-        st = inner.lock();
-        if let Some(h) = h {
-            register(&mut st, key, q.id, &h);
+        drop(unregistered);
+        match next {
+            Some(n) => (q, key) = n,
+            None => return,
         }
     }
 }
@@ -176,35 +354,40 @@ impl<T: Send + 'static> Drop for Member<T> {
             .result
             .take()
             .unwrap_or_else(|| Err(JoinError::cancelled()));
+        // One lock round: out of `started`, the result handed in, the slot
+        // freed and, if this member becomes the pumper, the first queued
+        // member taken. Waking the owner and dropping the handle come after.
         let mut st = self.inner.lock();
         // detach_all may have drained the slab and the key been reused
-        if st
-            .started
-            .get(self.key)
-            .is_some_and(|(id, _)| *id == self.id)
-        {
-            st.started.remove(self.key);
-        }
+        let reg = match st.started.get(self.key) {
+            Some((id, _)) if *id == self.id => st.started.remove(self.key),
+            _ => None,
+        };
         let (stale, waiter) = if self.gen >= st.detached_below {
             st.done.push_back((self.id, result));
             (None, st.waiter.take())
         } else {
             (Some(result), None) // nobody will join it
         };
-        if st.slots.release() {
-            // waking only flags and queues the owner (no user code): done
-            // under the lock here, which the hand-over needs anyway
-            if let Some(w) = waiter {
-                w.wake();
-            }
-            hand_over(&self.inner, st);
+        let next = if st.slots.release() {
+            take_next(&mut st)
         } else {
-            drop(st); // the owner, woken, will want the lock
-            if let Some(w) = waiter {
-                w.wake();
-            }
+            None
+        };
+        drop(st);
+        // waking only flags and queues the owner (no user code)
+        if let Some(w) = waiter {
+            w.wake();
         }
-        crate::abort::abort_on_unwind("a detached JoinSet member's result", move || drop(stale));
+        drop(reg); // this strand's own handle: detaches it
+        if let Some(first) = next {
+            hand_over(&self.inner, first);
+        }
+        if stale.is_some() {
+            crate::abort::abort_on_unwind("a detached JoinSet member's result", move || {
+                drop(stale)
+            });
+        }
     }
 }
 
@@ -220,7 +403,7 @@ impl<T> State<T> {
             match reg {
                 Reg::Spawning => *reg = Reg::CancelWhenSpawned,
                 Reg::CancelWhenSpawned => {}
-                Reg::Spawned(s) => strands.push(s.clone()),
+                Reg::Spawned(h) => strands.push(h.strand().clone()),
             }
         }
         (strands, queued)

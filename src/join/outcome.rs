@@ -2,6 +2,7 @@
 //! [`Attempt`].
 
 use super::JoinMode;
+use std::fmt;
 use std::time::{Duration, Instant};
 
 /// Why the runner cancelled a part or an attempt.
@@ -224,13 +225,28 @@ pub enum AttemptResult<E> {
 ///     assert_eq!(outcome.parts()[0].attempts().len(), 3);
 /// });
 /// ```
-#[derive(Debug)]
 pub struct Attempt<E> {
     pub(crate) kind: AttemptKind,
     pub(crate) backoff: Duration,
     pub(crate) start: Instant,
-    pub(crate) elapsed: Duration,
+    /// When its result reached the runner (or it was abandoned); `None`
+    /// while it has not (its elapsed time is then zero). The runner keeps
+    /// the instant, not the duration: the subtraction is made only when
+    /// asked for.
+    pub(crate) end: Option<Instant>,
     pub(crate) result: AttemptResult<E>,
+}
+
+impl<E: fmt::Debug> fmt::Debug for Attempt<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("kind", &self.kind)
+            .field("backoff", &self.backoff)
+            .field("start", &self.start)
+            .field("elapsed", &self.elapsed())
+            .field("result", &self.result)
+            .finish()
+    }
 }
 
 impl<E> Attempt<E> {
@@ -284,7 +300,8 @@ impl<E> Attempt<E> {
     /// assert!(a.elapsed() < Duration::from_secs(60));
     /// ```
     pub fn elapsed(&self) -> Duration {
-        self.elapsed
+        self.end
+            .map_or(Duration::ZERO, |e| e.saturating_duration_since(self.start))
     }
     /// How it ended.
     ///
@@ -312,6 +329,10 @@ pub(crate) enum Attempts<E> {
 
 impl<E> Attempts<E> {
     pub(crate) fn push(&mut self, a: Attempt<E>) {
+        if let Attempts::Zero = self {
+            *self = Attempts::One(a); // the usual case: one move
+            return;
+        }
         *self = match std::mem::replace(self, Attempts::Zero) {
             Attempts::Zero => Attempts::One(a),
             Attempts::One(first) => Attempts::Many(vec![first, a]),
@@ -391,14 +412,28 @@ pub enum Compensation<E> {
 ///     }
 /// });
 /// ```
-#[derive(Debug)]
 pub struct PartReport<T, E> {
     pub(crate) name: std::borrow::Cow<'static, str>,
     pub(crate) required: bool,
     pub(crate) status: PartStatus<T, E>,
     pub(crate) attempts: Attempts<E>,
-    pub(crate) elapsed: Duration,
+    /// When its status became final, if it started (its elapsed time runs
+    /// from its first attempt's start to here, computed when asked for).
+    pub(crate) end: Option<Instant>,
     pub(crate) compensation: Option<Compensation<E>>,
+}
+
+impl<T: fmt::Debug, E: fmt::Debug> fmt::Debug for PartReport<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartReport")
+            .field("name", &self.name)
+            .field("required", &self.required)
+            .field("status", &self.status)
+            .field("attempts", &self.attempts)
+            .field("elapsed", &self.elapsed())
+            .field("compensation", &self.compensation)
+            .finish()
+    }
 }
 
 impl<T, E> PartReport<T, E> {
@@ -476,7 +511,10 @@ impl<T, E> PartReport<T, E> {
     /// println!("work took {:?}", outcome.parts()[0].elapsed());
     /// ```
     pub fn elapsed(&self) -> Duration {
-        self.elapsed
+        match (self.attempts.first(), self.end) {
+            (Some(first), Some(end)) => end.saturating_duration_since(first.start),
+            _ => Duration::ZERO,
+        }
     }
     /// Its compensation's result, if it ran one (the plan failed after this
     /// part succeeded).

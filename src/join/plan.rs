@@ -4,7 +4,10 @@ use super::backoff::Backoff;
 use super::budget::RetryBudget;
 use crate::runtime::Handle;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of, MaybeUninit};
 use std::time::{Duration, Instant};
 
 /// When a plan is done, and whether it succeeded.
@@ -84,35 +87,160 @@ impl From<Duration> for HedgeDelay {
     }
 }
 
-/// The part's body, erased, and (for hedging) able to copy itself.
-pub(crate) trait Body<T, E>: Send {
-    fn call(&mut self) -> Result<T, E>;
-    fn fork(&self) -> Option<Box<dyn Body<T, E>>>;
+/// Words a part's closure may take to be stored inline in its [`Body`].
+const BODY_WORDS: usize = 3;
+
+/// A part's body with its type erased, stored inline when it fits in
+/// [`BODY_WORDS`] words (most closures capture a few words), else as a
+/// `Box` of it: no allocation per part in the common case. A body made by
+/// [`hedge`](Part::hedge) can also copy itself ([`fork`](Body::fork)).
+pub(crate) struct Body<T, E> {
+    /// A `G` of `vt` (the closure, or a box of it).
+    data: MaybeUninit<[usize; BODY_WORDS]>,
+    /// Made for that `G`, and this `T` and `E`.
+    vt: &'static BodyVt,
+    _returns: PhantomData<fn() -> Result<T, E>>,
+    /// Sent to the attempts' strands, never shared: `Send` (every `G` is),
+    /// not `Sync`, like the `Box<dyn FnMut + Send>` it stands for.
+    _not_sync: PhantomData<Cell<()>>,
 }
 
-struct Plain<F>(F);
-struct Forkable<F>(F);
-
-impl<T, E, F: FnMut() -> Result<T, E> + Send + 'static> Body<T, E> for Plain<F> {
-    fn call(&mut self) -> Result<T, E> {
-        (self.0)()
-    }
-    fn fork(&self) -> Option<Box<dyn Body<T, E>>> {
-        None
-    }
+/// The functions of one `G` behind a [`Body`], with the types erased (the
+/// results are written through a pointer) so that one static serves.
+struct BodyVt {
+    /// Calls the `G` at the first pointer and writes its `Result<T, E>`
+    /// to the second.
+    call: unsafe fn(*mut u8, *mut u8),
+    /// For a forkable body: writes a copy of it (a `Body<T, E>`) to the
+    /// second pointer.
+    fork: Option<unsafe fn(*const u8, *mut u8)>,
+    drop: unsafe fn(*mut u8),
 }
 
-impl<T, E, F> Body<T, E> for Forkable<F>
+const fn fits_inline<G>() -> bool {
+    size_of::<G>() <= size_of::<[usize; BODY_WORDS]>() && align_of::<G>() <= align_of::<usize>()
+}
+
+/// # Safety
+///
+/// `data` points to a valid `G`, not used elsewhere meanwhile; `out` to
+/// room for a `Result<T, E>`.
+unsafe fn call_body<T, E, G: FnMut() -> Result<T, E>>(data: *mut u8, out: *mut u8) {
+    // SAFETY: by the contract.
+    let r = unsafe { (*data.cast::<G>())() };
+    // SAFETY: by the contract.
+    unsafe { out.cast::<Result<T, E>>().write(r) };
+}
+
+/// # Safety
+///
+/// `data` points to a valid `G`, which is never used again.
+unsafe fn drop_body<G>(data: *mut u8) {
+    // SAFETY: by the contract.
+    unsafe { data.cast::<G>().drop_in_place() }
+}
+
+/// # Safety
+///
+/// `data` points to a valid `G`; `out` to room for a `Body<T, E>`.
+unsafe fn fork_body<T, E, G>(data: *const u8, out: *mut u8)
 where
     T: 'static,
     E: 'static,
-    F: FnMut() -> Result<T, E> + Clone + Send + 'static,
+    G: FnMut() -> Result<T, E> + Clone + Send + 'static,
 {
-    fn call(&mut self) -> Result<T, E> {
-        (self.0)()
+    // SAFETY: by the contract.
+    let g = unsafe { &*data.cast::<G>() };
+    let copy = Body::<T, E>::store(g.clone(), Vt::<T, E, G>::FORKABLE);
+    // SAFETY: by the contract.
+    unsafe { out.cast::<Body<T, E>>().write(copy) };
+}
+
+impl<T: 'static, E: 'static> Body<T, E> {
+    /// `f`, which [`fork`](Body::fork) cannot copy.
+    fn plain<F: FnMut() -> Result<T, E> + Send + 'static>(f: F) -> Body<T, E> {
+        if fits_inline::<F>() {
+            Body::store(f, Vt::<T, E, F>::PLAIN)
+        } else {
+            Body::store(Box::new(f), Vt::<T, E, Box<F>>::PLAIN)
+        }
     }
-    fn fork(&self) -> Option<Box<dyn Body<T, E>>> {
-        Some(Box::new(Forkable(self.0.clone())))
+
+    /// `f`, which [`fork`](Body::fork) copies.
+    fn forkable<F: FnMut() -> Result<T, E> + Clone + Send + 'static>(f: F) -> Body<T, E> {
+        if fits_inline::<F>() {
+            Body::store(f, Vt::<T, E, F>::FORKABLE)
+        } else {
+            Body::store(Box::new(f), Vt::<T, E, Box<F>>::FORKABLE)
+        }
+    }
+
+    /// `vt` must be one of `Vt<T, E, G>`.
+    fn store<G: FnMut() -> Result<T, E> + Send + 'static>(g: G, vt: &'static BodyVt) -> Body<T, E> {
+        // folded away: only called for a `G` that fits
+        assert!(fits_inline::<G>());
+        let mut data = MaybeUninit::<[usize; BODY_WORDS]>::uninit();
+        // SAFETY: `data` is large and aligned enough for a `G` (asserted
+        // above), and uninitialised: nothing is overwritten.
+        unsafe { data.as_mut_ptr().cast::<G>().write(g) };
+        Body {
+            data,
+            vt,
+            _returns: PhantomData,
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+/// The vtables of a `G` returning `Result<T, E>` behind a [`Body`] (never
+/// made: only its constants are used).
+struct Vt<T, E, G>(PhantomData<Made<T, E, G>>);
+
+/// What `Vt`'s parameters stand for.
+type Made<T, E, G> = fn(G) -> Result<T, E>;
+
+impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Send + 'static> Vt<T, E, G> {
+    const PLAIN: &'static BodyVt = &BodyVt {
+        call: call_body::<T, E, G>,
+        fork: None,
+        drop: drop_body::<G>,
+    };
+}
+
+impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Clone + Send + 'static> Vt<T, E, G> {
+    const FORKABLE: &'static BodyVt = &BodyVt {
+        call: call_body::<T, E, G>,
+        fork: Some(fork_body::<T, E, G>),
+        drop: drop_body::<G>,
+    };
+}
+
+impl<T, E> Body<T, E> {
+    pub(crate) fn call(&mut self) -> Result<T, E> {
+        let mut out = MaybeUninit::<Result<T, E>>::uninit();
+        // SAFETY: `data` holds the `G` `vt` was made for (returning a
+        // `Result<T, E>`), and `&mut self` is its only use now.
+        unsafe { (self.vt.call)(self.data.as_mut_ptr().cast(), out.as_mut_ptr().cast()) };
+        // SAFETY: `call` wrote it (a panic would have unwound past here).
+        unsafe { out.assume_init() }
+    }
+
+    /// A copy of the body, if it was made forkable (by `Part::hedge`).
+    pub(crate) fn fork(&self) -> Option<Body<T, E>> {
+        let fork = self.vt.fork?;
+        let mut out = MaybeUninit::<Body<T, E>>::uninit();
+        // SAFETY: `data` holds the `G` `vt` was made for (with this `T` and
+        // `E`), and `out` is room for the copy.
+        unsafe { fork(self.data.as_ptr().cast(), out.as_mut_ptr().cast()) };
+        // SAFETY: `fork` wrote it (a panicking `clone` would have unwound).
+        Some(unsafe { out.assume_init() })
+    }
+}
+
+impl<T, E> Drop for Body<T, E> {
+    fn drop(&mut self) {
+        // SAFETY: `data` holds the `G` `vt` was made for, never used again.
+        unsafe { (self.vt.drop)(self.data.as_mut_ptr().cast()) }
     }
 }
 
@@ -120,7 +248,7 @@ pub(crate) type Pred<E> = Box<dyn Fn(&E) -> bool + Send>;
 pub(crate) type After<E> = Box<dyn Fn(&E) -> Option<Duration> + Send>;
 pub(crate) type Compensate<T, E> = Box<dyn FnOnce(&T) -> Result<(), E> + Send>;
 pub(crate) type Discard<T> = Box<dyn FnMut(&str, T) + Send>;
-type Erase<T, E, F> = fn(F) -> Box<dyn Body<T, E>>;
+type Erase<T, E, F> = fn(F) -> Body<T, E>;
 
 /// The settings most parts do not use, boxed (and only when one is set) to
 /// keep parts small; the runner keeps the state of those features here too.
@@ -135,8 +263,18 @@ pub(crate) struct Config<T, E> {
     pub(crate) compensate: Option<Compensate<T, E>>,
     // runner state
     pub(crate) schedule: Option<super::backoff::Schedule>,
-    pub(crate) template: Option<Box<dyn Body<T, E>>>,
+    pub(crate) template: Option<Body<T, E>>,
     pub(crate) compensation: Option<super::outcome::Compensation<E>>,
+    /// Attempts allowed (retries included).
+    pub(crate) max_attempts: u32,
+    /// Hedges started.
+    pub(crate) hedges: u32,
+    /// A retry due at this instant, after this backoff.
+    pub(crate) pending: Option<(Instant, Duration)>,
+    /// When the next hedge is due.
+    pub(crate) next_hedge: Option<Instant>,
+    /// The part's deadline (its timeout).
+    pub(crate) deadline: Option<Instant>,
 }
 
 impl<T, E> Default for Config<T, E> {
@@ -153,6 +291,11 @@ impl<T, E> Default for Config<T, E> {
             schedule: None,
             template: None,
             compensation: None,
+            max_attempts: 1,
+            hedges: 0,
+            pending: None,
+            next_hedge: None,
+            deadline: None,
         }
     }
 }
@@ -366,18 +509,9 @@ where
     /// ```
     pub fn hedge(mut self, after: impl Into<HedgeDelay>, max_extra: u32) -> Self {
         self.cfg().hedge = Some((after.into(), max_extra));
-        self.forkable = Some(erase_forkable::<T, E, F>);
+        self.forkable = Some(Body::forkable::<F>);
         self
     }
-}
-
-fn erase_forkable<T, E, F>(f: F) -> Box<dyn Body<T, E>>
-where
-    T: 'static,
-    E: 'static,
-    F: FnMut() -> Result<T, E> + Clone + Send + 'static,
-{
-    Box::new(Forkable(f))
 }
 
 impl<T, E, F> Part<T, E, F>
@@ -387,9 +521,9 @@ where
     F: FnMut() -> Result<T, E> + Send + 'static,
 {
     pub(crate) fn into_spec(self) -> Spec<T, E> {
-        let body: Box<dyn Body<T, E>> = match self.forkable {
+        let body = match self.forkable {
             Some(erase) => erase(self.f),
-            None => Box::new(Plain(self.f)),
+            None => Body::plain(self.f),
         };
         Spec {
             name: self.name,
@@ -416,7 +550,7 @@ impl<T, E, F> fmt::Debug for Part<T, E, F> {
 pub(crate) struct Spec<T, E> {
     pub(crate) name: Cow<'static, str>,
     pub(crate) required: bool,
-    pub(crate) body: Box<dyn Body<T, E>>,
+    pub(crate) body: Body<T, E>,
     pub(crate) cfg: Option<Box<Config<T, E>>>,
 }
 
@@ -514,6 +648,12 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
     where
         F: FnMut() -> Result<T, E> + Send + 'static,
     {
+        if self.parts.capacity() == 0 {
+            // as many as fit in 1 KiB (served from the allocator's
+            // per-thread cache): most plans never grow
+            self.parts
+                .reserve((1024 / size_of::<Spec<T, E>>().max(1)).max(4));
+        }
         self.parts.push(part.into_spec());
         self
     }

@@ -3,12 +3,13 @@
 //! hand-over of slots, the shared state) is in `member.rs`.
 
 pub use super::member::MemberId;
-use super::member::{register, start, Inner, Queued, Reg, State};
+use super::member::{register, start, Inner, Job, Queued, Reg, Settings, State};
 use super::slab::Slab;
 use super::slots::Slots;
-use crate::loom::{Arc, Mutex, OnceLock};
+use crate::loom::{Arc, OnceLock};
 use crate::runtime::context;
 use crate::runtime::Handle;
+use crate::sync::spin::RawMutex;
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::fmt;
@@ -45,7 +46,19 @@ use std::fmt;
 /// ```
 pub struct JoinSet<T> {
     inner: Arc<Inner<T>>,
+    /// Results moved out of the shared queue in one lock round (no longer
+    /// counted in its `len`), handed out by `join_next` without the lock.
+    ready: Ready<T>,
 }
+
+/// The owner's queue of results (see [`JoinSet::join_next_with_id`]).
+struct Ready<T>(VecDeque<(MemberId, Result<T, JoinError>)>);
+
+// SAFETY: through a shared `&Ready` only the queue's length is read
+// (`JoinSet::len`, `Debug`); its values are reached only through `&mut
+// JoinSet`. So sharing a `JoinSet` shares no `T`, and the set stays `Sync`
+// for any `T: Send`, as when every result waited behind its lock.
+unsafe impl<T: Send> Sync for Ready<T> {}
 
 impl<T: Send + 'static> JoinSet<T> {
     /// An empty set with no limit.
@@ -89,9 +102,10 @@ impl<T: Send + 'static> JoinSet<T> {
 
     fn with_slots(slots: Slots<Queued<T>>) -> JoinSet<T> {
         JoinSet {
+            ready: Ready(VecDeque::new()),
             inner: Arc::new(Inner {
                 handle: OnceLock::new(),
-                state: Mutex::new(State {
+                state: RawMutex::new(State {
                     slots,
                     next_id: 0,
                     gen: 0,
@@ -135,7 +149,7 @@ impl<T: Send + 'static> JoinSet<T> {
     where
         F: FnOnce() -> T + Send + 'static,
     {
-        self.spawn_with(crate::Builder::new(), f)
+        self.add(Settings::Plain(Some(std::panic::Location::caller())), f)
     }
 
     /// [`spawn`](JoinSet::spawn) with a [`Builder`](crate::Builder): the
@@ -170,6 +184,16 @@ impl<T: Send + 'static> JoinSet<T> {
         builder
             .spawned_at
             .get_or_insert(std::panic::Location::caller());
+        // made before locking (it may allocate), in case the member waits
+        self.add(Settings::new(builder), f)
+    }
+
+    /// Starts or queues a member (see `spawn`).
+    #[track_caller]
+    fn add<F>(&mut self, settings: Settings, f: F) -> MemberId
+    where
+        F: FnOnce() -> T + Send + 'static,
+    {
         if self.inner.handle.get().is_none() {
             let h = Handle::try_current()
                 .expect("JoinSet::spawn: the first spawn must be made from a strand");
@@ -183,15 +207,18 @@ impl<T: Send + 'static> JoinSet<T> {
         if st.slots.try_start() {
             let key = st.started.insert((id, Reg::Spawning));
             drop(st);
-            if let Some(h) = start(&self.inner, id, gen, key, builder, f) {
-                register(&mut self.inner.lock(), key, id, &h);
+            if let Some(h) = start(&self.inner, id, gen, key, settings.into_builder(), f) {
+                let mut st = self.inner.lock();
+                let unregistered = register(&mut st, key, id, h);
+                drop(st);
+                drop(unregistered);
             }
         } else {
             st.slots.enqueue(Queued {
                 id,
                 gen,
-                builder,
-                f: Box::new(f),
+                builder: settings,
+                job: Job::new(f),
             });
         }
         id
@@ -248,6 +275,10 @@ impl<T> JoinSet<T> {
     /// });
     /// ```
     pub fn join_next_with_id(&mut self) -> Option<(MemberId, Result<T, JoinError>)> {
+        // results taken with an earlier one: no lock
+        if let Some(r) = self.ready.0.pop_front() {
+            return Some(r);
+        }
         /// Withdraws the waiter if a cancellation unwinds out of the wait.
         struct Withdraw<'a, T>(&'a Inner<T>);
         impl<T> Drop for Withdraw<'_, T> {
@@ -258,19 +289,36 @@ impl<T> JoinSet<T> {
             }
         }
         let _withdraw = Withdraw(&self.inner);
+        // A strand yields once before it parks, like a channel's receive:
+        // the members runnable on its worker then run first and often hand
+        // in several results, which spares a park and a wake per member.
+        let mut yielded = !context::may_switch();
         loop {
             {
                 let mut st = self.inner.lock();
-                if let Some(r) = st.done.pop_front() {
-                    st.len -= 1;
-                    st.waiter = None;
-                    return Some(r);
+                if !st.done.is_empty() {
+                    // every result there, in one round (`ready` is empty)
+                    std::mem::swap(&mut st.done, &mut self.ready.0);
+                    st.len -= self.ready.0.len();
+                    let w = st.waiter.take();
+                    drop(st);
+                    drop(w);
+                    return self.ready.0.pop_front();
                 }
                 if st.len == 0 {
-                    st.waiter = None;
+                    let w = st.waiter.take();
+                    drop(st);
+                    drop(w);
                     return None;
                 }
-                st.waiter = Some(context::waiter());
+                if yielded {
+                    st.waiter = Some(context::waiter());
+                }
+            }
+            if !yielded {
+                yielded = true;
+                context::yield_now();
+                continue;
             }
             let _recorded = context::waiting(crate::strand::WaitKind::Plan, 0);
             context::block();
@@ -284,6 +332,9 @@ impl<T> JoinSet<T> {
     /// assert!(set.try_join_next().is_none());
     /// ```
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        if let Some((_, r)) = self.ready.0.pop_front() {
+            return Some(r);
+        }
         let mut st = self.inner.lock();
         let (_, r) = st.done.pop_front()?;
         st.len -= 1;
@@ -304,7 +355,7 @@ impl<T> JoinSet<T> {
     /// });
     /// ```
     pub fn len(&self) -> usize {
-        self.inner.lock().len
+        self.inner.lock().len + self.ready.0.len()
     }
 
     /// Whether [`len`](JoinSet::len) is 0.
@@ -343,14 +394,12 @@ impl<T> JoinSet<T> {
     pub fn cancel_all(&mut self) {
         let mut st = self.inner.lock();
         let (strands, queued) = st.cancel();
-        let mut closures = Vec::with_capacity(queued.len());
-        for q in queued {
+        for q in &queued {
             st.done.push_back((q.id, Err(JoinError::cancelled())));
-            closures.push(q.f);
         }
         drop(st);
         strands.iter().for_each(Strand::cancel);
-        drop(closures);
+        drop(queued); // their closures: outside the lock
     }
 
     /// Lets every member go: running ones run on, queued ones still start
@@ -373,10 +422,11 @@ impl<T> JoinSet<T> {
         st.detached_below = st.gen;
         st.len = 0;
         let done = std::mem::take(&mut st.done);
-        let started: Vec<_> = st.started.drain().collect();
+        let started = std::mem::replace(&mut st.started, Slab::new());
         drop(st);
         drop(started);
         drop(done);
+        self.ready.0.clear();
     }
 
     /// Cancels every member and waits until all have ended (their `Drop`s
@@ -406,10 +456,11 @@ impl<T> Drop for JoinSet<T> {
         st.gen += 1;
         st.detached_below = st.gen;
         st.len = 0;
-        let started: Vec<_> = st.started.drain().collect();
+        let started = std::mem::replace(&mut st.started, Slab::new());
         let done = std::mem::take(&mut st.done);
-        st.waiter = None;
+        let waiter = st.waiter.take();
         drop(st);
+        drop(waiter);
         strands.iter().for_each(Strand::cancel);
         drop(started);
         drop(queued);
@@ -420,11 +471,12 @@ impl<T> Drop for JoinSet<T> {
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let st = self.inner.lock();
+        let ready = self.ready.0.len();
         f.debug_struct("JoinSet")
-            .field("len", &st.len)
+            .field("len", &(st.len + ready))
             .field("running", &st.started.len())
             .field("queued", &st.slots.queued())
-            .field("done", &st.done.len())
+            .field("done", &(st.done.len() + ready))
             .finish()
     }
 }

@@ -86,6 +86,9 @@ impl<I> Slots<I> {
     /// Takes the queued members for which `pred` holds (in order): they
     /// will never start.
     pub(crate) fn take_queued(&mut self, mut pred: impl FnMut(&I) -> bool) -> Vec<I> {
+        if self.queue.is_empty() {
+            return Vec::new();
+        }
         let mut taken = Vec::new();
         let mut kept = VecDeque::new();
         for item in self.queue.drain(..) {

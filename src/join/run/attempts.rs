@@ -29,14 +29,15 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         let p = &mut self.parts[i];
         p.phase = Phase::Active;
         self.active += 1;
-        p.first_start = Some(now);
-        if let Some(t) = p.cfg.as_ref().and_then(|c| c.timeout) {
-            if t.is_zero() {
-                p.cut = Some(Cut::PartTimeout);
-                self.finalize(i, PartStatus::TimedOut, now);
-                return;
+        if let Some(c) = p.cfg.as_deref_mut() {
+            if let Some(t) = c.timeout {
+                if t.is_zero() {
+                    p.cut = Some(Cut::PartTimeout);
+                    self.finalize(i, PartStatus::TimedOut, now);
+                    return;
+                }
+                c.deadline = now.checked_add(t);
             }
-            p.deadline = now.checked_add(t);
         }
         self.start_attempt(i, AttemptKind::First, Duration::ZERO, now);
     }
@@ -49,6 +50,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         now: Instant,
     ) {
         let p = &mut self.parts[i];
+        let rep = &mut self.reports[i];
         let body = match kind {
             AttemptKind::Hedge => p
                 .cfg
@@ -59,28 +61,36 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         };
         let Some(body) = body else {
             // only after a strand that could not even start lost it
-            let status = last_status(p);
+            let status = last_status(rep);
             self.finalize(i, status, now);
             return;
         };
         match kind {
-            AttemptKind::Hedge => p.hedges += 1,
+            AttemptKind::Hedge => {
+                // forked from the template, in the part's config
+                if let Some(c) = p.cfg.as_deref_mut() {
+                    c.hedges += 1;
+                }
+            }
             _ => p.started += 1,
         }
-        let attempt = p.attempts.len();
-        p.attempts.push(Attempt {
+        let attempt = rep.attempts.len();
+        rep.attempts.push(Attempt {
             kind,
             backoff,
             start: now,
-            elapsed: Duration::ZERO,
+            end: None,
             result: AttemptResult::Cancelled(CancelReason::External),
         });
         let reporter = Reporter {
-            tx: self.tx.clone(),
+            inbox: Arc::clone(&self.inbox),
             part: i,
             attempt,
             late: self.hook.as_ref().map(|h| {
-                let name = p.shared_name.get_or_insert_with(|| Arc::from(&*p.name));
+                let name = p
+                    .extra()
+                    .shared_name
+                    .get_or_insert_with(|| Arc::from(&*rep.name));
                 (Arc::clone(name), Arc::clone(h))
             }),
             body: Some(body),
@@ -106,8 +116,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         match spawned {
             Ok(handle) => {
                 p.live += 1;
-                if kind != AttemptKind::Hedge {
-                    p.next_hedge = p.hedge_delay().and_then(|d| now.checked_add(d));
+                if kind != AttemptKind::Hedge && p.cfg.is_some() {
+                    let next = p.hedge_delay(&rep.name).and_then(|d| now.checked_add(d));
+                    if let Some(c) = p.cfg.as_deref_mut() {
+                        c.next_hedge = next;
+                    }
                 }
                 let deadline = p
                     .cfg
@@ -126,7 +139,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             Err(e) => {
                 // the closure was dropped: its report (`NotStarted`, with the
                 // body) arrives later and finds no live attempt
-                p.attempts[attempt].result =
+                rep.attempts[attempt].result =
                     AttemptResult::Panicked(format!("could not spawn: {e}"));
                 self.after_attempt(i, now);
             }
@@ -150,37 +163,44 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             // an abandoned attempt (or one that never spawned) ended late
             if let Raw::Ok(v) = r.raw {
                 let p = &mut self.parts[r.part];
-                if let Some(v) = discard(&self.hook, &p.name, v) {
-                    if p.late.is_none() && matches!(p.status, Some(PartStatus::Abandoned)) {
-                        p.status = Some(PartStatus::Discarded(Some(v)));
+                let rep = &mut self.reports[r.part];
+                if let Some(v) = discard(&self.hook, &rep.name, v) {
+                    let kept_none = p.extra.as_ref().is_none_or(|x| x.late.is_none());
+                    if kept_none && matches!(rep.status, PartStatus::Abandoned) {
+                        rep.status = PartStatus::Discarded(Some(v));
                     }
                 }
             }
             return;
         };
         let live = self.lives.swap_remove(pos);
-        let _ = live.handle.join(); // the strand is ending: its report was its last act
+        // the strand is ending: its report was its last act
+        if live.handle.is_finished() {
+            drop(live.handle);
+        } else {
+            self.ending.push(live.handle); // joined once the loop ends
+        }
         let i = r.part;
         let p = &mut self.parts[i];
+        let rep = &mut self.reports[i];
         p.live -= 1;
-        if p.body.is_none() && p.attempts[r.attempt].kind != AttemptKind::Hedge {
+        if p.body.is_none() && rep.attempts[r.attempt].kind != AttemptKind::Hedge {
             p.body = r.body;
         }
-        let a = &mut p.attempts[r.attempt];
-        a.elapsed = now.saturating_duration_since(a.start);
-        let kind = a.kind;
-        let elapsed = a.elapsed;
+        let a = &mut rep.attempts[r.attempt];
+        a.end = Some(now);
         let part_cut = p.cut.filter(|c| !matches!(c, Cut::PartTimeout));
         let cut = live.cut.or(p.cut);
         match r.raw {
             Raw::Ok(v) => {
-                if p.status.is_some() || part_cut.is_some() {
+                if p.phase == Phase::Final || part_cut.is_some() {
                     // too late: the part already has a value, or was cancelled
                     a.result = AttemptResult::Discarded;
-                    let kept = discard(&self.hook, &p.name, v);
-                    if p.status.is_none() {
-                        p.got_late = true;
-                        p.late = kept;
+                    let kept = discard(&self.hook, &rep.name, v);
+                    if p.phase != Phase::Final {
+                        let x = p.extra();
+                        x.got_late = true;
+                        x.late = kept;
                     }
                 } else {
                     a.result = AttemptResult::Succeeded;
@@ -188,10 +208,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                         b.record_success();
                     }
                     if p.cfg.as_ref().is_some_and(|c| c.hedge.is_some()) {
-                        latency::record(&p.name, elapsed);
+                        latency::record(&rep.name, now.saturating_duration_since(a.start));
                     }
-                    let _ = kind;
-                    self.cut_part(i, Cut::Hedge, now);
+                    if p.live > 0 {
+                        self.cut_part(i, Cut::Hedge, now);
+                    }
                     self.finalize(i, PartStatus::Succeeded(v), now);
                     return;
                 }
@@ -224,14 +245,15 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
     /// An attempt of part `i` ended without making it a success.
     pub(super) fn after_attempt(&mut self, i: usize, now: Instant) {
         let p = &mut self.parts[i];
-        if p.status.is_some() || p.live > 0 {
+        let rep = &mut self.reports[i];
+        if p.phase == Phase::Final || p.live > 0 {
             return;
         }
         if p.abandoned {
             return self.finalize(i, PartStatus::Abandoned, now);
         }
-        if p.got_late {
-            let v = p.late.take();
+        if let Some(x) = p.extra.as_deref_mut().filter(|x| x.got_late) {
+            let v = x.late.take();
             return self.finalize(i, PartStatus::Discarded(v), now);
         }
         match p.cut {
@@ -241,11 +263,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             }
             _ => {}
         }
-        let Some(last) = p.attempts.last() else {
+        let Some(last) = rep.attempts.last() else {
             return self.finalize(i, PartStatus::NotRun, now);
         };
         let Some(cfg) = p.cfg.as_deref_mut() else {
-            let status = last_status(p);
+            let status = last_status(rep);
             return self.finalize(i, status, now);
         };
         let retryable = match &last.result {
@@ -256,7 +278,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         };
         let allowed = retryable
             && self.decision.is_none()
-            && p.started < p.max_attempts
+            && p.started < cfg.max_attempts
             && cfg.schedule.is_some()
             && self.budget.as_ref().is_none_or(|b| b.can_retry());
         if allowed {
@@ -274,30 +296,36 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             };
             let due = now.checked_add(delay);
             let fits = due.is_some_and(|due| {
-                p.deadline.is_none_or(|d| due <= d) && self.deadline.is_none_or(|d| due <= d)
+                cfg.deadline.is_none_or(|d| due <= d) && self.deadline.is_none_or(|d| due <= d)
             });
             if fits {
-                p.pending = due.map(|due| (due, delay));
-                p.next_hedge = None;
+                cfg.pending = due.map(|due| (due, delay));
+                cfg.next_hedge = None;
                 return;
             }
         }
-        let status = last_status(p);
+        let status = last_status(rep);
         self.finalize(i, status, now);
     }
 
     pub(super) fn finalize(&mut self, i: usize, status: PartStatus<T, E>, now: Instant) {
         let p = &mut self.parts[i];
+        // a part settles once (the decider counts on it)
+        let again = p.phase == Phase::Final;
+        debug_assert!(!again, "part {i} finalized twice");
         if p.phase == Phase::Active {
             self.active -= 1;
         }
         p.phase = Phase::Final;
-        p.pending = None;
-        p.next_hedge = None;
-        p.end = Some(now);
+        p.clear_timers();
         let ok = status.is_success();
-        p.status = Some(status);
-        if let Some(d) = self.decider.settle(i, ok) {
+        let rep = &mut self.reports[i];
+        rep.end = Some(now);
+        rep.status = status;
+        if again {
+            // (cannot happen) as the decider once did: the result is noted,
+            // the decision unchanged
+        } else if let Some(d) = self.decider.settle(i, p.required, ok) {
             self.apply(d, now);
         }
         self.fill(now);
@@ -310,8 +338,7 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         if cut != Cut::Hedge {
             let p = &mut self.parts[i];
             p.cut = Some(cut);
-            p.pending = None;
-            p.next_hedge = None;
+            p.clear_timers();
         }
         let abandon_at = self.grace.and_then(|g| now.checked_add(g));
         for l in self.lives.iter_mut().filter(|l| l.part == i) {

@@ -3,53 +3,66 @@
 //!
 //! Each attempt's strand runs the part's body under `catch_unwind` and, from
 //! a drop guard (so also when the strand is dropped before it starts),
-//! sends a report -- the part and attempt, the result, and the body back for
-//! the next retry -- on an unbounded channel. The runner is the only reader:
-//! it waits on that channel with the nearest timer as deadline (attempt and
-//! part timeouts, the plan's deadline, due retries and hedges, the grace),
-//! applies each report to its bookkeeping and to the [`Decider`] in the
-//! order it reads them, and only then cancels what the decision no longer
-//! needs. Every decision is taken in this one thread, which is what makes
-//! "the first success wins" atomic.
+//! hands a report -- the part and attempt, the result, and the body back
+//! for the next retry -- to the plan's inbox (`report.rs`). The runner is
+//! its only reader: it waits there with the nearest timer as deadline
+//! (attempt and part timeouts, the plan's deadline, due retries and hedges,
+//! the grace; a plan with none of those has no timer to look for), applies
+//! each report to its bookkeeping and to the [`Decider`] in the order it
+//! reads them, and only then cancels what the decision no longer needs.
+//! Every decision is taken in this one thread, which is what makes "the
+//! first success wins" atomic.
 //!
 //! A report tells the runner the body has returned (and its `Drop`s have
-//! run); the runner then joins that strand, which is just ending. `run`
-//! returns once every attempt has reported or been abandoned past the
-//! grace. If the runner itself unwinds (its strand was cancelled), a guard
-//! cancels every attempt still running.
+//! run); the strand is then just ending. The runner lets go of the handle
+//! of a strand already finished, and joins the others once no report is
+//! left to wait for, so `run` returns only when every attempt's strand has
+//! ended or been abandoned past the grace. If the runner itself unwinds
+//! (its strand was cancelled), a guard cancels every attempt still running.
+//!
+//! What the outcome reports of each part is kept from the start in the
+//! part's `PartReport` (`reports`), apart from the runner's own state
+//! (`parts`), and handed over as it is.
 
 mod attempts;
 mod part;
 mod report;
 mod settle;
 
-use crate::channel::{self, RecvTimeoutError, Sender};
 use crate::join::budget::RetryBudget;
 use crate::join::decide::{Decider, Decision};
-use crate::join::outcome::Outcome;
+use crate::join::outcome::{Outcome, PartReport};
 use crate::join::plan::{JoinMode, Need};
 use crate::runtime::Handle;
 use crate::sync::Mutex;
+use crate::JoinHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use part::{Live, PartRt};
-use report::{Hook, Raw, Report, TOKEN};
+use report::{Hook, Inbox, Raw, Report, TOKEN};
 
 struct Run<T: Send + 'static, E: Send + 'static> {
     mode: JoinMode,
     parts: Vec<PartRt<T, E>>,
+    /// What the outcome reports of each part, kept up to date.
+    reports: Vec<PartReport<T, E>>,
     lives: Vec<Live>,
+    /// Handles of attempts that reported before their strand finished:
+    /// joined once the loop ends.
+    ending: Vec<JoinHandle<()>>,
     decider: Decider,
     decision: Option<Decision>,
     deadline: Option<Instant>,
     limit: usize,
     grace: Option<Duration>,
     grace_end: Option<Instant>,
+    /// Whether anything can set a timer (see `next_wake`).
+    timed: bool,
     budget: Option<RetryBudget>,
     hook: Hook<T>,
     handle: Handle,
-    tx: Sender<Report<T, E>>,
+    inbox: Arc<Inbox<T, E>>,
     next_queued: usize,
     active: usize,
     /// The decision was taken by the plan's deadline.
@@ -115,27 +128,35 @@ impl<T: Send + 'static, E: Send + 'static> Need<T, E> {
 
 fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -> Outcome<T, E> {
     let began = Instant::now();
-    let (tx, rx) = channel::unbounded();
+    let n = need.parts.len();
     let decider = Decider::new(need.mode, need.parts.iter().map(|p| p.required));
     let hedging = need.mode == JoinMode::FirstSuccess;
+    let mut parts = Vec::with_capacity(n);
+    let mut reports = Vec::with_capacity(n);
+    for s in need.parts {
+        let (p, rep) = PartRt::new(s, hedging);
+        parts.push(p);
+        reports.push(rep);
+    }
+    let timed = need.deadline.is_some() || need.grace.is_some() || parts.iter().any(PartRt::timed);
+    let limit = need.limit.unwrap_or(usize::MAX);
     let mut r = Run {
         mode: need.mode,
-        parts: need
-            .parts
-            .into_iter()
-            .map(|s| PartRt::new(s, hedging))
-            .collect(),
-        lives: Vec::new(),
+        parts,
+        reports,
+        lives: Vec::with_capacity(n.min(limit)),
+        ending: Vec::new(),
         decider,
         decision: None,
         deadline: need.deadline,
-        limit: need.limit.unwrap_or(usize::MAX),
+        limit,
         grace: need.grace,
         grace_end: None,
+        timed,
         budget: need.budget,
         hook: need.on_discarded.map(|h| Arc::new(Mutex::new(h))),
         handle,
-        tx,
+        inbox: Arc::new(Inbox::new(n.min(limit))),
         next_queued: 0,
         active: 0,
         at_deadline: false,
@@ -145,11 +166,11 @@ fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -
     // A token's cancellation reaches the runner as a report from a small
     // strand waiting on it (cancelled once the plan is done).
     let watcher = r.token.clone().and_then(|token| {
-        let tx = r.tx.clone();
+        let inbox = Arc::clone(&r.inbox);
         crate::Builder::new()
             .spawn_on(&r.handle, move || {
                 token.wait();
-                let _ = tx.send(Report {
+                let _ = inbox.send(Report {
                     part: TOKEN,
                     attempt: 0,
                     raw: Raw::NotStarted,
@@ -158,7 +179,6 @@ fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -
             })
             .ok()
     });
-    r.lives.reserve(r.parts.len().min(r.limit));
     let cancelled_before = r.token.as_ref().and_then(|t| t.cause());
     if let Some(cause) = cancelled_before {
         // cancelled before the plan began: decided now, no part starts
@@ -175,6 +195,7 @@ fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -
     } else {
         r.fill(began);
     }
+    let mut batch = Vec::new();
     loop {
         let wake = r.next_wake();
         if r.lives.is_empty() && (r.decision.is_some() || wake.is_none()) {
@@ -188,26 +209,27 @@ fn run<T: Send + 'static, E: Send + 'static>(need: Need<T, E>, handle: Handle) -
             }
             break;
         }
-        let got = match wake {
-            Some(t) => rx.recv_deadline(t),
-            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-        };
-        // one clock read per wake-up: the report's time and the timers'
+        let got = r.inbox.wait(&mut batch, wake);
+        // one clock read per wake-up: the reports' time and the timers'
         let now = Instant::now();
-        match got {
-            Ok(report) => {
-                r.on_report(report, now);
-                // take whatever else is there without going round the loop
-                while let Ok(report) = rx.try_recv() {
+        if got {
+            // and whatever came meanwhile, without going round the loop
+            loop {
+                for report in batch.drain(..) {
                     r.on_report(report, now);
                 }
+                if !r.inbox.try_take(&mut batch) {
+                    break;
+                }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => unreachable!("the runner holds a sender"),
         }
         if r.next_wake().is_some_and(|t| t <= now) {
             r.on_timers(now);
         }
+    }
+    // the strands that reported before they finished: ending now
+    for h in std::mem::take(&mut r.ending) {
+        let _ = h.join();
     }
     if let Some(w) = watcher {
         w.cancel(); // detached: it ends at its wait

@@ -2,7 +2,7 @@
 
 use crate::join::decide::Decision;
 use crate::join::outcome::{
-    AttemptKind, AttemptResult, CancelReason, Compensation, Outcome, PartReport, PartStatus,
+    AttemptKind, AttemptResult, CancelReason, Compensation, Outcome, PartStatus,
 };
 use crate::join::plan::JoinMode;
 use std::panic::{self, AssertUnwindSafe};
@@ -39,14 +39,14 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             match self.parts[j].phase {
                 Phase::Final => {}
                 Phase::Queued => {
-                    let p = &mut self.parts[j];
-                    p.phase = Phase::Final;
-                    p.status = Some(PartStatus::NotRun);
+                    // its report already says `NotRun`
+                    self.parts[j].phase = Phase::Final;
                 }
                 Phase::Active if graceful && !self.parts[j].required => {
                     // runs on until the grace ends; no retry starts
                     let p = &mut self.parts[j];
-                    if p.pending.take().is_some() {
+                    let pending = p.cfg.as_deref_mut().and_then(|c| c.pending.take());
+                    if pending.is_some() {
                         self.after_attempt(j, now);
                     }
                 }
@@ -76,8 +76,8 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 let p = &mut self.parts[l.part];
                 p.live -= 1;
                 p.abandoned = true;
-                let a = &mut p.attempts[l.attempt];
-                a.elapsed = now.saturating_duration_since(a.start);
+                let a = &mut self.reports[l.part].attempts[l.attempt];
+                a.end = Some(now);
                 a.result = AttemptResult::Abandoned;
                 self.after_attempt(l.part, now);
                 continue;
@@ -88,26 +88,34 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
             if self.parts[i].phase != Phase::Active {
                 continue;
             }
-            let p = &self.parts[i];
-            if p.cut.is_none() && p.deadline.is_some_and(|d| d <= now) {
+            let p = &mut self.parts[i];
+            // the timers below are all in the part's config
+            let Some(c) = p.cfg.as_deref_mut() else {
+                continue;
+            };
+            if p.cut.is_none() && c.deadline.is_some_and(|d| d <= now) {
                 self.cut_part(i, Cut::PartTimeout, now);
                 continue;
             }
-            if let Some((due, backoff)) = p.pending {
+            if let Some((due, backoff)) = c.pending {
                 if due <= now {
-                    self.parts[i].pending = None;
+                    c.pending = None;
                     self.start_attempt(i, AttemptKind::Retry, backoff, now);
                     continue;
                 }
             }
-            let p = &mut self.parts[i];
-            if p.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.status.is_none() {
-                p.next_hedge = None;
+            if c.next_hedge.is_some_and(|t| t <= now) && p.live > 0 && p.phase != Phase::Final {
+                c.next_hedge = None;
                 let allowed = self.budget.as_ref().is_none_or(|b| b.try_hedge());
                 if allowed && self.decision.is_none() {
                     self.start_attempt(i, AttemptKind::Hedge, Duration::ZERO, now);
                     let p = &mut self.parts[i];
-                    p.next_hedge = p.hedge_delay().and_then(|d| now.checked_add(d));
+                    let next = p
+                        .hedge_delay(&self.reports[i].name)
+                        .and_then(|d| now.checked_add(d));
+                    if let Some(c) = p.cfg.as_deref_mut() {
+                        c.next_hedge = next;
+                    }
                 }
             }
         }
@@ -122,7 +130,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         self.fill(now);
     }
 
+    /// The nearest timer (none in a plan without any: see `timed`).
     pub(super) fn next_wake(&self) -> Option<Instant> {
+        if !self.timed {
+            return None;
+        }
         let mut t: Option<Instant> = None;
         let mut at = |x: Option<Instant>| {
             if let Some(x) = x {
@@ -141,11 +153,11 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
         }
         for p in self.parts.iter().filter(|p| p.phase == Phase::Active) {
             if p.cut.is_none() {
-                at(p.deadline);
+                at(p.deadline());
             }
-            at(p.pending.map(|(d, _)| d));
+            at(p.pending().map(|(d, _)| d));
             if p.live > 0 {
-                at(p.next_hedge);
+                at(p.next_hedge());
             }
         }
         t
@@ -164,16 +176,17 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 .filter(|&i| {
                     let p = &self.parts[i];
                     p.cfg.as_ref().is_some_and(|c| c.compensate.is_some())
-                        && matches!(p.status, Some(PartStatus::Succeeded(_)))
+                        && matches!(self.reports[i].status, PartStatus::Succeeded(_))
                 })
                 .collect();
-            done.sort_by_key(|&i| std::cmp::Reverse(self.parts[i].end));
+            done.sort_by_key(|&i| std::cmp::Reverse(self.reports[i].end));
             for i in done {
                 let p = &mut self.parts[i];
                 let Some(cfg) = p.cfg.as_deref_mut() else {
                     continue;
                 };
-                let (Some(f), Some(PartStatus::Succeeded(v))) = (cfg.compensate.take(), &p.status)
+                let (Some(f), PartStatus::Succeeded(v)) =
+                    (cfg.compensate.take(), &self.reports[i].status)
                 else {
                     continue;
                 };
@@ -190,20 +203,12 @@ impl<T: Send + 'static, E: Send + 'static> Run<T, E> {
                 compensated.push(i);
             }
         }
-        let parts = std::mem::take(&mut self.parts)
-            .into_iter()
-            .map(|p| PartReport {
-                name: p.name,
-                required: p.required,
-                status: p.status.unwrap_or(PartStatus::NotRun),
-                elapsed: match (p.first_start, p.end) {
-                    (Some(s), Some(e)) => e.saturating_duration_since(s),
-                    _ => Duration::ZERO,
-                },
-                attempts: p.attempts,
-                compensation: p.cfg.and_then(|c| c.compensation),
-            })
-            .collect();
+        let mut parts = std::mem::take(&mut self.reports);
+        if !compensated.is_empty() {
+            for (rep, p) in parts.iter_mut().zip(&mut self.parts) {
+                rep.compensation = p.cfg.as_mut().and_then(|c| c.compensation.take());
+            }
+        }
         Outcome {
             mode: self.mode,
             success,
@@ -223,5 +228,7 @@ impl<T: Send + 'static, E: Send + 'static> Drop for Run<T, E> {
         for l in &self.lives {
             l.handle.cancel();
         }
+        // reports that came after the loop: nobody will read them
+        drop(self.inbox.close());
     }
 }
