@@ -18,10 +18,11 @@
 //! - `handle.rs`: [`Runtime`], its shutdown, [`Handle`] and the spawn path;
 //! - `shared.rs`: what handles, workers and strands share, and the idle
 //!   protocol; `queue.rs`: where a fresh or woken strand is queued;
-//! - `worker.rs`: the worker loop (and a strand's first frame);
+//! - `worker.rs`, `worker/`: the worker loop, switching into strands and a
+//!   strand's first frame;
 //! - `context.rs`: the one way code above the runtime reaches the running
 //!   strand (current, park, yield, block, cancelled);
-//! - `agenda.rs`, `priority.rs`: the queues of one worker and the picking
+//! - `agenda/`, `priority.rs`: the queues of one worker and the picking
 //!   order; `registry.rs`, `gate.rs`: live strands and admission;
 //!   `idle.rs`: an idle worker's thread; `watchdog/`: stuck workers (the
 //!   reports and state; `monitor.rs`, the thread);

@@ -28,7 +28,7 @@ impl Priority {
 }
 
 /// The order in which pick number `tick` looks at the levels (see the
-/// agenda's bound in `agenda.rs`).
+/// agenda's bound in `agenda/mod.rs`).
 #[inline]
 pub(crate) fn order(tick: u64) -> [Priority; 3] {
     use Priority::{High, Low, Normal};

@@ -17,7 +17,7 @@ pub(crate) fn emit<'a>(shared: &Shared, make: impl FnOnce() -> Event<'a>) {
     }
 }
 
-/// A strand yielded on `worker` (`worker.rs`); with a hook, its running
+/// A strand yielded on `worker` (`worker/switch.rs`); with a hook, its running
 /// time is counted (`strand/stats.rs`).
 #[inline(always)]
 pub(crate) fn yielded(shared: &Shared, strand: &crate::strand::Header, worker: usize) {
@@ -30,7 +30,7 @@ pub(crate) fn yielded(shared: &Shared, strand: &crate::strand::Header, worker: u
     }
 }
 
-/// A strand parked on `worker` (`worker.rs`), for the reason its wait
+/// A strand parked on `worker` (`worker/switch.rs`), for the reason its wait
 /// record holds; with a hook, its running time is counted and its parked
 /// time starts.
 #[inline(always)]

@@ -53,12 +53,17 @@
 //! spawned from outside), then stealing from the other workers' fresh
 //! queues, in a batch.
 
+mod steal;
+mod warm;
+
 pub(crate) use super::priority::{order, PerPriority, Priority};
 use crate::strand::StrandRef;
-use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
+use crossbeam_deque::Worker as Deque;
 use std::cell::{Cell, RefCell};
 use std::collections::{BinaryHeap, VecDeque};
 use std::time::Instant;
+pub(crate) use steal::{Deques, Stealers};
+use warm::warm;
 
 /// A strand waiting with a deadline: ordered so that a max-heap pops the
 /// earliest deadline, then the longest-waiting.
@@ -125,45 +130,6 @@ pub(crate) struct LocalQueues {
     pub(crate) picks: PerPriority<Cell<u64>>,
     /// Strands taken from other workers.
     pub(crate) steals: Cell<u64>,
-}
-
-/// The deques of one worker that other workers steal from.
-pub(crate) struct Deques {
-    pub(crate) fresh: PerPriority<Deque<StrandRef>>,
-    pub(crate) migrants: PerPriority<Deque<StrandRef>>,
-}
-
-impl Deques {
-    pub(crate) fn new() -> Deques {
-        Deques {
-            fresh: PerPriority::from_fn(|_| Deque::new_lifo()),
-            migrants: PerPriority::from_fn(|_| Deque::new_fifo()),
-        }
-    }
-
-    /// The stealers to share: fresh ones, migrants.
-    pub(crate) fn stealers(&self) -> Stealers {
-        Stealers {
-            fresh: PerPriority::from_fn(|p| self.fresh[p].stealer()),
-            migrants: PerPriority::from_fn(|p| self.migrants[p].stealer()),
-        }
-    }
-}
-
-/// Steals from one worker.
-pub(crate) struct Stealers {
-    fresh: PerPriority<Stealer<StrandRef>>,
-    migrants: PerPriority<Stealer<StrandRef>>,
-}
-
-impl Stealers {
-    /// Whether there is anything to steal.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.fresh
-            .iter()
-            .chain(&self.migrants)
-            .all(Stealer::is_empty)
-    }
 }
 
 impl LocalQueues {
@@ -429,55 +395,6 @@ impl LocalQueues {
         t
     }
 
-    /// Takes a batch from the injectors (strands spawned from outside the
-    /// runtime), by the agenda: one strand is returned, the rest wait in
-    /// this worker's fresh deque.
-    pub(crate) fn take_injected(
-        &self,
-        injectors: &PerPriority<Injector<StrandRef>>,
-    ) -> Option<StrandRef> {
-        for p in order(self.tick.get()) {
-            if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
-                self.occupy_fresh(p); // the rest of the batch waits in our deque
-                self.picked(p);
-                return Some(t);
-            }
-        }
-        None
-    }
-
-    /// Takes from the injectors, then steals from `others`, by the agenda:
-    /// a batch goes into this worker's deque, one strand is returned.
-    pub(crate) fn take_from<'a>(
-        &self,
-        injectors: &PerPriority<Injector<StrandRef>>,
-        others: impl Iterator<Item = &'a Stealers> + Clone,
-    ) -> Option<StrandRef> {
-        if let Some(t) = self.take_injected(injectors) {
-            return Some(t);
-        }
-        let order = order(self.tick.get());
-        for p in order {
-            for other in others.clone() {
-                let t =
-                    retry(|| other.fresh[p].steal_batch_and_pop(&self.fresh[p])).or_else(|| {
-                        let t = retry(|| other.migrants[p].steal_batch_and_pop(&self.migrants[p]));
-                        // the rest of the batch waits in our migrants
-                        let n = self.migrants[p].len();
-                        self.special[p].set(self.special[p].get() + n);
-                        t
-                    });
-                if let Some(t) = t {
-                    self.occupy_fresh(p); // the rest of the batch waits here
-                    self.picked(p);
-                    self.steals.set(self.steals.get() + 1);
-                    return Some(t);
-                }
-            }
-        }
-        None
-    }
-
     /// Whether any of this worker's own queues holds a strand.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
@@ -531,50 +448,8 @@ impl LocalQueues {
 /// of goroutines handing each other `runnext` shares one time slice in Go).
 const NEXT_STREAK: u32 = 16;
 
-/// Warms the cache for the strands about to run from `queue` (just after a
-/// pick from its front): the stack of the second in line (whose header the
-/// previous pick warmed, so reading its saved stack pointer does not wait)
-/// and the whole header of the third. With thousands of strands taking
-/// turns, each switch would otherwise wait for its header and then its
-/// stack, one after the other, from memory.
-#[inline]
-fn warm(queue: &std::collections::VecDeque<StrandRef>) {
-    if let Some(first) = queue.get(1) {
-        // SAFETY: this worker owns the strands in its started queue, and
-        // only reads the saved stack pointer (no switch).
-        let sp = unsafe { (*first.context_slot()).stack_pointer() };
-        // the saved registers, then the frames the strand returns through
-        for line in 0..WARM_STACK_LINES {
-            crate::arch::prefetch((sp + line * 64) as *const u8);
-        }
-    }
-    if let Some(second) = queue.get(2) {
-        let header = crate::loom::Arc::as_ptr(second) as *const u8;
-        for line in 0..std::mem::size_of::<crate::strand::Header>().div_ceil(64) {
-            crate::arch::prefetch(header.wrapping_add(line * 64));
-        }
-    }
-}
-
-/// Cache lines of a queued strand's stack warmed by [`warm`]: the saved
-/// registers and the frames of the yield it returns through. Measured with
-/// `stress --strands 10000 --yields 100`: 2 lines 53-55 ns per switch, 4
-/// lines 43-47 ns, 8 lines 65-67 ns (more lines than the yield path reads
-/// evict what the next switches need).
-const WARM_STACK_LINES: usize = 4;
-
 /// The bit of level `p` in [`LocalQueues`]' `levels`.
 #[inline]
 fn level_bit(p: Priority) -> u8 {
     1 << p as u8
-}
-
-fn retry(mut f: impl FnMut() -> Steal<StrandRef>) -> Option<StrandRef> {
-    loop {
-        match f() {
-            Steal::Success(t) => return Some(t),
-            Steal::Empty => return None,
-            Steal::Retry => continue,
-        }
-    }
 }
