@@ -8,7 +8,7 @@
 use super::context;
 use super::error::SpawnError;
 use super::shared::Shared;
-use super::worker::{strand_entry, with_worker, Worker};
+use super::worker::{with_worker, Worker};
 use crate::loom::{Arc, Ordering};
 use crate::strand::StrandRef;
 use std::fmt;
@@ -340,7 +340,7 @@ impl Handle {
         };
         // SAFETY: nobody but us sees the strand yet (not registered, not
         // queued).
-        unsafe { strand.attach(stack, strand_entry) };
+        unsafe { strand.attach(stack) };
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
         let hint = here.map_or(strand.id.as_u64() as usize, |w| w.index);

@@ -95,7 +95,6 @@ pub(crate) struct Worker {
 mod run;
 mod switch;
 pub(crate) use run::run_worker;
-pub(crate) use switch::strand_entry;
 
 thread_local! {
     /// The worker this thread is, or null.

@@ -220,25 +220,43 @@ impl Header {
         }
     }
 
-    /// Gives the strand its stack and a context that starts in `entry`
-    /// (which gets the header's address).
+    /// Gives the strand its stack. Its first context is made when it first
+    /// runs ([`Header::prepare`]), not here: a spawn that wrote the first
+    /// frame at the top of the stack brought that line in only for the
+    /// strand to find it evicted when its turn came (thousands spawned at
+    /// once), and paid the page fault on the spawner's side.
     ///
     /// # Safety
     ///
     /// Called once, before the strand is visible to anyone but its spawner
     /// (no queue, no registry).
-    pub(crate) unsafe fn attach(&self, stack: Stack, entry: Entry) {
+    pub(crate) unsafe fn attach(&self, stack: Stack) {
         let (glo, ghi) = stack.guard_range();
         self.record.set(glo, ghi, stack.top() as usize);
-        let arg = self as *const Header as *mut u8;
-        // SAFETY: the stack is fresh and owned by this strand from now on;
-        // `arg` stays valid while the strand can run because the reference
-        // that runs it holds an `Arc` to the header.
-        let ctx = unsafe { crate::arch::init(stack.top(), stack.base(), entry, arg) };
         // SAFETY: by the contract, nobody else can see the strand yet.
+        unsafe { self.stack.with_mut(|s| *s = Some(stack)) };
+    }
+
+    /// Makes the context the strand's first switch resumes: a frame at the
+    /// top of its stack that calls `entry` with the header's address.
+    ///
+    /// # Safety
+    ///
+    /// The caller owns the strand, which has a stack ([`Header::attach`])
+    /// and has never run; it is about to be switched into.
+    pub(crate) unsafe fn prepare(&self, entry: Entry) {
+        let arg = self as *const Header as *mut u8;
+        // SAFETY: by the contract, the caller alone touches the cells now.
         unsafe {
+            let (top, base) = self.stack.with_mut(|s| {
+                let s = (*s).as_ref().expect("a strand about to run has its stack");
+                (s.top(), s.base())
+            });
+            // SAFETY: the stack is owned by this strand and unused; `arg`
+            // stays valid while the strand can run because the reference
+            // that runs it holds an `Arc` to the header.
+            let ctx = crate::arch::init(top, base, entry, arg);
             self.ctx.with_mut(|c| *c = ctx);
-            self.stack.with_mut(|s| *s = Some(stack));
         }
     }
 

@@ -12,7 +12,7 @@
 //!
 //! This layer knows nothing of the runtime: a woken strand goes to its
 //! [`Schedule`] (the runtime, behind a trait object), and its first frame is
-//! an entry the runtime hands to [`Header::attach`].
+//! an entry the runtime hands to [`Header::prepare`].
 
 mod header;
 pub(crate) mod job;

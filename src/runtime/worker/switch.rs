@@ -130,7 +130,13 @@ impl Worker {
     /// none, its overflow record published, the switch counted), ready to
     /// be switched into. The header stays alive while it is running.
     fn install(&self, strand: StrandRef) -> &Header {
-        if strand.may_move() || strand.home.load(Ordering::Relaxed) == usize::MAX {
+        let first_run = strand.home.load(Ordering::Relaxed) == usize::MAX;
+        if first_run {
+            // SAFETY: this worker owns the strand, which never ran (it has
+            // no home yet) and is switched into next.
+            unsafe { strand.prepare(strand_entry) };
+        }
+        if first_run || strand.may_move() {
             strand.home.store(self.index, Ordering::Relaxed);
         }
         if strand.is_unwinding() {
@@ -236,10 +242,11 @@ fn check_stack(strand: &Header, sp: usize) {
 }
 
 /// The first Rust frame of every strand, called by the architecture's
-/// trampoline (the entry the spawn path hands to `Header::new`). Runs the body, drops the strand's locals, then switches
+/// trampoline (the entry `install` hands to `Header::prepare` for a
+/// strand's first run). Runs the body, drops the strand's locals, then switches
 /// back to the worker for good.
-pub(crate) unsafe extern "C" fn strand_entry(arg: *mut u8) {
-    // SAFETY: `arg` is the header pointer `Header::attach` passed; the
+unsafe extern "C" fn strand_entry(arg: *mut u8) {
+    // SAFETY: `arg` is the header pointer `Header::prepare` passed; the
     // running slot's `Arc` keeps it alive.
     let header = unsafe { &*(arg as *const Header) };
     // SAFETY: this is the strand's first frame. The job catches the body's
