@@ -380,7 +380,7 @@ fn main() {
         spawn_time.as_nanos() as f64 / n as f64
     );
     println!(
-        "run       {:>9.3} s   {:>8.1} ns per switch   ({run_switches} switches into strands, after the last spawn)",
+        "run       {:>9.3} s   {:>8.1} ns per switch   ({run_switches} switches into strands after the last spawn, first runs included)",
         run_time.as_secs_f64(),
         run_time.as_nanos() as f64 / run_switches.max(1) as f64
     );
