@@ -60,8 +60,12 @@ fn guard_install_stacks_add_a_handful_of_mappings() {
 #[test]
 fn mprotect_stacks_add_two_mappings_each() {
     let added = mappings_added(StackGuard::Mprotect, 2_000);
+    // Two each, give or take what the rest of the process maps or unmaps
+    // meanwhile: the count is the whole process's, and a malloc arena
+    // growing or shrinking beside the stacks moved it by one in a CI run
+    // (3,999).
     assert!(
-        (4_000..4_100).contains(&added),
+        (3_980..4_100).contains(&added),
         "2,000 stacks added {added} mappings"
     );
 }
