@@ -1,7 +1,8 @@
 //! Spawning strands: [`spawn`], [`Builder`], and the typed half of the
 //! spawn path (`Handle::spawn`, `Runtime::spawn`, `Runtime::block_on`):
-//! wrapping a closure so that its result goes to a [`JoinHandle`], then
-//! handing the type-erased body to the runtime (`Handle::spawn_body`).
+//! putting a closure into a strand's header so that its result goes to a
+//! [`JoinHandle`], then handing the type-erased strand to the runtime
+//! (`Handle::spawn_strand`).
 
 use crate::join_handle::{JoinHandle, Owner, Packet};
 use crate::loom::Arc;
@@ -420,18 +421,20 @@ impl Handle {
         };
         let told = scope.clone();
         let sched: Arc<dyn Schedule> = self.shared.clone();
-        let (payload, job) = match crate::runtime::events::on(&self.shared) {
-            true => Packet::package(crate::runtime::events::observed(f)), // started, finished
-            false => Packet::package(f),
+        // SAFETY: erasing `'a` (the payload's types are known only to
+        // `job`'s functions from here on) is sound by the caller's promise
+        // to join before `'a` ends: the body (which holds every borrow) is
+        // run or dropped before the end is published, and the result is
+        // taken or dropped by the joiner (or by the strand, detached) before
+        // the scope hears the strand is done.
+        let (payload, job) = unsafe {
+            match crate::runtime::events::on(&self.shared) {
+                true => Packet::package(crate::runtime::events::observed(f)), // started, finished
+                false => Packet::package(f),
+            }
         };
-        // Erasing `'a` (the payload's types are known only to `job`'s
-        // functions from here on) is sound by the caller's promise to join
-        // before `'a` ends: the body (which holds every borrow) is run and
-        // dropped before the end is published, and the result is taken or
-        // dropped by the joiner (or by the strand, detached) before the
-        // scope hears the strand is done.
         let strand = Header::new(spec, payload, job, scope, sched);
-        match self.spawn_body(strand, builder.stack_size) {
+        match self.spawn_strand(strand, builder.stack_size) {
             // SAFETY: a fresh strand whose job is a `Packet<_, T>`, and
             // this is its only handle.
             Ok(strand) => Ok(unsafe { JoinHandle::from_strand(strand) }),

@@ -26,7 +26,13 @@ where
     };
 
     /// The payload holding `f`, and the table that knows its types.
-    pub(crate) fn package(f: F) -> (Payload, &'static Job) {
+    ///
+    /// # Safety
+    ///
+    /// The payload no longer carries `F`'s and `T`'s lifetimes: the caller
+    /// makes sure the body is run or dropped, and the result taken or
+    /// dropped, before anything they borrow goes away.
+    pub(crate) unsafe fn package(f: F) -> (Payload, &'static Job) {
         // SAFETY: `buf` is the payload's own space, fresh.
         let payload = Payload::with_body(|buf| unsafe { put(buf, f) });
         (payload, &Self::JOB)
@@ -235,7 +241,8 @@ mod loom_tests {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (payload, job) = Packet::package(f);
+        // SAFETY: `F` and `T` are `'static`.
+        let (payload, job) = unsafe { Packet::package(f) };
         let s = Header::new(Spec::default(), payload, job, None, Arc::new(NoSchedule));
         // SAFETY: its result type is `T`, and this is its only handle.
         let h = unsafe { JoinHandle::from_strand(Arc::clone(&s)) };

@@ -3,7 +3,7 @@
 //!
 //! The typed half of spawning (wrapping a closure so that its result goes
 //! to a `JoinHandle`) lives above the runtime, in `spawn.rs`; the runtime
-//! sees only a type-erased body and the [`Exit`] that announces its end.
+//! sees only a header whose payload and `Job` table it does not look into.
 
 use super::context;
 use super::error::SpawnError;
@@ -286,7 +286,7 @@ impl Handle {
     /// Spawns a fresh (type-erased) strand: the bound, the stack, the
     /// registry, the queue. On an error the strand is dropped here, never
     /// having run.
-    pub(crate) fn spawn_body(
+    pub(crate) fn spawn_strand(
         &self,
         strand: StrandRef,
         stack_size: Option<usize>,
@@ -295,7 +295,7 @@ impl Handle {
         // once for the stack cache, the registry shard and the queue.
         let (spawned, slice_used) = with_worker(|w| {
             let here = w.filter(|w| Arc::ptr_eq(&w.shared, &self.shared));
-            let spawned = self.spawn_body_here(here, strand, stack_size);
+            let spawned = self.spawn_here(here, strand, stack_size);
             let slice_used = here.is_some_and(|w| w.running().is_some() && w.spawned_one());
             (spawned, slice_used)
         });
@@ -308,7 +308,7 @@ impl Handle {
         spawned
     }
 
-    fn spawn_body_here(
+    fn spawn_here(
         &self,
         here: Option<&Worker>,
         strand: StrandRef,

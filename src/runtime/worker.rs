@@ -306,7 +306,7 @@ impl Worker {
     /// Counts a spawn by the running strand; at each slice of spawns,
     /// tells the watchdog it progresses, and answers whether it should
     /// yield (strands that only this worker can run wait: see
-    /// `Handle::spawn_body`).
+    /// `Handle::spawn_strand`).
     #[inline]
     pub(crate) fn spawned_one(&self) -> bool {
         let n = self.spawns.get() + 1;

@@ -17,7 +17,8 @@
 //! | `stack` | the owner, while the strand is suspended or switching out |
 //! | `locals` | the strand itself while it runs; its first frame drops them |
 //! | `join` | its own protocol (`job.rs`): the joiner and the worker that publishes the end |
-//! | `job` (the tail) | the strand itself runs it, once, in its first frame; the worker publishes through it; the joiner reads the result slot after the end |
+//! | `payload` | its own protocol (`job.rs`): the spawner writes the body, the strand's first frame takes it and writes the result, the joiner (or the dropped handle, or the worker publishing a detached end) takes or drops what is left |
+//! | `job`, `scope` | anyone; fixed at spawn |
 //!
 //! The *owner* of a strand is whoever holds its [`StrandRef`] as a run queue
 //! entry, a running slot or a registered waiter (see `strand/mod.rs`):
@@ -42,7 +43,7 @@ pub(crate) trait Schedule: Send + Sync {
 }
 
 /// The first frame of a strand: called by the architecture's trampoline
-/// with the address of the strand's [`Core`] (the runtime provides it, see
+/// with the header's address (the runtime provides it, see
 /// `runtime::worker`).
 pub(crate) type Entry = unsafe extern "C" fn(*mut u8);
 
@@ -111,8 +112,8 @@ pub(crate) struct Header {
 // the strand's owner or by the strand itself while it runs (the table in the
 // module docs); ownership passes between threads through the run queues and
 // the state machine's acquire/release edges, which order every access before
-// a hand-over with every access after it. The join slot's cell has its own
-// protocol (`job.rs`). `record` is written only by the thread running the
+// a hand-over with every access after it. The join slot's and the
+// payload's cells have their own protocol (`job.rs`). `record` is written only by the thread running the
 // strand (its fields are atomics the overflow handler reads). Everything
 // else is immutable or atomic.
 unsafe impl Send for Header {}
@@ -130,8 +131,8 @@ impl Drop for Header {
 
 impl Header {
     /// A strand that will run the body in `payload` (put there for `job`'s
-    /// types); it gets its stack (and with it a context to switch into)
-    /// from [`Header::attach`].
+    /// types); it gets its stack from [`Header::attach`] and the context
+    /// its first switch resumes from [`Header::prepare`].
     pub(crate) fn new(
         spec: Spec,
         payload: Payload,

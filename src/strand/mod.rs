@@ -1,7 +1,7 @@
 //! The strand itself: identity ([`StrandId`], the public [`Strand`]
 //! handle), its header (saved context, stack, locals, and in the same
-//! allocation its typed job: body and result), the park/wake state machine,
-//! the join state and the waiter a wake goes to.
+//! allocation its payload: the body, then the result), the park/wake state
+//! machine, the join state and the waiter a wake goes to.
 //!
 //! A strand is owned, while it is alive, by exactly one of: a run queue, the
 //! worker running it, or the waker registered with whatever it waits for.

@@ -264,13 +264,12 @@ impl LocalQueues {
     /// idle worker).
     pub(crate) fn push_fresh(&self, strand: StrandRef) -> usize {
         let p = strand.priority;
-        self.occupy(p);
         if let Some(d) = strand.deadline {
+            self.occupy(p);
             self.push_timed(d, strand);
             return 0;
         }
-        self.fresh_levels
-            .set(self.fresh_levels.get() | level_bit(p));
+        self.occupy_fresh(p);
         self.fresh[p].push(strand);
         self.fresh[p].len()
     }
