@@ -533,13 +533,17 @@ fn a_loser_that_succeeds_after_the_decision_is_discarded_to_the_hook_once() {
         let hooked = Arc::new(Mutex::new(Vec::new()));
         let (t1, t2) = (tally.clone(), tally.clone());
         let h = hooked.clone();
+        // the winner wins only once "late" runs (not before it started:
+        // then it would never run, and be cancelled rather than discarded)
+        let (started, is_started) = strands::channel::bounded::<()>(1);
         let o = Need::new(JoinMode::FirstSuccess)
             .part(Part::required("late", move || -> Result<Counted, ()> {
+                let _ = started.send(());
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| strands::sleep(LONG)));
                 Ok(t1.make(1)) // made after its cancellation
             }))
             .part(Part::required("winner", move || {
-                strands::sleep(Duration::from_millis(5));
+                let _ = is_started.recv();
                 Ok(t2.make(2))
             }))
             .on_discarded(move |name, v: Counted| h.lock().unwrap().push((name.to_string(), v)))
@@ -570,12 +574,19 @@ fn without_a_hook_a_discarded_value_stays_in_the_outcome() {
     common::rt(2).block_on(|| {
         let tally = Tally::default();
         let (t1, t2) = (tally.clone(), tally.clone());
+        // "first" settles only once "late" runs (a part cancelled before it
+        // started never runs, and is cancelled rather than discarded)
+        let (started, is_started) = strands::channel::bounded::<()>(1);
         let o = Need::new(JoinMode::Any)
             .part(Part::required("late", move || -> Result<Counted, ()> {
+                let _ = started.send(());
                 let _ = panic::catch_unwind(AssertUnwindSafe(|| strands::sleep(LONG)));
                 Ok(t1.make(1))
             }))
-            .part(Part::required("first", move || Ok(t2.make(2))))
+            .part(Part::required("first", move || {
+                let _ = is_started.recv();
+                Ok(t2.make(2))
+            }))
             .run();
         match o.part("late").unwrap().status() {
             PartStatus::Discarded(Some(c)) => assert_eq!(c.0, 1),
