@@ -101,6 +101,7 @@ mod scope;
 #[cfg(not(loom))]
 pub mod signal;
 mod spawn;
+mod spin;
 mod stack;
 mod strand;
 pub mod sync;

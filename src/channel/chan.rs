@@ -19,7 +19,7 @@
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::runtime::context;
-use crate::sync::spin::{RawGuard, RawMutex};
+use crate::spin::{RawGuard, RawMutex};
 use crate::sync::waitlist::{self, Queue, Ticket, WaitSpec, Wakes};
 use std::collections::VecDeque;
 use std::ptr;

@@ -13,7 +13,7 @@
 use crate::join_handle::panic_message;
 use crate::loom::{Arc, AtomicUsize, Ordering};
 use crate::runtime::{context, Handle};
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use crate::sync::waitlist::{self, Queue, WaitSpec, Wakes};
 use std::collections::HashMap;
 use std::fmt;

@@ -12,7 +12,7 @@
 //!   gone (or was made anew by a later `lock`) finds its node already
 //!   unlinked, and unlinking it again is a no-op.
 
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use crate::sync::waitlist::{self, Queue, WaitSpec, Wakes};
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;

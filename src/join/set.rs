@@ -9,7 +9,7 @@ use super::slots::Slots;
 use crate::loom::{Arc, OnceLock};
 use crate::runtime::context;
 use crate::runtime::Handle;
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::fmt;

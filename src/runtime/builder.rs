@@ -504,7 +504,6 @@ impl Builder {
                 spare_deques,
             ),
             reclaim: Reclaim::new(self.reclaim_after),
-            join_waits: crate::loom::process::AtomicUsize::new(0),
             stw: super::stw::state::Stw::new(),
             events: self.on_event.clone().map(super::events::hook::Events::new),
         });

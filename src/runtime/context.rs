@@ -231,12 +231,12 @@ pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
             s.wait.set(kind, detail);
             WaitGuard {
                 strand: s,
-                counted: std::ptr::null(),
+                counted: false,
             }
         }
         _ => WaitGuard {
             strand: std::ptr::null(),
-            counted: std::ptr::null(),
+            counted: false,
         },
     })
 }
@@ -260,8 +260,8 @@ pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
 fn count_for_deadlocks(guard: &mut WaitGuard) {
     with_worker(|w| {
         if let Some(w) = w {
-            w.shared.join_waits.fetch_add(1, Ordering::Relaxed);
-            guard.counted = &w.shared.join_waits;
+            w.shared.workers[w.index].waits.begin();
+            guard.counted = true;
         }
     });
 }
@@ -297,9 +297,9 @@ pub(crate) struct WaitGuard {
     /// thread resumes it, so the guard goes by the header, never by the
     /// worker (see the module docs).
     strand: *const Header,
-    /// The runtime's count of untimed joins, if this wait is counted there
-    /// (null if not).
-    counted: *const crate::loom::process::AtomicUsize,
+    /// Whether this wait is counted among the untimed joins and lock waits
+    /// (`WorkerShared::waits`).
+    counted: bool,
 }
 
 impl Drop for WaitGuard {
@@ -311,11 +311,15 @@ impl Drop for WaitGuard {
             // strand keeps the header alive while the frame exists.
             unsafe { (*self.strand).wait.clear() };
         }
-        if !self.counted.is_null() {
-            // SAFETY: the count lives in the runtime's `Shared`, which the
-            // strand's header keeps alive (its `sched`), and the header
-            // lives as long as this frame (above).
-            unsafe { (*self.counted).fetch_sub(1, Ordering::Relaxed) };
+        if self.counted {
+            // counted as ended by the worker running the strand now, which
+            // may not be the one that counted the start (each worker writes
+            // only its own counts)
+            with_worker(|w| {
+                if let Some(w) = w {
+                    w.shared.workers[w.index].waits.end();
+                }
+            });
         }
     }
 }

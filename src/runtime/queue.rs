@@ -89,6 +89,9 @@ impl Schedule for Shared {
             _ => {}
         });
         if let Some(strand) = strand {
+            // `self` may live in the strand's header, which the push lets
+            // go: kept alive until the notify (`Schedule`'s contract)
+            let _keep = Arc::clone(&strand);
             let w = &self.workers[home];
             w.remote.push(strand);
             // a busy worker drains its remote queue at its next pick; one

@@ -13,7 +13,8 @@
 //! without finishing, such as a waker lost by a bug, would leave a dangling
 //! entry; a `Weak` then just fails to upgrade.)
 
-use crate::loom::{Arc, AtomicUsize, Mutex, Ordering, Weak};
+use crate::loom::{Arc, AtomicUsize, Ordering, Weak};
+use crate::spin::RawMutex;
 use crate::strand::Header;
 
 /// What the registry needs of an entry.
@@ -36,14 +37,16 @@ struct Slab<T: ?Sized> {
 }
 
 pub(crate) struct Registry<T: ?Sized = Header> {
-    shards: [Mutex<Slab<T>>; SHARDS],
+    /// Each under the short spin lock (`spin.rs`): held for a slab push or
+    /// pop, and its unlock is a plain store where `std`'s is a swap.
+    shards: [RawMutex<Slab<T>>; SHARDS],
 }
 
 impl<T: Registered + ?Sized> Registry<T> {
     pub(crate) fn new() -> Registry<T> {
         Registry {
             shards: std::array::from_fn(|_| {
-                Mutex::new(Slab {
+                RawMutex::new(Slab {
                     slots: Vec::new(),
                     free: Vec::new(),
                 })
@@ -63,7 +66,7 @@ impl<T: Registered + ?Sized> Registry<T> {
     ) -> bool {
         let shard = hint % SHARDS;
         let weak = Arc::downgrade(strand);
-        let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
+        let mut slab = self.shards[shard].lock();
         let slot = match slab.free.pop() {
             Some(i) => {
                 slab.slots[i] = Some(weak);
@@ -87,7 +90,7 @@ impl<T: Registered + ?Sized> Registry<T> {
     pub(crate) fn remove(&self, strand: &T) {
         // the shard never changes after insert: reading it unlocked is fine
         let shard = strand.registry_slot().load(Ordering::Relaxed) % SHARDS;
-        let mut slab = self.shards[shard].lock().unwrap_or_else(|e| e.into_inner());
+        let mut slab = self.shards[shard].lock();
         let slot = strand.registry_slot().load(Ordering::Relaxed) / SHARDS;
         let old = slab.slots.get_mut(slot).and_then(Option::take);
         if old.is_some() {
@@ -101,7 +104,7 @@ impl<T: Registered + ?Sized> Registry<T> {
     pub(crate) fn all(&self) -> Vec<Arc<T>> {
         let mut out = Vec::new();
         for shard in &self.shards {
-            let slab = shard.lock().unwrap_or_else(|e| e.into_inner());
+            let slab = shard.lock();
             out.extend(slab.slots.iter().flatten().filter_map(Weak::upgrade));
         }
         out

@@ -50,10 +50,6 @@ pub(crate) struct Shared {
     pub(crate) blocking: crate::runtime::blocking::Pool,
     /// When idle stacks and spare workers are given back.
     pub(crate) reclaim: Reclaim,
-    /// Strands parked in a join without a deadline or waiting for a lock
-    /// (the watchdog looks for deadlocks only while there are some:
-    /// `watchdog/deadlock.rs`).
-    pub(crate) join_waits: process::AtomicUsize,
     /// Stop-the-world state (`stw/state.rs`; the requests: `stw.rs`).
     pub(crate) stw: super::stw::state::Stw,
     /// The event hook, if any (`events/hook.rs`; the emitting points pay
@@ -86,6 +82,35 @@ pub(crate) struct WorkerShared {
     /// strand, and the id of the strand running (0: none).
     pub(crate) watch_seq: process::AtomicU64,
     pub(crate) watch_current: process::AtomicU64,
+    /// Joins without a deadline and lock waits begun and ended by strands
+    /// running on this worker (the watchdog looks for deadlocks only while
+    /// some last: `watchdog/deadlock.rs`).
+    pub(crate) waits: WaitCounts,
+}
+
+/// Waits counted for the watchdog's deadlock check, by one worker: each
+/// count is written only by its worker's thread, with a plain store (a
+/// shared count cost every join two contended read-modify-writes). A wait
+/// may begin on one worker and end on another (a migratable strand), so
+/// only the sum over all workers means anything: [`Shared::counted_waits`].
+#[derive(Default)]
+pub(crate) struct WaitCounts {
+    begun: process::AtomicU64,
+    ended: process::AtomicU64,
+}
+
+impl WaitCounts {
+    /// Counts a wait begun. Called only by this worker's thread.
+    pub(crate) fn begin(&self) {
+        self.begun
+            .store(self.begun.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Counts a wait ended. Called only by this worker's thread.
+    pub(crate) fn end(&self) {
+        self.ended
+            .store(self.ended.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
 }
 
 impl WorkerShared {
@@ -104,11 +129,31 @@ impl WorkerShared {
             depths: Default::default(),
             watch_seq: process::AtomicU64::new(0),
             watch_current: process::AtomicU64::new(0),
+            waits: WaitCounts::default(),
         }
     }
 }
 
 impl Shared {
+    /// Counted waits that have begun and not ended (joins without a
+    /// deadline, lock waits), as far as the workers' published counts
+    /// tell: exact once they stop changing, which a deadlock's waits do.
+    /// The ends are read first, so a wait that ends meanwhile is not
+    /// counted as ended but not begun.
+    pub(crate) fn counted_waits(&self) -> u64 {
+        let ended: u64 = self
+            .workers
+            .iter()
+            .map(|w| w.waits.ended.load(Ordering::Relaxed))
+            .sum();
+        let begun: u64 = self
+            .workers
+            .iter()
+            .map(|w| w.waits.begun.load(Ordering::Relaxed))
+            .sum();
+        begun.saturating_sub(ended)
+    }
+
     /// Stacks in the workers' caches now (a sum of what each published).
     pub(crate) fn stacks_in_caches(&self) -> usize {
         self.workers

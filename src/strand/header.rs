@@ -39,6 +39,12 @@ use crate::stack::Stack;
 /// Something that can run a woken strand again (its runtime).
 pub(crate) trait Schedule: Send + Sync {
     /// Makes `strand`, just woken from `Parked`, runnable on its home worker.
+    ///
+    /// It is called through the strand's own header (`header.sched`), and
+    /// `strand` may be the last reference to that header: once the strand
+    /// is handed to a queue it can run, finish and be dropped, and `self`
+    /// with it. An implementation that still uses `self` after handing the
+    /// strand over keeps a clone of it until it is done.
     fn schedule(&self, strand: StrandRef);
 }
 
@@ -145,12 +151,16 @@ impl Header {
         let record = StackRecord::new(id.as_u64(), name.as_deref());
         // Built in place: the header is a few hundred bytes, and moving it
         // through the stack into the `Arc` showed up as a memcpy per spawn.
-        let mut strand = Arc::<Header>::new_uninit();
-        let p = Arc::get_mut(&mut strand)
-            .expect("a fresh Arc is unique")
-            .as_mut_ptr();
-        // SAFETY: `p` points to the fresh allocation, which we own alone,
-        // and the whole header is written before `assume_init`.
+        // (`Arc::get_mut` would do, but its uniqueness check is a
+        // compare-and-swap per spawn; a fresh `Arc` is unique anyway.)
+        let p = Arc::into_raw(Arc::<Header>::new_uninit())
+            .cast::<Header>()
+            .cast_mut();
+        // SAFETY: `p` points to the fresh allocation, which nobody else can
+        // name (its one `Arc` became `p`), so writing through it races
+        // nothing; the whole header is written before `from_raw` turns it
+        // back into the `Arc` (of the same allocation: `MaybeUninit<Header>`
+        // and `Header` have one layout, as `from_raw` requires).
         unsafe {
             p.write(Header {
                 id,
@@ -178,7 +188,7 @@ impl Header {
                 job,
                 scope,
             });
-            strand.assume_init()
+            Arc::from_raw(p)
         }
     }
 
@@ -196,6 +206,20 @@ impl Header {
     pub(crate) fn wake(self: &Arc<Self>) {
         if self.state.wake() {
             self.sched.schedule(Arc::clone(self));
+        }
+    }
+
+    /// [`Header::wake`] through a reference the caller gives up (a
+    /// registered waiter): the queue takes that reference instead of a
+    /// clone of it, two reference-count updates fewer per wake.
+    pub(crate) fn wake_owned(self: Arc<Self>) {
+        if self.state.wake() {
+            let sched: *const dyn Schedule = &*self.sched;
+            // SAFETY: `sched` is the header's own scheduler, alive while
+            // the header is; `schedule` keeps a reference to the strand for
+            // as long as it uses `self` after giving this one away (the
+            // trait's contract).
+            unsafe { (*sched).schedule(self) };
         }
     }
 

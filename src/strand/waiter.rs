@@ -18,7 +18,7 @@ impl Waiter {
     /// Wakes it (at most one push onto a run queue for a strand).
     pub(crate) fn wake(self) {
         match self {
-            Waiter::Strand(s) => s.wake(),
+            Waiter::Strand(s) => s.wake_owned(),
             Waiter::Thread(t) => t.unpark(),
         }
     }

@@ -1,7 +1,7 @@
 //! [`Barrier`]: a rendezvous point for a fixed number of parties.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 

@@ -6,7 +6,7 @@ use super::{LockResult, TryLockError, TryLockResult};
 use crate::loom::process::AtomicU64;
 use crate::loom::{AtomicU8, Ordering};
 use crate::runtime::context;
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::marker::PhantomData;

@@ -1,7 +1,7 @@
 //! [`Notify`]: wake one waiter, or all, without a lock or a value.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 use std::time::{Duration, Instant};

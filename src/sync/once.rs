@@ -3,7 +3,7 @@
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use crate::loom::{AtomicU8, Ordering};
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::ptr;

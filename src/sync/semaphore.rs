@@ -2,7 +2,7 @@
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use crate::loom::Arc;
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 use std::time::{Duration, Instant};

@@ -1,7 +1,7 @@
 //! [`WaitGroup`]: wait until a count of outstanding tasks reaches zero.
 
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
-use crate::sync::spin::RawMutex;
+use crate::spin::RawMutex;
 use std::fmt;
 use std::ptr;
 use std::time::{Duration, Instant};

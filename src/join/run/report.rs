@@ -3,8 +3,8 @@
 
 use crate::join::plan::{Body, Discard};
 use crate::runtime::context;
+use crate::spin::RawMutex;
 use crate::strand::waiter::Waiter;
-use crate::sync::spin::RawMutex;
 use crate::sync::Mutex;
 use std::sync::Arc;
 use std::time::Instant;

@@ -11,7 +11,8 @@
 //! the lock alive while it reads: it never dereferences anything else. So
 //! each parked strand has at most one edge: to the strand it joins, or to
 //! the strand holding the lock it waits for. Waits of both kinds are
-//! counted in `Shared::join_waits` while they last.
+//! counted while they last (`Shared::counted_waits`, from per-worker
+//! counts).
 //!
 //! **The check.** The monitor looks only while that count is not zero, at
 //! most once a second: it copies the registry, keeps the strands parked in
@@ -39,7 +40,8 @@
 //! any strand, so there is no edge to follow that proves the wait endless.
 
 use super::super::registry::Registry;
-use crate::loom::{process, Arc, Ordering};
+use super::super::shared::Shared;
+use crate::loom::Arc;
 use crate::strand::state::Phase;
 use crate::strand::wait::elapsed;
 use crate::strand::{Header, WaitKind};
@@ -234,8 +236,7 @@ fn report_cycle(
 }
 
 /// Whether a deadlock check may find something: a strand waits in an
-/// untimed join or for a lock (`join_waits`: the runtime's count of them,
-/// `Shared::join_waits`).
-pub(super) fn worth_checking(join_waits: &process::AtomicUsize) -> bool {
-    join_waits.load(Ordering::Relaxed) > 0
+/// untimed join or for a lock (`Shared::counted_waits`).
+pub(super) fn worth_checking(shared: &Shared) -> bool {
+    shared.counted_waits() > 0
 }

@@ -49,7 +49,7 @@ fn monitor(weak: Weak<Shared>, threshold: Duration) {
         }
         let now = Instant::now();
         if now.duration_since(last_deadlock_check) >= DEADLOCK_CHECK_EVERY
-            && deadlock::worth_checking(&shared.join_waits)
+            && deadlock::worth_checking(&shared)
         {
             last_deadlock_check = now;
             let hook = shared.watchdog.deadlock_hook.as_ref();

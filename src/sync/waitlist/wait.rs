@@ -4,8 +4,8 @@
 use super::{lock, Node, Parked, Queue, Ticket, Wakes};
 use crate::loom::process::AtomicU64;
 use crate::runtime::context;
+use crate::spin::{RawGuard, RawMutex};
 use crate::strand::WaitKind;
-use crate::sync::spin::{RawGuard, RawMutex};
 use std::time::Instant;
 
 /// How a primitive waits in one of its queues; see [`wait`].

@@ -1,4 +1,5 @@
-//! The short internal lock of every primitive: a test-and-test-and-set
+//! The short internal lock of every primitive (and of the runtime's
+//! registry of strands): a test-and-test-and-set
 //! spin lock.
 //!
 //! It guards only a few dozen instructions that never park and never run
