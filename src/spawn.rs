@@ -7,7 +7,7 @@
 use crate::join_handle::{JoinHandle, Owner, Packet};
 use crate::loom::Arc;
 use crate::runtime::{Handle, Runtime, SpawnError};
-use crate::strand::{Header, Schedule, Spec};
+use crate::strand::{Header, SchedRef, Spec};
 use std::panic::Location;
 use std::time::Instant;
 
@@ -420,7 +420,9 @@ impl Handle {
             spawned_at: builder.spawned_at,
         };
         let told = scope.clone();
-        let sched: Arc<dyn Schedule> = self.shared.clone();
+        // SAFETY: a runtime's workers hold its `Shared`, and exit only once
+        // none of its strands is live (`runtime/gate.rs`).
+        let sched = unsafe { SchedRef::new(&*self.shared) };
         // SAFETY: erasing `'a` (the payload's types are known only to
         // `job`'s functions from here on) is sound by the caller's promise
         // to join before `'a` ends: the body (which holds every borrow) is

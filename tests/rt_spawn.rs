@@ -3,7 +3,8 @@
 mod common;
 use common::rt;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use strands::{Builder, Runtime, SpawnError};
 
@@ -339,4 +340,71 @@ fn into_panic_on_a_panic_and_display() {
     let e = rt(1).block_on(|| strands::spawn(|| panic!("shown")).join().unwrap_err());
     assert_eq!(e.to_string(), "strand panicked: shown");
     assert_eq!(format!("{e:?}"), "JoinError::Panic(\"shown\")");
+}
+
+/// The bound counts strands spawned from everywhere: plain threads (whose
+/// strands spread over the registry's shards) and strands; it is reached
+/// exactly, and every admission comes back as the strands finish.
+#[test]
+fn max_strands_is_exact_across_threads_and_comes_back() {
+    common::hang_guard();
+    const MAX: usize = 300;
+    let rt = common::rt_with(2, |b| b.max_strands(MAX));
+    let release = Arc::new(AtomicBool::new(false));
+    let filled = Arc::new(AtomicBool::new(false));
+    let hold = || {
+        let release = Arc::clone(&release);
+        move || {
+            while !release.load(SeqCst) {
+                strands::yield_now();
+            }
+        }
+    };
+    // Spawns until the runtime says it is full; every other error fails.
+    let fill = |handle: &strands::Handle| {
+        let mut got = Vec::new();
+        loop {
+            match Builder::new().spawn_on(handle, hold()) {
+                Ok(h) => got.push(h),
+                Err(SpawnError::Saturated) => return got,
+                Err(e) => panic!("unexpected: {e}"),
+            }
+        }
+    };
+    for round in 0..2 {
+        release.store(false, SeqCst);
+        filled.store(false, SeqCst);
+        // a strand that spawns once the threads have filled the runtime:
+        // it shares their bound
+        let f = Arc::clone(&filled);
+        let prober = rt.spawn(move || {
+            while !f.load(SeqCst) {
+                strands::yield_now();
+            }
+            matches!(Builder::new().spawn(|| ()), Err(SpawnError::Saturated))
+        });
+        let handles: Vec<_> = std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4).map(|_| s.spawn(|| fill(rt.handle()))).collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        assert_eq!(
+            handles.len(),
+            MAX - 1,
+            "round {round}: the prober holds one"
+        );
+        assert_eq!(rt.metrics().live_strands, MAX, "round {round}");
+        filled.store(true, SeqCst);
+        assert!(
+            prober.join().unwrap(),
+            "round {round}: the prober was let in"
+        );
+        release.store(true, SeqCst);
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(rt.metrics().live_strands, 0, "round {round}");
+    }
 }

@@ -223,11 +223,12 @@ mod loom_tests {
     //! joiner is woken exactly when it waits.
     use super::*;
     use crate::loom::Arc;
-    use crate::strand::{Schedule, Spec, StrandRef};
+    use crate::strand::{SchedRef, Schedule, Spec, StrandRef};
     use crate::JoinHandle;
 
     /// The strands here never park: nothing schedules them.
     struct NoSchedule;
+    static NO_SCHEDULE: NoSchedule = NoSchedule;
     impl Schedule for NoSchedule {
         fn schedule(&self, _: StrandRef) {
             unreachable!("these strands never park")
@@ -243,7 +244,10 @@ mod loom_tests {
     {
         // SAFETY: `F` and `T` are `'static`.
         let (payload, job) = unsafe { Packet::package(f) };
-        let s = Header::new(Spec::default(), payload, job, None, Arc::new(NoSchedule));
+        // SAFETY: a `static` outlives every strand.
+        let s = Header::new(Spec::default(), payload, job, None, unsafe {
+            SchedRef::new(&NO_SCHEDULE)
+        });
         // SAFETY: its result type is `T`, and this is its only handle.
         let h = unsafe { JoinHandle::from_strand(Arc::clone(&s)) };
         (s, h)

@@ -1,29 +1,48 @@
 //! Admission of strands into a runtime, and its closing at shutdown.
 //!
+//! The count of live strands is kept by the registry's shards, under the
+//! lock a spawn and a finish take anyway (`registry.rs`); the gate holds
+//! what is global: the closed flag, the bound on live strands
+//! (`max_strands`) and the wait of a shutdown for the last strand.
+//!
+//! **The bound.** The gate hands out *admissions* to the shards in blocks
+//! ([`Gate::take`]), and a shard gives back what it holds beyond two blocks
+//! ([`Gate::give`]): a spawn and a finish touch this shared counter once
+//! per block, not twice per strand (each touch was a contended
+//! read-modify-write). Admissions handed out never exceed the bound, and
+//! every live strand holds one, so live strands never exceed it either.
+//! When the gate has none left, a spawn collects the spare admissions of
+//! every shard ([`Registry::reclaim`](super::registry::Registry)) before it
+//! answers `Saturated`.
+//!
 //! Two handshakes meet here, both between a spawner and a shutdown:
 //!
-//! - **spawn vs shutdown.** A spawner counts its strand in (`enter`), then
-//!   registers it and checks whether the runtime closed
-//!   (`closed_while_registering`) under the same registry shard lock;
-//!   shutdown closes, then cancels every registered strand (taking each
-//!   shard's lock in turn) and waits until none is counted. The shard lock
-//!   orders the two: if the shutdown went through the shard first, its
-//!   close happened before and the spawner sees it (and backs out, or
-//!   cancels its own strand); otherwise the shutdown sees the strand (in the
-//!   registry, and in the count it waits on). No strand slips past a
-//!   shutdown uncancelled, and a spawn pays no fence for it (a `SeqCst`
-//!   fence here was an `mfence` per spawn).
-//! - **finish vs shutdown.** The last strand to leave after the close
-//!   wakes the shutdown; the same fences make sure one of the two sees the
-//!   other, and the wake is sent under the lock the shutdown waits with.
+//! - **spawn vs shutdown.** A spawner registers its strand and checks
+//!   whether the runtime closed (`closed_while_registering`) under the same
+//!   registry shard lock; shutdown closes, then cancels every registered
+//!   strand (taking each shard's lock in turn) and waits until no shard
+//!   counts one. The shard lock orders the two: if the shutdown went
+//!   through the shard first, its close happened before and the spawner
+//!   sees it (and backs out, or cancels its own strand); otherwise the
+//!   shutdown sees the strand (in the registry, and in the count it waits
+//!   on). No strand slips past a shutdown uncancelled, and a spawn pays no
+//!   fence for it.
+//! - **finish vs shutdown.** A finish that empties its shard reads the
+//!   closed flag under the shard's lock; the waiting shutdown closed before
+//!   it read any shard, under those same locks. So either the shutdown's
+//!   read of the shard comes after the finish (and sees it empty), or the
+//!   finish comes after the shutdown's read (and sees the close, and wakes
+//!   the shutdown, under the lock the shutdown checks and waits with).
 //!
 //! Model-checked in `loom_tests` below with the real registry.
 
-use crate::loom::{fence, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use std::time::Instant;
 
 pub(crate) struct Gate {
-    live: AtomicUsize,
+    /// Admissions handed out to the registry's shards (each live strand
+    /// holds one; a shard may hold a few spare).
+    admitted: AtomicUsize,
     closed: AtomicBool,
     max: usize,
     drained: (Mutex<()>, Condvar),
@@ -36,72 +55,66 @@ pub(crate) struct Full;
 impl Gate {
     pub(crate) fn new(max: usize) -> Gate {
         Gate {
-            live: AtomicUsize::new(0),
+            admitted: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             max,
             drained: (Mutex::new(()), Condvar::new()),
         }
     }
 
-    /// Counts a strand in, unless the bound is reached.
-    pub(crate) fn enter(&self) -> Result<(), Full> {
-        if self.live.fetch_add(1, Ordering::Relaxed) >= self.max {
-            let _ = self.leave();
-            return Err(Full);
-        }
-        Ok(())
+    /// Hands out up to `want` admissions (fewer near the bound, none at
+    /// it).
+    pub(crate) fn take(&self, want: usize) -> usize {
+        let mut granted = 0;
+        let _ = self
+            .admitted
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |a| {
+                granted = want.min(self.max.saturating_sub(a));
+                (granted > 0).then_some(a + granted)
+            });
+        granted
     }
 
-    /// Whether the runtime closed, checked by a spawner that counted its
-    /// strand in, under the registry shard lock it registers the strand
-    /// with (see the module docs).
+    /// Takes back `n` admissions a shard no longer needs.
+    pub(crate) fn give(&self, n: usize) {
+        if n > 0 {
+            self.admitted.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the runtime has closed, read under a registry shard's lock
+    /// (see the module docs for why that suffices).
     pub(crate) fn closed_while_registering(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// Whether the runtime closed (a hint: no ordering promised).
+    /// Whether the runtime has closed (an early answer: spawners check
+    /// again under the registry's lock).
     pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Relaxed)
+        self.closed.load(Ordering::Acquire)
     }
 
-    /// Counts a strand out; the last one after the close wakes the
-    /// shutdown waiting in [`Gate::wait_drained`], and returns `true`.
-    pub(crate) fn leave(&self) -> bool {
-        if self.live.fetch_sub(1, Ordering::Release) == 1 {
-            fence(Ordering::SeqCst);
-            if self.closed.load(Ordering::Relaxed) {
-                let (lock, cv) = &self.drained;
-                drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
-                cv.notify_all();
-                return true;
-            }
-        }
-        false
-    }
-
-    /// Closes the gate; returns whether it was already closed.
+    /// Closes the gate: every spawn after this one's registry check is
+    /// refused. Returns whether it was already closed.
     pub(crate) fn close(&self) -> bool {
-        let was = self.closed.swap(true, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
-        was
+        self.closed.swap(true, Ordering::AcqRel)
     }
 
-    /// Strands counted in now.
-    pub(crate) fn live(&self) -> usize {
-        self.live.load(Ordering::Relaxed)
+    /// Wakes a shutdown waiting in [`Gate::wait_drained`]: the caller
+    /// emptied a shard after the close.
+    pub(crate) fn notify_drained(&self) {
+        let (lock, cv) = &self.drained;
+        drop(lock.lock().unwrap_or_else(|e| e.into_inner()));
+        cv.notify_all();
     }
 
-    /// Closed and empty: workers may exit.
-    pub(crate) fn is_drained(&self) -> bool {
-        self.closed.load(Ordering::Acquire) && self.live.load(Ordering::Acquire) == 0
-    }
-
-    /// After [`Gate::close`]: waits until no strand is counted, or until
-    /// `deadline`. Returns whether it drained.
-    pub(crate) fn wait_drained(&self, deadline: Option<Instant>) -> bool {
+    /// After [`Gate::close`]: waits until `live` (the registry's count,
+    /// which reads every shard under its lock) says no strand is left, or
+    /// until `deadline`. Returns whether it drained.
+    pub(crate) fn wait_drained(&self, live: impl Fn() -> usize, deadline: Option<Instant>) -> bool {
         let (lock, cv) = &self.drained;
         let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while self.live.load(Ordering::Acquire) != 0 {
+        while live() != 0 {
             g = match deadline {
                 None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 #[cfg(not(loom))]
@@ -128,7 +141,6 @@ mod loom_tests {
     use crate::loom::{Arc, AtomicUsize, Condvar, Mutex};
     use crate::runtime::registry::{Registered, Registry};
 
-    /// A strand that, once admitted, runs until cancelled.
     struct MockStrand {
         slot: AtomicUsize,
         cancelled: Mutex<bool>,
@@ -154,45 +166,70 @@ mod loom_tests {
         }
     }
 
-    /// A spawn (from outside, or from a strand of the runtime) races a
-    /// shutdown. Whatever the interleaving, the shutdown returns: the
-    /// strand is refused, or cancelled (by the shutdown or by its spawner)
-    /// and counted out. A strand that slipped through uncancelled would
-    /// run forever and loom would report the deadlock.
+    /// A spawner (from outside, whose strand is refused once the gate is
+    /// closed, or from a strand, whose strand is then cancelled before it
+    /// starts) against a shutdown that closes, cancels every registered
+    /// strand and waits for the registry to empty: the shutdown never waits
+    /// forever and never misses a strand.
     fn spawn_races_shutdown(own: bool) {
         loom::model(move || {
             let gate = Arc::new(Gate::new(8));
             let reg = Arc::new(Registry::<MockStrand>::new());
             let (g, r) = (Arc::clone(&gate), Arc::clone(&reg));
             let spawner = loom::thread::spawn(move || {
-                g.enter().unwrap();
                 let s = Arc::new(MockStrand {
                     slot: AtomicUsize::new(usize::MAX),
                     cancelled: Mutex::new(false),
                     cv: Condvar::new(),
                 });
-                // (reading the close before taking the shard lock instead
-                // makes this model fail: the strand slips past the shutdown)
-                if r.insert(&s, 0, || g.closed_while_registering()) {
+                if r.insert(&s, 0, &g).expect("under the bound") {
                     if own {
                         s.cancel(); // a pre-cancelled strand
                     } else {
-                        r.remove(&s); // refused
-                        let _ = g.leave();
+                        // refused
+                        if r.remove(&s, &g) {
+                            g.notify_drained();
+                        }
                         return;
                     }
                 }
-                // its worker runs it
                 s.run_until_cancelled();
-                r.remove(&s);
-                let _ = g.leave();
+                if r.remove(&s, &g) {
+                    g.notify_drained();
+                }
             });
             assert!(!gate.close());
             for s in reg.all() {
                 s.cancel();
             }
-            assert!(gate.wait_drained(None));
+            assert!(gate.wait_drained(|| reg.live(), None));
             spawner.join().unwrap();
+        });
+    }
+
+    /// A strand that finishes on its own while a shutdown closes and
+    /// waits: the shutdown sees its shard empty, or the finish sees the
+    /// close and wakes it.
+    #[test]
+    fn loom_finish_races_shutdown() {
+        loom::model(|| {
+            let gate = Arc::new(Gate::new(8));
+            let reg = Arc::new(Registry::<MockStrand>::new());
+            let s = Arc::new(MockStrand {
+                slot: AtomicUsize::new(usize::MAX),
+                cancelled: Mutex::new(false),
+                cv: Condvar::new(),
+            });
+            assert!(!reg.insert(&s, 0, &gate).expect("under the bound"));
+            let (g, r) = (Arc::clone(&gate), Arc::clone(&reg));
+            let finisher = loom::thread::spawn(move || {
+                if r.remove(&s, &g) {
+                    g.notify_drained();
+                }
+            });
+            assert!(!gate.close());
+            assert!(gate.wait_drained(|| reg.live(), None));
+            finisher.join().unwrap();
         });
     }
 

@@ -7,6 +7,7 @@
 
 use super::context;
 use super::error::SpawnError;
+use super::gate::Full;
 use super::shared::Shared;
 use super::worker::{with_worker, Worker};
 use crate::loom::{Arc, Ordering};
@@ -118,11 +119,17 @@ impl Runtime {
             // Dropped: wait as long as it takes, but say what for once the
             // wait is no longer short.
             let soon = Instant::now() + SHUTDOWN_REPORT_AFTER;
-            if !shared.gate.wait_drained(Some(soon)) {
+            if !shared
+                .gate
+                .wait_drained(|| shared.registry.live(), Some(soon))
+            {
                 eprint!("{}", shutdown_report(&shared));
             }
         }
-        if !shared.gate.wait_drained(deadline) {
+        if !shared
+            .gate
+            .wait_drained(|| shared.registry.live(), deadline)
+        {
             self.threads.clear(); // detach: they exit when their strands do
             shared.timers.wake_all_now();
             shared.watchdog.stop(); // the monitor exits; spares with the rest
@@ -324,19 +331,13 @@ impl Handle {
         if shared.gate.is_closed() && !own() {
             return Err(SpawnError::ShutDown); // early out; checked for real below
         }
-        if shared.gate.enter().is_err() {
-            return Err(SpawnError::Saturated);
-        }
         let size = stack_size.unwrap_or(shared.stack_size);
         let cached = here
             .filter(|_| size == shared.stack_size)
             .and_then(|w| w.cached_stack());
         let stack = match cached.map_or_else(|| shared.pool.get(size), Ok) {
             Ok(s) => s,
-            Err(e) => {
-                shared.strand_finished();
-                return Err(SpawnError::Io(e));
-            }
+            Err(e) => return Err(SpawnError::Io(e)),
         };
         // SAFETY: nobody but us sees the strand yet (not registered, not
         // queued).
@@ -344,14 +345,14 @@ impl Handle {
         // registered, then the check: a shutdown either sees the strand
         // (and cancels it) or we see the shutdown (see `gate`)
         let hint = here.map_or(strand.id.as_u64() as usize, |w| w.index);
-        if shared
-            .registry
-            .insert(&strand, hint, || shared.gate.closed_while_registering())
-        {
+        let closed = match shared.registry.insert(&strand, hint, &shared.gate) {
+            Ok(closed) => closed,
+            Err(Full) => return Err(SpawnError::Saturated), // its stack goes back to the pool
+        };
+        if closed {
             if !own() {
-                shared.registry.remove(&strand);
+                shared.strand_finished(&strand);
                 drop(strand); // its stack goes back to the pool
-                shared.strand_finished();
                 return Err(SpawnError::ShutDown);
             }
             strand.cancelled.store(true, Ordering::Release);

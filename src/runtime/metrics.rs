@@ -33,7 +33,7 @@ impl Handle {
         let in_caches = s.stacks_in_caches();
         crate::Metrics {
             workers: s.base_workers + spares,
-            live_strands: s.gate.live(),
+            live_strands: s.registry.live(),
             spawned: spawned.iter().sum(),
             spawned_by_priority: spawned.into_array(),
             finished: active.iter().map(|w| counts(&w.finished)).collect(),

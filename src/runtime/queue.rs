@@ -89,9 +89,15 @@ impl Schedule for Shared {
             _ => {}
         });
         if let Some(strand) = strand {
-            // `self` may live in the strand's header, which the push lets
-            // go: kept alive until the notify (`Schedule`'s contract)
-            let _keep = Arc::clone(&strand);
+            // once pushed, the strand may run and finish on its worker, and
+            // the runtime could end: kept alive until the notify
+            // (`Schedule`'s contract)
+            // SAFETY: every `Shared` lives in an `Arc` (`Builder::build`),
+            // alive now: the strand is live until it runs.
+            let _keep = unsafe {
+                Arc::increment_strong_count(self as *const Shared);
+                Arc::from_raw(self as *const Shared)
+            };
             let w = &self.workers[home];
             w.remote.push(strand);
             // a busy worker drains its remote queue at its next pick; one

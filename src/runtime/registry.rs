@@ -1,5 +1,5 @@
 //! Every live strand of a runtime, so that shutdown can cancel them all
-//! (including the parked ones, which no queue holds).
+//! (including the parked ones, which no queue holds), and their count.
 //!
 //! Sharded to keep the lock of each spawn and each finish uncontended and
 //! local: a strand spawned on a worker goes into that worker's shard (so the
@@ -7,14 +7,20 @@
 //! there). Each shard is a slab whose slot the strand keeps (shard and index
 //! in one word), so insert and remove are a lock and an index, no hashing.
 //!
+//! Each shard also counts its live strands and holds the admissions it has
+//! from the gate (`gate.rs`): counting there, under the lock the spawn and
+//! the finish take anyway, spares both a read-modify-write of a counter
+//! every worker shares.
+//!
 //! Entries are `Weak`, so the registry never keeps a strand alive and never
 //! depends on anyone else's discipline to stay sound. (Plain pointers would
 //! save an atomic each way, but a strand whose last owner dropped it
 //! without finishing, such as a waker lost by a bug, would leave a dangling
 //! entry; a `Weak` then just fails to upgrade.)
 
+use super::gate::{Full, Gate};
 use crate::loom::{Arc, AtomicUsize, Ordering, Weak};
-use crate::spin::RawMutex;
+use crate::spin::{RawGuard, RawMutex};
 use crate::strand::Header;
 
 /// What the registry needs of an entry.
@@ -31,9 +37,17 @@ impl Registered for Header {
 
 const SHARDS: usize = 16;
 
+/// Admissions a shard takes from the gate at a time; it gives back a block
+/// when it holds more than two spare.
+const ADMIT_BLOCK: usize = 64;
+
 struct Slab<T: ?Sized> {
     slots: Vec<Option<Weak<T>>>,
     free: Vec<usize>,
+    /// Strands registered here and not yet removed.
+    live: usize,
+    /// Admissions held for the next spawns here.
+    spare: usize,
 }
 
 pub(crate) struct Registry<T: ?Sized = Header> {
@@ -49,24 +63,32 @@ impl<T: Registered + ?Sized> Registry<T> {
                 RawMutex::new(Slab {
                     slots: Vec::new(),
                     free: Vec::new(),
+                    live: 0,
+                    spare: 0,
                 })
             }),
         }
     }
 
-    /// Registers a fresh strand in shard `hint % SHARDS` (before anyone
-    /// else can see it), and returns what `check` says, asked under the
-    /// shard's lock (a shutdown that went through the shard before is
-    /// ordered before it: see `gate.rs`).
-    pub(crate) fn insert(
-        &self,
-        strand: &Arc<T>,
-        hint: usize,
-        check: impl FnOnce() -> bool,
-    ) -> bool {
+    /// Admits and registers a fresh strand in shard `hint % SHARDS`
+    /// (before anyone else can see it). Returns whether the gate had
+    /// closed, asked under the shard's lock (a shutdown that went through
+    /// the shard before is ordered before it: see `gate.rs`), or [`Full`]
+    /// at the bound on live strands (the strand is then not registered).
+    pub(crate) fn insert(&self, strand: &Arc<T>, hint: usize, gate: &Gate) -> Result<bool, Full> {
         let shard = hint % SHARDS;
-        let weak = Arc::downgrade(strand);
         let mut slab = self.shards[shard].lock();
+        if slab.spare == 0 {
+            slab.spare = gate.take(ADMIT_BLOCK);
+        }
+        if slab.spare == 0 {
+            // at the bound, as far as this shard can tell
+            drop(slab);
+            slab = self.admit_exactly(shard, gate)?;
+        }
+        slab.spare -= 1;
+        slab.live += 1;
+        let weak = Arc::downgrade(strand);
         let slot = match slab.free.pop() {
             Some(i) => {
                 slab.slots[i] = Some(weak);
@@ -81,23 +103,59 @@ impl<T: Registered + ?Sized> Registry<T> {
         strand
             .registry_slot()
             .store(slot * SHARDS + shard, Ordering::Relaxed);
-        let answer = check();
+        let closed = gate.closed_while_registering();
         drop(slab);
-        answer
+        Ok(closed)
     }
 
-    /// Forgets a finished strand.
-    pub(crate) fn remove(&self, strand: &T) {
+    /// Forgets a finished (or refused) strand. Returns whether it was the
+    /// last of its shard after the gate closed: the caller then tells the
+    /// shutdown ([`Gate::notify_drained`]) and the workers.
+    pub(crate) fn remove(&self, strand: &T, gate: &Gate) -> bool {
         // the shard never changes after insert: reading it unlocked is fine
         let shard = strand.registry_slot().load(Ordering::Relaxed) % SHARDS;
         let mut slab = self.shards[shard].lock();
         let slot = strand.registry_slot().load(Ordering::Relaxed) / SHARDS;
         let old = slab.slots.get_mut(slot).and_then(Option::take);
+        let mut last = false;
         if old.is_some() {
             slab.free.push(slot);
+            slab.live -= 1;
+            slab.spare += 1;
+            if slab.spare > 2 * ADMIT_BLOCK {
+                slab.spare -= ADMIT_BLOCK;
+                gate.give(ADMIT_BLOCK);
+            }
+            last = slab.live == 0 && gate.closed_while_registering();
         }
         drop(slab);
         drop(old);
+        last
+    }
+
+    /// The slow path of an admission, when the gate has none left to hand
+    /// out: with every shard locked (in order, so two of these cannot
+    /// deadlock; everyone else holds one shard at a time), nothing else
+    /// takes or gives, and the spare admissions of every shard go back to
+    /// the gate. If there is still none, the live strands are exactly at
+    /// the bound: [`Full`]. Returns `shard`'s slab, locked, with one.
+    fn admit_exactly(&self, shard: usize, gate: &Gate) -> Result<RawGuard<'_, Slab<T>>, Full> {
+        let mut all: Vec<_> = self.shards.iter().map(RawMutex::lock).collect();
+        for slab in &mut all {
+            gate.give(std::mem::take(&mut slab.spare));
+        }
+        let granted = gate.take(1);
+        if granted == 0 {
+            return Err(Full);
+        }
+        let mut slab = all.swap_remove(shard);
+        slab.spare = granted;
+        Ok(slab)
+    }
+
+    /// Strands registered now (each shard read under its lock).
+    pub(crate) fn live(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().live).sum()
     }
 
     /// Every strand still registered (a snapshot).

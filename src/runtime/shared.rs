@@ -14,7 +14,7 @@ use super::watchdog::Watchdog;
 use crate::loom::{process, Arc, AtomicU64, AtomicUsize, Ordering};
 use crate::stack::StackPool;
 use crate::strand::waiter::Waiter;
-use crate::strand::StrandRef;
+use crate::strand::{Header, StrandRef};
 use std::time::{Duration, Instant};
 
 /// Zero-timeout polls an idle worker makes (yielding its thread in
@@ -307,9 +307,14 @@ impl Shared {
         self.driver.notify();
     }
 
-    pub(crate) fn strand_finished(&self) {
-        if self.gate.leave() {
-            self.notify_all(); // the last one after shutdown: workers may exit
+    /// Forgets a finished (or refused) strand: out of the registry and
+    /// its count.
+    pub(crate) fn strand_finished(&self, strand: &Header) {
+        if self.registry.remove(strand, &self.gate) {
+            // the last one of its shard after shutdown: the shutdown and
+            // the workers look whether it was the last of all
+            self.gate.notify_drained();
+            self.notify_all();
         }
     }
 
@@ -322,6 +327,7 @@ impl Shared {
 
     /// Shut down and no strand left: workers may exit.
     pub(crate) fn is_finished(&self) -> bool {
-        self.gate.is_drained()
+        // (the count is read only once closed: idle workers ask often)
+        self.gate.is_closed() && self.registry.live() == 0
     }
 }

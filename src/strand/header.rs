@@ -4,7 +4,8 @@
 //!
 //! | field | who touches it, and when |
 //! |---|---|
-//! | `id`, `name`, `priority`, `deadline`, `migratable`, `spawned_at`, `sched` | anyone; fixed at spawn |
+//! | `id`, `name`, `priority`, `deadline`, `migratable`, `spawned_at` | anyone; fixed at spawn |
+//! | `sched` | fixed at spawn; used only to schedule the strand after a wake (`SchedRef`) |
 //! | `state` | anyone, through its protocol (`state.rs`) |
 //! | `cancelled`, `unparked` | anyone sets them; the strand reads them at its blocking points |
 //! | `wait` | the strand writes it as a wait begins and ends (`context::waiting`); anyone reads it (dumps, the watchdog) |
@@ -40,12 +41,38 @@ use crate::stack::Stack;
 pub(crate) trait Schedule: Send + Sync {
     /// Makes `strand`, just woken from `Parked`, runnable on its home worker.
     ///
-    /// It is called through the strand's own header (`header.sched`), and
-    /// `strand` may be the last reference to that header: once the strand
-    /// is handed to a queue it can run, finish and be dropped, and `self`
-    /// with it. An implementation that still uses `self` after handing the
-    /// strand over keeps a clone of it until it is done.
+    /// It is called through the strand's [`SchedRef`], which promises only
+    /// that the scheduler lives while the strand is unfinished. Once the
+    /// strand is handed to a queue it can run and finish, and `self` may go
+    /// with it: an implementation that still uses `self` after handing the
+    /// strand over keeps itself alive until it is done.
     fn schedule(&self, strand: StrandRef);
+}
+
+/// The scheduler of a strand, as its header holds it: a plain pointer.
+/// A counted reference (`Arc<dyn Schedule>`) cost every spawn two
+/// read-modify-writes of the one counter all the runtime's workers share.
+///
+/// It is sound because a runtime outlives its unfinished strands: its
+/// workers hold it, and they exit only once no strand is live
+/// (`runtime/gate.rs`). The header uses it only to schedule a strand that
+/// a wake took out of `Parked`, which is live until it runs again.
+#[derive(Clone, Copy)]
+pub(crate) struct SchedRef(std::ptr::NonNull<dyn Schedule>);
+
+// SAFETY: a `Schedule` is `Send + Sync`; the pointer is only read.
+unsafe impl Send for SchedRef {}
+// SAFETY: as above.
+unsafe impl Sync for SchedRef {}
+
+impl SchedRef {
+    /// # Safety
+    ///
+    /// `sched` stays alive while any strand given this reference is
+    /// unfinished (it is only used to schedule such a strand).
+    pub(crate) unsafe fn new<S: Schedule + 'static>(sched: &S) -> SchedRef {
+        SchedRef(std::ptr::NonNull::from(sched as &dyn Schedule))
+    }
 }
 
 /// The first frame of a strand: called by the architecture's trampoline
@@ -93,7 +120,8 @@ pub(crate) struct Header {
     pub(crate) stay: AtomicBool,
     /// Switches, time running and parked, for dumps (`stats.rs`).
     pub(crate) stats: super::stats::Stats,
-    pub(crate) sched: Arc<dyn Schedule>,
+    /// Its runtime, while the strand is unfinished (see [`SchedRef`]).
+    sched: SchedRef,
     /// Published to the overflow handler while the strand runs.
     pub(crate) record: StackRecord,
     /// Saved context while not running.
@@ -144,7 +172,7 @@ impl Header {
         payload: Payload,
         job: &'static Job,
         scope: Option<Arc<dyn Owner>>,
-        sched: Arc<dyn Schedule>,
+        sched: SchedRef,
     ) -> StrandRef {
         let id = StrandId::next();
         let name: Option<Box<str>> = spec.name.map(String::into_boxed_str);
@@ -205,7 +233,10 @@ impl Header {
     /// next park returns at once. The strand is scheduled exactly once.
     pub(crate) fn wake(self: &Arc<Self>) {
         if self.state.wake() {
-            self.sched.schedule(Arc::clone(self));
+            // SAFETY: the wake took the strand out of `Parked`: it is
+            // unfinished until it runs again, so its runtime is alive.
+            let sched = unsafe { self.sched.0.as_ref() };
+            sched.schedule(Arc::clone(self));
         }
     }
 
@@ -214,12 +245,11 @@ impl Header {
     /// clone of it, two reference-count updates fewer per wake.
     pub(crate) fn wake_owned(self: Arc<Self>) {
         if self.state.wake() {
-            let sched: *const dyn Schedule = &*self.sched;
-            // SAFETY: `sched` is the header's own scheduler, alive while
-            // the header is; `schedule` keeps a reference to the strand for
-            // as long as it uses `self` after giving this one away (the
-            // trait's contract).
-            unsafe { (*sched).schedule(self) };
+            // SAFETY: as in `wake`; and `schedule` keeps the scheduler
+            // alive for as long as it uses it after giving the strand away
+            // (the trait's contract).
+            let sched = unsafe { self.sched.0.as_ref() };
+            sched.schedule(self);
         }
     }
 

@@ -31,7 +31,7 @@ use std::num::NonZeroU64;
 /// time (see [`StrandId::next`]).
 const ID_BLOCK: u64 = 1024;
 
-pub(crate) use header::{Header, Schedule, StrandRef};
+pub(crate) use header::{Header, SchedRef, Schedule, StrandRef};
 pub(crate) use state::State;
 pub use wait::WaitKind;
 

@@ -205,13 +205,12 @@ impl Worker {
         if let Some(s) = stack {
             self.cache_stack(s); // or back to the pool
         }
-        self.shared.registry.remove(&strand);
         let p = strand.priority;
         self.finished[p].set(self.finished[p].get() + 1);
         // published before the joiner hears of it
         self.shared.workers[self.index].finished[p]
             .store(self.finished[p].get(), Ordering::Relaxed);
-        self.shared.strand_finished();
+        self.shared.strand_finished(&strand);
         // The joiner sees the strand entirely gone. Publishing may drop a
         // detached strand's result (user code, outside any strand), which
         // must not unwind through the worker loop.
