@@ -199,6 +199,10 @@ mod tests {
         assert!(Slot3::fits::<()>());
         assert!(!Slot3::fits::<[usize; 4]>());
         assert!(!Slot3::fits::<u128>(), "over-aligned (16 on most targets)");
+        assert_eq!(
+            std::mem::size_of::<InlineSlot<6>>(),
+            6 * std::mem::size_of::<usize>()
+        );
         assert!(InlineSlot::<6>::fits::<[usize; 6]>());
         assert!(!InlineSlot::<6>::fits::<[usize; 7]>());
     }
