@@ -21,7 +21,7 @@
 //!
 //! The slot does not: it is `WORDS` words of raw bytes. Its owner records
 //! what it put there, usually as functions monomorphised for that `T` (a
-//! table or a few `unsafe fn` pointers made next to the `put`), and only
+//! table or a few `unsafe fn` pointers made where it stores it), and only
 //! reads it back as that type: that is the contract of every `unsafe fn`
 //! here. For the same reason the slot
 //!
