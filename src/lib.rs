@@ -83,6 +83,7 @@ pub mod dump;
 mod grow;
 #[doc = include_str!("../docs/guide.md")]
 pub mod guide {}
+mod inline;
 #[cfg(not(loom))]
 pub mod io;
 pub mod join;

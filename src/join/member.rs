@@ -20,13 +20,14 @@
 
 use super::slab::Slab;
 use super::slots::Slots;
+use crate::inline::InlineSlot;
 use crate::loom::{Arc, OnceLock};
 use crate::runtime::Handle;
 use crate::strand::waiter::Waiter;
 use crate::sync::spin::{RawGuard, RawMutex};
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
-use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
+use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe, Location};
 
 /// Identifies a member of a [`JoinSet`](super::JoinSet) (unique within its set), as
@@ -151,18 +152,19 @@ const JOB_WORDS: usize = 3;
 
 /// A queued member's closure with its type erased, stored inline when it
 /// fits in [`JOB_WORDS`] words (most closures capture a few words), else as
-/// a `Box` of it: no allocation per queued member in the common case.
+/// a `Box` of it (an [`InlineSlot`]): no allocation per queued member in the
+/// common case.
 pub(super) struct Job<T> {
-    /// An `F` (if it fits) or a `Box<F>`: the `G` of `start` and `drop`.
-    data: MaybeUninit<[usize; JOB_WORDS]>,
-    /// `start_job::<T, G>`: moves the `G` out of `data` and starts it.
-    start: unsafe fn(*mut u8, StartArgs<'_, T>) -> Option<crate::JoinHandle<()>>,
-    /// `drop_job::<G>`: drops the `G` in `data`.
-    drop: unsafe fn(*mut u8),
+    /// The closure, an `F` of `start` and `drop`.
+    slot: InlineSlot<JOB_WORDS>,
+    /// `start_job::<T, F>`: moves the `F` out of `slot` and starts it.
+    start: unsafe fn(&mut InlineSlot<JOB_WORDS>, StartArgs<'_, T>) -> Option<crate::JoinHandle<()>>,
+    /// `InlineSlot::drop_in_place::<F>`: drops the `F` in `slot`.
+    drop: unsafe fn(&mut InlineSlot<JOB_WORDS>),
 }
 
-// SAFETY: `Job::new` only stores closures that are `Send` (and their
-// boxes); nothing else is reachable through a `Job`.
+// SAFETY: `Job::new` only stores closures that are `Send`; nothing else is
+// reachable through a `Job`.
 unsafe impl<T> Send for Job<T> {}
 
 /// What starting a queued member needs besides its closure.
@@ -174,50 +176,24 @@ pub(super) struct StartArgs<'a, T> {
     builder: crate::Builder,
 }
 
-const fn fits_inline<G>() -> bool {
-    size_of::<G>() <= size_of::<[usize; JOB_WORDS]>() && align_of::<G>() <= align_of::<usize>()
-}
-
 /// # Safety
 ///
-/// `data` points to a valid `G`, which the caller never uses again.
-unsafe fn start_job<T: Send + 'static, G: FnOnce() -> T + Send + 'static>(
-    data: *mut u8,
+/// `slot` holds an `F`, which the caller never uses again.
+unsafe fn start_job<T: Send + 'static, F: FnOnce() -> T + Send + 'static>(
+    slot: &mut InlineSlot<JOB_WORDS>,
     a: StartArgs<'_, T>,
 ) -> Option<crate::JoinHandle<()>> {
-    // SAFETY: by the contract, a valid `G` that is ours to move out.
-    let f = unsafe { data.cast::<G>().read() };
+    // SAFETY: by the contract, an `F` that is ours to move out.
+    let f = unsafe { slot.take::<F>() };
     start(a.inner, a.id, a.gen, a.key, a.builder, f)
-}
-
-/// # Safety
-///
-/// As for [`start_job`].
-unsafe fn drop_job<G>(data: *mut u8) {
-    // SAFETY: by the contract, a valid `G` that is ours to drop.
-    unsafe { data.cast::<G>().drop_in_place() }
 }
 
 impl<T: Send + 'static> Job<T> {
     pub(super) fn new<F: FnOnce() -> T + Send + 'static>(f: F) -> Job<T> {
-        if fits_inline::<F>() {
-            Job::store(f)
-        } else {
-            Job::store(Box::new(f))
-        }
-    }
-
-    fn store<G: FnOnce() -> T + Send + 'static>(g: G) -> Job<T> {
-        // folded away: `new` only calls this for a `G` that fits
-        assert!(fits_inline::<G>());
-        let mut data = MaybeUninit::<[usize; JOB_WORDS]>::uninit();
-        // SAFETY: `data` is large and aligned enough for a `G` (asserted
-        // above), and uninitialised: nothing is overwritten.
-        unsafe { data.as_mut_ptr().cast::<G>().write(g) };
         Job {
-            data,
-            start: start_job::<T, G>,
-            drop: drop_job::<G>,
+            slot: InlineSlot::new(f),
+            start: start_job::<T, F>,
+            drop: InlineSlot::drop_in_place::<F>,
         }
     }
 }
@@ -226,17 +202,17 @@ impl<T> Job<T> {
     /// Spawns the member (see [`start`]).
     fn start(self, a: StartArgs<'_, T>) -> Option<crate::JoinHandle<()>> {
         let mut job = ManuallyDrop::new(self);
-        // SAFETY: `data` holds the closure `start` was made for; `job` is
+        // SAFETY: `slot` holds the closure `start` was made for; `job` is
         // never dropped, so the closure is moved out exactly once.
-        unsafe { (job.start)(job.data.as_mut_ptr().cast(), a) }
+        unsafe { (job.start)(&mut job.slot, a) }
     }
 }
 
 impl<T> Drop for Job<T> {
     fn drop(&mut self) {
-        // SAFETY: `data` holds the closure `drop` was made for (a started
+        // SAFETY: `slot` holds the closure `drop` was made for (a started
         // job is never dropped: see `start`).
-        unsafe { (self.drop)(self.data.as_mut_ptr().cast()) }
+        unsafe { (self.drop)(&mut self.slot) }
     }
 }
 

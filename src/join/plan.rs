@@ -2,12 +2,12 @@
 
 use super::backoff::Backoff;
 use super::budget::RetryBudget;
+use crate::inline::InlineSlot;
 use crate::runtime::Handle;
 use std::borrow::Cow;
-use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{align_of, size_of, MaybeUninit};
+use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 /// When a plan is done, and whether it succeeded.
@@ -92,65 +92,64 @@ const BODY_WORDS: usize = 3;
 
 /// A part's body with its type erased, stored inline when it fits in
 /// [`BODY_WORDS`] words (most closures capture a few words), else as a
-/// `Box` of it: no allocation per part in the common case. A body made by
-/// [`hedge`](Part::hedge) can also copy itself ([`fork`](Body::fork)).
+/// `Box` of it (an [`InlineSlot`]): no allocation per part in the common
+/// case. A body made by [`hedge`](Part::hedge) can also copy itself
+/// ([`fork`](Body::fork)).
+///
+/// Sent to the attempts' strands, never shared: `Send` (every closure it
+/// stores is), not `Sync` (the slot is not), like the
+/// `Box<dyn FnMut + Send>` it stands for.
 pub(crate) struct Body<T, E> {
-    /// A `G` of `vt` (the closure, or a box of it).
-    data: MaybeUninit<[usize; BODY_WORDS]>,
+    /// The closure, a `G` of `vt`.
+    slot: InlineSlot<BODY_WORDS>,
     /// Made for that `G`, and this `T` and `E`.
     vt: &'static BodyVt,
     _returns: PhantomData<fn() -> Result<T, E>>,
-    /// Sent to the attempts' strands, never shared: `Send` (every `G` is),
-    /// not `Sync`, like the `Box<dyn FnMut + Send>` it stands for.
-    _not_sync: PhantomData<Cell<()>>,
 }
+
+// SAFETY: `Body::plain` and `Body::forkable` (and `fork`, which copies one
+// of theirs) only store closures that are `Send`; nothing else is reachable
+// through a `Body`.
+unsafe impl<T, E> Send for Body<T, E> {}
 
 /// The functions of one `G` behind a [`Body`], with the types erased (the
 /// results are written through a pointer) so that one static serves.
 struct BodyVt {
-    /// Calls the `G` at the first pointer and writes its `Result<T, E>`
-    /// to the second.
-    call: unsafe fn(*mut u8, *mut u8),
+    /// Calls the `G` in the slot and writes its `Result<T, E>` to the
+    /// pointer.
+    call: unsafe fn(&mut InlineSlot<BODY_WORDS>, *mut u8),
     /// For a forkable body: writes a copy of it (a `Body<T, E>`) to the
-    /// second pointer.
-    fork: Option<unsafe fn(*const u8, *mut u8)>,
-    drop: unsafe fn(*mut u8),
-}
-
-const fn fits_inline<G>() -> bool {
-    size_of::<G>() <= size_of::<[usize; BODY_WORDS]>() && align_of::<G>() <= align_of::<usize>()
+    /// pointer.
+    fork: Option<unsafe fn(&InlineSlot<BODY_WORDS>, *mut u8)>,
+    /// `InlineSlot::drop_in_place::<G>`.
+    drop: unsafe fn(&mut InlineSlot<BODY_WORDS>),
 }
 
 /// # Safety
 ///
-/// `data` points to a valid `G`, not used elsewhere meanwhile; `out` to
-/// room for a `Result<T, E>`.
-unsafe fn call_body<T, E, G: FnMut() -> Result<T, E>>(data: *mut u8, out: *mut u8) {
-    // SAFETY: by the contract.
-    let r = unsafe { (*data.cast::<G>())() };
+/// `slot` holds a `G`; `out` points to room for a `Result<T, E>`.
+unsafe fn call_body<T, E, G: FnMut() -> Result<T, E>>(
+    slot: &mut InlineSlot<BODY_WORDS>,
+    out: *mut u8,
+) {
+    // SAFETY: by the contract (and `&mut`: the `G` is not used elsewhere
+    // meanwhile).
+    let r = unsafe { slot.get_mut::<G>()() };
     // SAFETY: by the contract.
     unsafe { out.cast::<Result<T, E>>().write(r) };
 }
 
 /// # Safety
 ///
-/// `data` points to a valid `G`, which is never used again.
-unsafe fn drop_body<G>(data: *mut u8) {
-    // SAFETY: by the contract.
-    unsafe { data.cast::<G>().drop_in_place() }
-}
-
-/// # Safety
-///
-/// `data` points to a valid `G`; `out` to room for a `Body<T, E>`.
-unsafe fn fork_body<T, E, G>(data: *const u8, out: *mut u8)
+/// `slot` holds a `G`; `out` points to room for a `Body<T, E>`.
+unsafe fn fork_body<T, E, G>(slot: &InlineSlot<BODY_WORDS>, out: *mut u8)
 where
     T: 'static,
     E: 'static,
     G: FnMut() -> Result<T, E> + Clone + Send + 'static,
 {
     // SAFETY: by the contract.
-    let g = unsafe { &*data.cast::<G>() };
+    let g = unsafe { slot.get::<G>() };
     let copy = Body::<T, E>::store(g.clone(), Vt::<T, E, G>::FORKABLE);
     // SAFETY: by the contract.
     unsafe { out.cast::<Body<T, E>>().write(copy) };
@@ -159,35 +158,20 @@ where
 impl<T: 'static, E: 'static> Body<T, E> {
     /// `f`, which [`fork`](Body::fork) cannot copy.
     fn plain<F: FnMut() -> Result<T, E> + Send + 'static>(f: F) -> Body<T, E> {
-        if fits_inline::<F>() {
-            Body::store(f, Vt::<T, E, F>::PLAIN)
-        } else {
-            Body::store(Box::new(f), Vt::<T, E, Box<F>>::PLAIN)
-        }
+        Body::store(f, Vt::<T, E, F>::PLAIN)
     }
 
     /// `f`, which [`fork`](Body::fork) copies.
     fn forkable<F: FnMut() -> Result<T, E> + Clone + Send + 'static>(f: F) -> Body<T, E> {
-        if fits_inline::<F>() {
-            Body::store(f, Vt::<T, E, F>::FORKABLE)
-        } else {
-            Body::store(Box::new(f), Vt::<T, E, Box<F>>::FORKABLE)
-        }
+        Body::store(f, Vt::<T, E, F>::FORKABLE)
     }
 
     /// `vt` must be one of `Vt<T, E, G>`.
     fn store<G: FnMut() -> Result<T, E> + Send + 'static>(g: G, vt: &'static BodyVt) -> Body<T, E> {
-        // folded away: only called for a `G` that fits
-        assert!(fits_inline::<G>());
-        let mut data = MaybeUninit::<[usize; BODY_WORDS]>::uninit();
-        // SAFETY: `data` is large and aligned enough for a `G` (asserted
-        // above), and uninitialised: nothing is overwritten.
-        unsafe { data.as_mut_ptr().cast::<G>().write(g) };
         Body {
-            data,
+            slot: InlineSlot::new(g),
             vt,
             _returns: PhantomData,
-            _not_sync: PhantomData,
         }
     }
 }
@@ -203,7 +187,7 @@ impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Send + 'static> Vt<T, 
     const PLAIN: &'static BodyVt = &BodyVt {
         call: call_body::<T, E, G>,
         fork: None,
-        drop: drop_body::<G>,
+        drop: InlineSlot::drop_in_place::<G>,
     };
 }
 
@@ -211,16 +195,16 @@ impl<T: 'static, E: 'static, G: FnMut() -> Result<T, E> + Clone + Send + 'static
     const FORKABLE: &'static BodyVt = &BodyVt {
         call: call_body::<T, E, G>,
         fork: Some(fork_body::<T, E, G>),
-        drop: drop_body::<G>,
+        drop: InlineSlot::drop_in_place::<G>,
     };
 }
 
 impl<T, E> Body<T, E> {
     pub(crate) fn call(&mut self) -> Result<T, E> {
         let mut out = MaybeUninit::<Result<T, E>>::uninit();
-        // SAFETY: `data` holds the `G` `vt` was made for (returning a
+        // SAFETY: `slot` holds the `G` `vt` was made for (returning a
         // `Result<T, E>`), and `&mut self` is its only use now.
-        unsafe { (self.vt.call)(self.data.as_mut_ptr().cast(), out.as_mut_ptr().cast()) };
+        unsafe { (self.vt.call)(&mut self.slot, out.as_mut_ptr().cast()) };
         // SAFETY: `call` wrote it (a panic would have unwound past here).
         unsafe { out.assume_init() }
     }
@@ -229,9 +213,9 @@ impl<T, E> Body<T, E> {
     pub(crate) fn fork(&self) -> Option<Body<T, E>> {
         let fork = self.vt.fork?;
         let mut out = MaybeUninit::<Body<T, E>>::uninit();
-        // SAFETY: `data` holds the `G` `vt` was made for (with this `T` and
+        // SAFETY: `slot` holds the `G` `vt` was made for (with this `T` and
         // `E`), and `out` is room for the copy.
-        unsafe { fork(self.data.as_ptr().cast(), out.as_mut_ptr().cast()) };
+        unsafe { fork(&self.slot, out.as_mut_ptr().cast()) };
         // SAFETY: `fork` wrote it (a panicking `clone` would have unwound).
         Some(unsafe { out.assume_init() })
     }
@@ -239,8 +223,8 @@ impl<T, E> Body<T, E> {
 
 impl<T, E> Drop for Body<T, E> {
     fn drop(&mut self) {
-        // SAFETY: `data` holds the `G` `vt` was made for, never used again.
-        unsafe { (self.vt.drop)(self.data.as_mut_ptr().cast()) }
+        // SAFETY: `slot` holds the `G` `vt` was made for, never used again.
+        unsafe { (self.vt.drop)(&mut self.slot) }
     }
 }
 

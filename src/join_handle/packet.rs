@@ -4,7 +4,7 @@
 
 use super::JoinError;
 use crate::runtime::context;
-use crate::strand::job::{Held, Job, JoinSlot, Payload, PAYLOAD_WORDS};
+use crate::strand::job::{Held, Job, JoinSlot, Payload, PayloadSlot};
 use crate::strand::Header;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
@@ -21,7 +21,7 @@ where
 {
     const JOB: Job = Job {
         run: Self::run,
-        drop_body: drop_in::<F>,
+        drop_body: PayloadSlot::drop_in_place::<F>,
         drop_result: drop_result::<T>,
     };
 
@@ -33,9 +33,7 @@ where
     /// makes sure the body is run or dropped, and the result taken or
     /// dropped, before anything they borrow goes away.
     pub(crate) unsafe fn package(f: F) -> (Payload, &'static Job) {
-        // SAFETY: `buf` is the payload's own space, fresh.
-        let payload = Payload::with_body(|buf| unsafe { put(buf, f) });
-        (payload, &Self::JOB)
+        (Payload::with_body(PayloadSlot::new(f)), &Self::JOB)
     }
 
     /// The strand's first frame: takes the body, runs it (catching its
@@ -50,9 +48,9 @@ where
         // SAFETY: by the contract, the payload holds the body and the
         // strand's first frame is its only user now.
         let f: F = unsafe {
-            strand.payload.with(|held, buf| {
+            strand.payload.with(|held, slot| {
                 debug_assert_eq!(held, Held::Body);
-                (Held::Nothing, take::<F>(buf))
+                (Held::Nothing, slot.take::<F>())
             })
         };
         let r = if context::cancelled() {
@@ -70,76 +68,28 @@ where
             crate::abort::abort_on_unwind("a strand's result", move || drop(r));
             return;
         }
-        // SAFETY: only the strand writes the result, once, before DONE.
+        // SAFETY: only the strand writes the result, once, before DONE,
+        // into the payload it emptied above.
         unsafe {
-            strand.payload.with(|_, buf| {
-                put(buf, r);
+            strand.payload.with(|_, slot| {
+                slot.put(r);
                 (Held::Result, ())
             })
         }
     }
 }
 
-/// Moves `x` into `buf`: in place if it fits the payload, else boxed.
+/// Drops the result in `slot`; returns whether it was a panic.
 ///
 /// # Safety
 ///
-/// `buf` is a payload's space, holding nothing.
-unsafe fn put<X>(buf: *mut u8, x: X) {
-    // SAFETY: the payload's space is `PAYLOAD_WORDS` words, word-aligned:
-    // room for an `X` that fits, or for a box.
-    unsafe {
-        if fits::<X>() {
-            std::ptr::write(buf as *mut X, x);
-        } else {
-            std::ptr::write(buf as *mut Box<X>, Box::new(x));
-        }
-    }
-}
-
-/// Moves the `X` out of `buf` (see [`put`]).
-///
-/// # Safety
-///
-/// `buf` holds an `X` put there by [`put`]; it holds nothing afterwards.
-unsafe fn take<X>(buf: *mut u8) -> X {
+/// `slot` holds a `Result<T, JoinError>` (see [`PayloadSlot::take`]).
+unsafe fn drop_result<T>(slot: &mut PayloadSlot) -> bool {
     // SAFETY: by the contract.
-    unsafe {
-        if fits::<X>() {
-            std::ptr::read(buf as *mut X)
-        } else {
-            *std::ptr::read(buf as *mut Box<X>)
-        }
-    }
-}
-
-/// Drops the `X` in `buf` (see [`put`]).
-///
-/// # Safety
-///
-/// As for [`take`].
-unsafe fn drop_in<X>(buf: *mut u8) {
-    // SAFETY: by the contract.
-    drop(unsafe { take::<X>(buf) });
-}
-
-/// Drops the result in `buf`; returns whether it was a panic.
-///
-/// # Safety
-///
-/// As for [`take`], with `X` = `Result<T, JoinError>`.
-unsafe fn drop_result<T>(buf: *mut u8) -> bool {
-    // SAFETY: by the contract.
-    let r = unsafe { take::<Result<T, JoinError>>(buf) };
+    let r = unsafe { slot.take::<Result<T, JoinError>>() };
     let panicked = matches!(&r, Err(e) if e.is_panic());
     drop(r);
     panicked
-}
-
-/// Whether an `X` lives in the payload itself.
-const fn fits<X>() -> bool {
-    std::mem::size_of::<X>() <= std::mem::size_of::<[usize; PAYLOAD_WORDS]>()
-        && std::mem::align_of::<X>() <= std::mem::align_of::<usize>()
 }
 
 /// The handle let go after the end was published: drops what is left of
@@ -153,8 +103,8 @@ pub(super) unsafe fn release<T>(strand: &Header) {
     // SAFETY: by the contract, the strand is done with the payload and the
     // handle is its only user.
     let left = unsafe {
-        strand.payload.with(|held, buf| match held {
-            Held::Result => (Held::Nothing, Some(take::<Result<T, JoinError>>(buf))),
+        strand.payload.with(|held, slot| match held {
+            Held::Result => (Held::Nothing, Some(slot.take::<Result<T, JoinError>>())),
             other => (other, None),
         })
     };
@@ -210,9 +160,9 @@ pub(super) unsafe fn take_result<T>(strand: &Header) -> Result<T, JoinError> {
     // SAFETY: by the contract, the strand is done with the payload, which
     // holds a `T` result, and we are its only reader.
     unsafe {
-        strand.payload.with(|held, buf| {
+        strand.payload.with(|held, slot| {
             assert_eq!(held, Held::Result, "a strand's result is taken once");
-            (Held::Nothing, take::<Result<T, JoinError>>(buf))
+            (Held::Nothing, slot.take::<Result<T, JoinError>>())
         })
     }
 }

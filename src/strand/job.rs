@@ -4,9 +4,9 @@
 //! joiner's waker).
 //!
 //! One allocation per strand: a body and a result of up to
-//! [`PAYLOAD_WORDS`] words live in the header itself (bigger ones are
-//! boxed), and the joiner reaches the result through the `StrandRef` its
-//! handle holds anyway.
+//! [`PAYLOAD_WORDS`] words live in the header itself (bigger or more
+//! aligned ones are boxed: an [`InlineSlot`]), and the joiner reaches the
+//! result through the `StrandRef` its handle holds anyway.
 //!
 //! # The join state
 //!
@@ -20,6 +20,7 @@
 
 use super::waiter::Waiter;
 use super::Header;
+use crate::inline::InlineSlot;
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicU8, Ordering};
 
@@ -33,10 +34,10 @@ pub(crate) struct Job {
     /// Safety: called once, by the strand itself, in its first frame.
     pub(crate) run: unsafe fn(&Header),
     /// Drops a body that never ran. Safety: the payload holds the body.
-    pub(crate) drop_body: unsafe fn(*mut u8),
+    pub(crate) drop_body: unsafe fn(&mut PayloadSlot),
     /// Drops a result nobody took; returns whether it was a panic.
     /// Safety: the payload holds the result.
-    pub(crate) drop_result: unsafe fn(*mut u8) -> bool,
+    pub(crate) drop_result: unsafe fn(&mut PayloadSlot) -> bool,
 }
 
 /// What a strand tells the owner of a group of strands (a scope) when it
@@ -54,6 +55,9 @@ pub(crate) trait Owner: Send + Sync {
 /// that does not fit (or is more aligned) is boxed, and the payload holds
 /// the box.
 pub(crate) const PAYLOAD_WORDS: usize = 6;
+
+/// The payload's space: the body or the result, in place or boxed.
+pub(crate) type PayloadSlot = InlineSlot<PAYLOAD_WORDS>;
 
 /// What the payload holds now.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -76,36 +80,42 @@ pub(crate) struct Payload {
 
 struct PayloadInner {
     held: Held,
-    buf: std::mem::MaybeUninit<[usize; PAYLOAD_WORDS]>,
+    slot: PayloadSlot,
 }
 
+// SAFETY: the slot is not `Send` because it does not know what it holds
+// (`inline.rs`); a payload holds only what the typed spawn path
+// (`join_handle::packet`) puts there: a body that is `Send` and a
+// `Result` of a `Send` value.
+unsafe impl Send for PayloadInner {}
+
 impl Payload {
-    /// A payload holding the body `put` writes into `buf` (raw, for the
-    /// typed spawn path).
-    pub(crate) fn with_body(put: impl FnOnce(*mut u8)) -> Payload {
-        let mut inner = PayloadInner {
-            held: Held::Body,
-            buf: std::mem::MaybeUninit::uninit(),
-        };
-        put(inner.buf.as_mut_ptr() as *mut u8);
+    /// A payload holding a body, put into `body` by the typed spawn path
+    /// (which makes the job table that knows its type).
+    #[inline]
+    pub(crate) fn with_body(body: PayloadSlot) -> Payload {
         Payload {
-            inner: UnsafeCell::new(inner),
+            inner: UnsafeCell::new(PayloadInner {
+                held: Held::Body,
+                slot: body,
+            }),
         }
     }
 
-    /// Runs `f` with what the payload holds and its bytes; `f` returns what
+    /// Runs `f` with what the payload holds and its space; `f` returns what
     /// it holds afterwards.
     ///
     /// # Safety
     ///
     /// The caller is the payload's user of the moment (see the type's docs)
-    /// and `f` reads or writes the bytes as what they hold.
+    /// and `f` uses the slot as holding what it holds (the body's or the
+    /// result's type, as the job table knows them).
     #[inline]
-    pub(crate) unsafe fn with<R>(&self, f: impl FnOnce(Held, *mut u8) -> (Held, R)) -> R {
+    pub(crate) unsafe fn with<R>(&self, f: impl FnOnce(Held, &mut PayloadSlot) -> (Held, R)) -> R {
         self.inner.with_mut(|p| {
             // SAFETY: by the contract, nobody else touches it now.
             let p = unsafe { &mut *p };
-            let (held, r) = f(p.held, p.buf.as_mut_ptr() as *mut u8);
+            let (held, r) = f(p.held, &mut p.slot);
             p.held = held;
             r
         })
@@ -121,13 +131,13 @@ impl Payload {
     pub(crate) unsafe fn drop_with(&self, job: &Job) -> bool {
         // SAFETY: by the contract.
         unsafe {
-            self.with(|held, buf| {
+            self.with(|held, slot| {
                 let panicked = match held {
                     Held::Body => {
-                        (job.drop_body)(buf);
+                        (job.drop_body)(slot);
                         false
                     }
-                    Held::Result => (job.drop_result)(buf),
+                    Held::Result => (job.drop_result)(slot),
                     Held::Nothing => false,
                 };
                 (Held::Nothing, panicked)
