@@ -23,8 +23,8 @@ use super::slots::Slots;
 use crate::inline::InlineSlot;
 use crate::loom::{Arc, OnceLock};
 use crate::runtime::Handle;
+use crate::spin::{RawGuard, RawMutex};
 use crate::strand::waiter::Waiter;
-use crate::sync::spin::{RawGuard, RawMutex};
 use crate::{JoinError, Strand};
 use std::collections::VecDeque;
 use std::mem::ManuallyDrop;
@@ -62,7 +62,7 @@ impl MemberId {
 pub(super) struct Inner<T> {
     /// The runtime members are spawned on (set by the first spawn).
     pub(super) handle: OnceLock<Handle>,
-    /// The short internal lock (`sync::spin`): it guards a few dozen
+    /// The short internal lock (`src/spin.rs`): it guards a few dozen
     /// instructions at a time and never user code.
     pub(super) state: RawMutex<State<T>>,
 }

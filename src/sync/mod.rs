@@ -41,7 +41,6 @@ mod once;
 mod poison;
 mod rwlock;
 mod semaphore;
-pub(crate) use crate::spin; // (the lock lives below the runtime, which uses it too)
 mod waitgroup;
 pub(crate) mod waitlist;
 

@@ -65,10 +65,10 @@ mod wait;
 
 pub(crate) use wait::{wait, wait_for_lock, WaitSpec};
 
-use super::spin::{RawGuard, RawMutex};
 use crate::loom::cell::UnsafeCell;
 use crate::loom::{AtomicUsize, Ordering};
 use crate::runtime::context;
+use crate::spin::{RawGuard, RawMutex};
 use crate::strand::waiter::Waiter;
 use std::cell::Cell;
 use std::ptr;
