@@ -124,6 +124,40 @@ fn an_idle_worker_steals_strands_spawned_on_a_busy_one() {
     assert!(rt.metrics().steals.iter().sum::<u64>() > 0);
 }
 
+/// A lone strand spawned on a worker is left to that worker for a moment
+/// (it is usually its next pick: the spawner joins it), but not for good:
+/// while the spawner holds its worker without a runtime call, another
+/// worker takes the strand (by stealing, or a spare the watchdog starts).
+#[test]
+fn a_lone_strand_behind_a_strand_that_holds_its_worker_still_runs() {
+    common::hang_guard();
+    let rt = common::rt(2);
+    let ran_elsewhere = rt.block_on(|| {
+        for _ in 0..20 {
+            let ran = Arc::new(AtomicBool::new(false));
+            let r = Arc::clone(&ran);
+            let me = std::thread::current().id();
+            let child = strands::spawn(move || {
+                r.store(true, Ordering::SeqCst);
+                std::thread::current().id() != me
+            });
+            // hold this worker: the child can only run elsewhere
+            let t = Instant::now();
+            while !ran.load(Ordering::SeqCst) {
+                if t.elapsed() > Duration::from_secs(30) {
+                    return false;
+                }
+                std::hint::spin_loop();
+            }
+            if !child.join().unwrap() {
+                return false;
+            }
+        }
+        true
+    });
+    assert!(ran_elsewhere);
+}
+
 /// A strand spawned from outside the runtime starts while every worker
 /// stays busy with strands that yield to each other (their queues never run
 /// dry): the injectors are looked at once per maintenance round, not only

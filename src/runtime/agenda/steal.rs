@@ -35,12 +35,13 @@ pub(crate) struct Stealers {
 }
 
 impl Stealers {
-    /// Whether there is anything to steal.
-    pub(crate) fn is_empty(&self) -> bool {
+    /// How many strands wait to be stolen (a snapshot).
+    pub(crate) fn waiting(&self) -> usize {
         self.fresh
             .iter()
             .chain(&self.migrants)
-            .all(Stealer::is_empty)
+            .map(Stealer::len)
+            .sum()
     }
 }
 

@@ -41,6 +41,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         unwinding_out: Cell::new(0),
         spawns: Cell::new(0),
         progress: Cell::new(me.watch_seq.load(Ordering::Relaxed)),
+        lone_seen: (0..shared.workers.len()).map(|_| Cell::new(None)).collect(),
         shared,
     };
     WORKER.with(|w| w.set(&worker));
