@@ -62,8 +62,16 @@ impl State {
 
     /// Called by the running strand before it asks to park: consumes the
     /// token if one is set, in which case the park returns at once.
+    ///
+    /// Without a token it is one load: a failed compare-and-swap costs a
+    /// locked instruction too, and most parks find no token. A token that
+    /// arrives after the load is not lost: the park's own transition
+    /// (`ACTIVE → PARKED`) fails on it, and the worker requeues the strand.
     #[inline]
     pub(crate) fn take_token(&self) -> bool {
+        if self.0.load(Ordering::Relaxed) != ACTIVE | NOTIFIED {
+            return false;
+        }
         self.0
             .compare_exchange(
                 ACTIVE | NOTIFIED,
