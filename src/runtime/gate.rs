@@ -34,7 +34,7 @@
 //!   finish comes after the shutdown's read (and sees the close, and wakes
 //!   the shutdown, under the lock the shutdown checks and waits with).
 //!
-//! Model-checked in `loom_tests` below with the real registry.
+//! Model-checked with the real registry in `registry.rs`'s `loom_tests`.
 
 use crate::loom::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
 use std::time::Instant;
@@ -132,114 +132,5 @@ impl Gate {
             };
         }
         true
-    }
-}
-
-#[cfg(all(test, loom))]
-mod loom_tests {
-    use super::Gate;
-    use crate::loom::{Arc, AtomicUsize, Condvar, Mutex};
-    use crate::runtime::registry::{Registered, Registry};
-
-    struct MockStrand {
-        slot: AtomicUsize,
-        cancelled: Mutex<bool>,
-        cv: Condvar,
-    }
-
-    impl Registered for MockStrand {
-        fn registry_slot(&self) -> &AtomicUsize {
-            &self.slot
-        }
-    }
-
-    impl MockStrand {
-        fn cancel(&self) {
-            *self.cancelled.lock().unwrap() = true;
-            self.cv.notify_all();
-        }
-        fn run_until_cancelled(&self) {
-            let mut c = self.cancelled.lock().unwrap();
-            while !*c {
-                c = self.cv.wait(c).unwrap();
-            }
-        }
-    }
-
-    /// A spawner (from outside, whose strand is refused once the gate is
-    /// closed, or from a strand, whose strand is then cancelled before it
-    /// starts) against a shutdown that closes, cancels every registered
-    /// strand and waits for the registry to empty: the shutdown never waits
-    /// forever and never misses a strand.
-    fn spawn_races_shutdown(own: bool) {
-        loom::model(move || {
-            let gate = Arc::new(Gate::new(8));
-            let reg = Arc::new(Registry::<MockStrand>::new());
-            let (g, r) = (Arc::clone(&gate), Arc::clone(&reg));
-            let spawner = loom::thread::spawn(move || {
-                let s = Arc::new(MockStrand {
-                    slot: AtomicUsize::new(usize::MAX),
-                    cancelled: Mutex::new(false),
-                    cv: Condvar::new(),
-                });
-                if r.insert(&s, 0, &g).expect("under the bound") {
-                    if own {
-                        s.cancel(); // a pre-cancelled strand
-                    } else {
-                        // refused
-                        if r.remove(&s, &g) {
-                            g.notify_drained();
-                        }
-                        return;
-                    }
-                }
-                s.run_until_cancelled();
-                if r.remove(&s, &g) {
-                    g.notify_drained();
-                }
-            });
-            assert!(!gate.close());
-            for s in reg.all() {
-                s.cancel();
-            }
-            assert!(gate.wait_drained(|| reg.live(), None));
-            spawner.join().unwrap();
-        });
-    }
-
-    /// A strand that finishes on its own while a shutdown closes and
-    /// waits: the shutdown sees its shard empty, or the finish sees the
-    /// close and wakes it.
-    #[test]
-    fn loom_finish_races_shutdown() {
-        loom::model(|| {
-            let gate = Arc::new(Gate::new(8));
-            let reg = Arc::new(Registry::<MockStrand>::new());
-            let s = Arc::new(MockStrand {
-                slot: AtomicUsize::new(usize::MAX),
-                cancelled: Mutex::new(false),
-                cv: Condvar::new(),
-            });
-            assert!(!reg.insert(&s, 0, &gate).expect("under the bound"));
-            let (g, r) = (Arc::clone(&gate), Arc::clone(&reg));
-            let finisher = loom::thread::spawn(move || {
-                if r.remove(&s, &g) {
-                    g.notify_drained();
-                }
-            });
-            assert!(!gate.close());
-            assert!(gate.wait_drained(|| reg.live(), None));
-            finisher.join().unwrap();
-        });
-    }
-
-    #[test]
-    fn loom_spawn_from_outside_races_shutdown() {
-        spawn_races_shutdown(false);
-    }
-
-    #[test]
-    fn loom_spawn_from_a_strand_races_shutdown() {
-        spawn_races_shutdown(true);
     }
 }
