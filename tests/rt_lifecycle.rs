@@ -180,3 +180,43 @@ fn stacks_go_back_to_the_system_when_the_runtime_drops() {
     );
     drop(strand); // a handle kept after shutdown holds no stack memory
 }
+
+/// A shutdown that gives up on a strand stuck in a blocking call leaves
+/// the runtime's workers to finish on their own; a strand parked meanwhile
+/// is still woken from a plain thread after `shutdown_timeout` returned,
+/// and everything ends once the stuck strand lets go: the runtime's state
+/// lives as long as any of its strands (strand headers hold it by a plain
+/// pointer), and nothing of it is touched after it is gone.
+#[test]
+fn a_strand_woken_from_outside_after_a_shutdown_that_gave_up() {
+    common::hang_guard();
+    let rt = common::rt(1);
+    let handle = rt.handle().clone();
+    let (tx, rx) = strands::channel::unbounded::<u32>();
+    let (hold_tx, hold_rx) = std::sync::mpsc::channel::<()>();
+    let (parked_tx, parked_rx) = std::sync::mpsc::channel::<()>();
+    // parks on the channel (its receive is cancelled by the shutdown, or
+    // gets the value: either way it ends)
+    let waiter = rt.spawn(move || {
+        parked_tx.send(()).unwrap();
+        rx.recv().ok()
+    });
+    parked_rx.recv().unwrap();
+    // holds the only worker in a blocking call the shutdown cannot cancel
+    let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+    let stuck = rt.spawn(move || {
+        started_tx.send(()).unwrap();
+        hold_rx.recv().is_ok()
+    });
+    started_rx.recv().unwrap();
+    assert!(
+        !rt.shutdown_timeout(Duration::from_millis(20)),
+        "the stuck strand keeps its worker"
+    );
+    tx.send(7).ok(); // a wake from a plain thread, runtime dropped
+    hold_tx.send(()).unwrap(); // the stuck strand lets go
+    assert!(stuck.join().unwrap());
+    let got = waiter.join();
+    assert!(matches!(got, Ok(Some(7)) | Ok(None) | Err(_)), "{got:?}");
+    drop(handle); // the last reference to the runtime, after its strands
+}
