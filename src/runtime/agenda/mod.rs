@@ -53,6 +53,7 @@
 //! spawned from outside), then stealing from the other workers' fresh
 //! queues, in a batch.
 
+mod fresh;
 mod steal;
 mod warm;
 
@@ -102,7 +103,7 @@ pub(crate) struct LocalQueues {
     next: Cell<Option<StrandRef>>,
     /// Consecutive picks taken from `next`.
     next_streak: Cell<u32>,
-    fresh: PerPriority<Deque<StrandRef>>,
+    fresh: PerPriority<fresh::Fresh>,
     /// Started strands that may move (`Builder::migratable`): runnable here,
     /// stealable by others.
     migrants: PerPriority<Deque<StrandRef>>,
@@ -399,7 +400,7 @@ impl LocalQueues {
     pub(crate) fn is_empty(&self) -> bool {
         !self.has_next()
             && self.started.borrow().iter().all(VecDeque::is_empty)
-            && self.fresh.iter().all(Deque::is_empty)
+            && self.fresh.iter().all(fresh::Fresh::is_empty)
             && (self.special.iter().all(|n| n.get() == 0)
                 || (self.timed.borrow().iter().all(BinaryHeap::is_empty)
                     && self.migrants.iter().all(Deque::is_empty)))

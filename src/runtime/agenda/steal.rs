@@ -2,19 +2,20 @@
 //! from ([`Deques`], [`Stealers`]), and a worker taking from the injectors
 //! and from the others' deques.
 
+use super::fresh::{Fresh, FreshStealer};
 use super::{order, LocalQueues, PerPriority, StrandRef};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker as Deque};
 
 /// The deques of one worker that other workers steal from.
 pub(crate) struct Deques {
-    pub(crate) fresh: PerPriority<Deque<StrandRef>>,
+    pub(crate) fresh: PerPriority<Fresh>,
     pub(crate) migrants: PerPriority<Deque<StrandRef>>,
 }
 
 impl Deques {
     pub(crate) fn new() -> Deques {
         Deques {
-            fresh: PerPriority::from_fn(|_| Deque::new_lifo()),
+            fresh: PerPriority::from_fn(|_| Fresh::new()),
             migrants: PerPriority::from_fn(|_| Deque::new_fifo()),
         }
     }
@@ -30,18 +31,15 @@ impl Deques {
 
 /// Steals from one worker.
 pub(crate) struct Stealers {
-    fresh: PerPriority<Stealer<StrandRef>>,
+    fresh: PerPriority<FreshStealer>,
     migrants: PerPriority<Stealer<StrandRef>>,
 }
 
 impl Stealers {
     /// How many strands wait to be stolen (a snapshot).
     pub(crate) fn waiting(&self) -> usize {
-        self.fresh
-            .iter()
-            .chain(&self.migrants)
-            .map(Stealer::len)
-            .sum()
+        self.fresh.iter().map(FreshStealer::len).sum::<usize>()
+            + self.migrants.iter().map(Stealer::len).sum::<usize>()
     }
 }
 
@@ -54,7 +52,7 @@ impl LocalQueues {
         injectors: &PerPriority<Injector<StrandRef>>,
     ) -> Option<StrandRef> {
         for p in order(self.tick.get()) {
-            if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(&self.fresh[p])) {
+            if let Some(t) = retry(|| injectors[p].steal_batch_and_pop(self.fresh[p].deque())) {
                 self.occupy_fresh(p); // the rest of the batch waits in our deque
                 self.picked(p);
                 return Some(t);
