@@ -25,9 +25,10 @@
 //!   already in the slot moves to the back of the started queue. At most
 //!   [`NEXT_STREAK`] picks in a row come from the slot, so strands that
 //!   keep waking each other cannot hold the worker.
-//! - *fresh*: strands spawned here that have not started: a LIFO
-//!   `crossbeam_deque::Worker` (this worker takes the newest, thieves the
-//!   oldest), whose `Stealer` lets idle workers take them.
+//! - *fresh*: strands spawned here that have not started: the newest in a
+//!   slot, the others in a LIFO `crossbeam_deque::Worker` (`fresh.rs`;
+//!   this worker takes the newest, thieves the oldest), whose `Stealer`
+//!   lets idle workers take them.
 //! - *started*: strands that have run on this worker (yielded or woken
 //!   here). They never leave it (see the crate docs on migration), except
 //! - *migrants*: started strands spawned `migratable`, in a second stealable
