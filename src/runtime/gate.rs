@@ -12,13 +12,13 @@
 //! read-modify-write). Admissions handed out never exceed the bound, and
 //! every live strand holds one, so live strands never exceed it either.
 //! When the gate has none left, a spawn collects the spare admissions of
-//! every shard ([`Registry::reclaim`](super::registry::Registry)) before it
+//! every shard (`Registry::admit_exactly`, all shards locked) before it
 //! answers `Saturated`.
 //!
 //! Two handshakes meet here, both between a spawner and a shutdown:
 //!
 //! - **spawn vs shutdown.** A spawner registers its strand and checks
-//!   whether the runtime closed (`closed_while_registering`) under the same
+//!   whether the runtime closed (`closed_under_shard_lock`) under the same
 //!   registry shard lock; shutdown closes, then cancels every registered
 //!   strand (taking each shard's lock in turn) and waits until no shard
 //!   counts one. The shard lock orders the two: if the shutdown went
@@ -84,7 +84,7 @@ impl Gate {
 
     /// Whether the runtime has closed, read under a registry shard's lock
     /// (see the module docs for why that suffices).
-    pub(crate) fn closed_while_registering(&self) -> bool {
+    pub(crate) fn closed_under_shard_lock(&self) -> bool {
         self.closed.load(Ordering::Relaxed)
     }
 

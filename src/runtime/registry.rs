@@ -77,6 +77,9 @@ impl<T: Registered + ?Sized> Registry<T> {
     /// at the bound on live strands (the strand is then not registered).
     pub(crate) fn insert(&self, strand: &Arc<T>, hint: usize, gate: &Gate) -> Result<bool, Full> {
         let shard = hint % SHARDS;
+        // (made before the lock: its reference count is an atomic, which
+        // need not lengthen the critical section)
+        let weak = Arc::downgrade(strand);
         let mut slab = self.shards[shard].lock();
         if slab.spare == 0 {
             slab.spare = gate.take(ADMIT_BLOCK);
@@ -88,7 +91,6 @@ impl<T: Registered + ?Sized> Registry<T> {
         }
         slab.spare -= 1;
         slab.live += 1;
-        let weak = Arc::downgrade(strand);
         let slot = match slab.free.pop() {
             Some(i) => {
                 slab.slots[i] = Some(weak);
@@ -103,7 +105,7 @@ impl<T: Registered + ?Sized> Registry<T> {
         strand
             .registry_slot()
             .store(slot * SHARDS + shard, Ordering::Relaxed);
-        let closed = gate.closed_while_registering();
+        let closed = gate.closed_under_shard_lock();
         drop(slab);
         Ok(closed)
     }
@@ -126,7 +128,7 @@ impl<T: Registered + ?Sized> Registry<T> {
                 slab.spare -= ADMIT_BLOCK;
                 gate.give(ADMIT_BLOCK);
             }
-            last = slab.live == 0 && gate.closed_while_registering();
+            last = slab.live == 0 && gate.closed_under_shard_lock();
         }
         drop(slab);
         drop(old);
