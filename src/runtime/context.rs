@@ -270,10 +270,7 @@ fn count_for_deadlocks(guard: &mut WaitGuard) {
 /// for none or a plain thread) is `holder`: the record points at it for
 /// the watchdog's deadlock check (`strand/wait.rs`), and the wait is
 /// counted like an untimed join while it lasts.
-pub(crate) fn waiting_for_lock(
-    kind: WaitKind,
-    holder: &crate::loom::process::AtomicU64,
-) -> WaitGuard {
+pub(crate) fn waiting_for_lock(kind: WaitKind, holder: &crate::loom::AtomicU64) -> WaitGuard {
     let mut guard = waiting(kind, 0);
     if !guard.strand.is_null() {
         // SAFETY: as in `WaitGuard::drop`: the header of the running strand.

@@ -20,7 +20,7 @@
 //! [`WaitRecord::clear`]). Either the check sees the address cleared, or
 //! the strand sees the check and waits the few nanoseconds it takes to
 //! read one word: the lock outlives every read. Only a wait's own end pays
-//! for this (a sequentially consistent store and a load), never a lock's
+//! for this (a store, a `SeqCst` fence and a load), never a lock's
 //! fast path.
 //!
 //! The time a wait began is a coarse monotonic clock
@@ -28,8 +28,10 @@
 //! it costs a load from the vDSO page, where `Instant::now()` reads the
 //! time stamp counter.
 
-use crate::loom::process::{AtomicU64, AtomicU8, AtomicUsize};
-use crate::loom::Ordering;
+use crate::loom::process::{self, AtomicU8};
+// The handshake's words (and a lock's holder word) are the model
+// checker's under loom: `loom_a_check_never_reads_a_lock_after_its_wait_ended`.
+use crate::loom::{fence, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// What a parked strand waits for (see [`crate::dump`](mod@crate::dump)).
@@ -155,8 +157,8 @@ impl WaitKind {
 /// A strand's wait record (a field of its header).
 pub(crate) struct WaitRecord {
     kind: AtomicU8,
-    detail: AtomicU64,
-    since: AtomicU64,
+    detail: process::AtomicU64,
+    since: process::AtomicU64,
     /// The address of the holder word of the lock waited for (an
     /// `AtomicU64` in the lock), while a lock wait lasts; 0 otherwise.
     lock: AtomicUsize,
@@ -176,8 +178,8 @@ impl WaitRecord {
     pub(crate) fn new() -> WaitRecord {
         WaitRecord {
             kind: AtomicU8::new(0),
-            detail: AtomicU64::new(0),
-            since: AtomicU64::new(0),
+            detail: process::AtomicU64::new(0),
+            since: process::AtomicU64::new(0),
             lock: AtomicUsize::new(0),
             inspecting: AtomicUsize::new(0),
         }
@@ -223,15 +225,23 @@ impl WaitRecord {
     /// The end of a lock wait: the handshake of the module docs.
     #[cold]
     fn clear_lock(&self) {
-        // SeqCst with the check's two SeqCst operations: either its load of
-        // `lock` comes after this store (it sees 0), or its announcement
-        // comes before the load below (we see it and wait).
-        self.lock.store(0, Ordering::SeqCst);
+        // A store-buffering handshake, closed by two SeqCst fences (this
+        // one and the check's): either the check's fence comes first in
+        // their total order, and the load below sees its announcement (we
+        // wait for it), or ours does, and the check's load of `lock` sees
+        // this 0. Fences rather than SeqCst accesses: the model checker
+        // treats a SeqCst access as AcqRel, and so can judge only this form.
+        self.lock.store(0, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
         let mut spins = 0u32;
-        while self.inspecting.load(Ordering::SeqCst) != 0 {
+        // Acquire: reading the 0 of a check's `fetch_sub` (Release) puts
+        // its read of the holder word before anything after this loop.
+        while self.inspecting.load(Ordering::Acquire) != 0 {
             // a check reads one word; it is only ever descheduled
-            spins += 1;
-            if spins < 100 {
+            spins = spins.saturating_add(1);
+            if cfg!(loom) {
+                crate::loom::thread::yield_now();
+            } else if spins < 100 {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
@@ -243,8 +253,11 @@ impl WaitRecord {
     /// if it waits for no lock (any more). The deadlock check's side of the
     /// handshake in the module docs.
     pub(crate) fn lock_holder(&self) -> Option<u64> {
-        self.inspecting.fetch_add(1, Ordering::SeqCst);
-        let at = self.lock.load(Ordering::SeqCst);
+        self.inspecting.fetch_add(1, Ordering::Relaxed);
+        // The other fence of `clear_lock`'s handshake. Acquire: the lock's
+        // initialisation (`set_lock`'s Release) is seen.
+        fence(Ordering::SeqCst);
+        let at = self.lock.load(Ordering::Acquire);
         #[cfg(all(test, not(loom)))]
         tests::pause();
         let holder = (at != 0).then(|| {
@@ -314,44 +327,89 @@ mod tests {
     }
 
     /// The handshake of the module docs, with real threads: a waiter
-    /// records a lock wait on a word of its stack, ends it, and overwrites
-    /// the word with `ENDED` (as if the lock were gone) while a check reads
-    /// holders in a loop, pausing between the address and the word; the
-    /// check never sees `ENDED`. The waiter goes on until the check has
-    /// read 10,000 holders. (Without the waiter's side of the handshake the
-    /// check sees `ENDED` in most runs.)
+    /// records lock waits on holder words, ends each, and marks the word
+    /// ended (as if the lock were gone) while a check reads holders in a
+    /// loop, pausing between the address and the word; the check never
+    /// sees an ended word. The waiter goes on until the check has read
+    /// 10,000 holders. (Without the waiter's side of the handshake the
+    /// check sees an ended word in most runs.) The words are on the heap,
+    /// and wait `i` marks its word `ENDED | i`: a failure names the wait
+    /// whose word was read late, and a stray write elsewhere cannot look
+    /// like one.
     #[test]
     fn a_check_never_reads_a_lock_after_the_wait_ended() {
-        const ENDED: u64 = u64::MAX;
+        const ENDED: u64 = 1 << 63;
+        const WORDS: usize = 64;
         PAUSE.store(200, Ordering::Relaxed);
         let rec = Arc::new(WaitRecord::new());
+        let words: Arc<Vec<AtomicU64>> = Arc::new((0..WORDS).map(|_| AtomicU64::new(0)).collect());
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(AtomicU64::new(0));
         let (r, s, n) = (Arc::clone(&rec), Arc::clone(&stop), Arc::clone(&seen));
         let checker = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
                 if let Some(h) = r.lock_holder() {
-                    if h == ENDED {
-                        return false;
+                    if h & ENDED != 0 {
+                        return Some(h & !ENDED);
                     }
                     n.fetch_add(1, Ordering::Relaxed);
                 }
                 pause(); // outside too: a waiter ending its wait gets in
             }
-            true
+            None
         });
-        let mut i = 0;
+        let mut i = 0u64;
         while seen.load(Ordering::Relaxed) < 10_000 && !checker.is_finished() {
             i += 1;
-            let word = AtomicU64::new(i);
+            let word = &words[i as usize % WORDS];
+            word.store(i, Ordering::Relaxed);
             rec.set(WaitKind::Mutex, 0);
-            rec.set_lock(&word);
+            rec.set_lock(word);
             std::hint::spin_loop();
             rec.clear();
-            word.store(ENDED, Ordering::Relaxed);
+            word.store(ENDED | i, Ordering::Relaxed);
         }
         stop.store(true, Ordering::Relaxed);
-        assert!(checker.join().unwrap(), "read a lock whose wait had ended");
+        if let Some(late) = checker.join().unwrap() {
+            panic!("a check read the lock of wait {late} after that wait ended (the waiter was at wait {i})");
+        }
         assert_eq!(rec.lock_holder(), None);
+    }
+}
+
+/// The handshake under the model checker: every interleaving of a waiter
+/// that ends two lock waits on one holder word (marking it ended after
+/// each, as if the lock were gone) with two checks. Fails ("read a lock
+/// whose wait had ended") when `clear` does not wait for the checks.
+#[cfg(all(test, loom))]
+mod loom_tests {
+    use super::*;
+    use crate::loom::{thread, Arc};
+
+    const ENDED: u64 = u64::MAX;
+
+    #[test]
+    fn loom_a_check_never_reads_a_lock_after_its_wait_ended() {
+        loom::model(|| {
+            let rec = Arc::new(WaitRecord::new());
+            let word = Arc::new(AtomicU64::new(0));
+            let (r, w) = (Arc::clone(&rec), Arc::clone(&word));
+            let waiter = thread::spawn(move || {
+                for i in 1..=2 {
+                    w.store(i, Ordering::Relaxed);
+                    r.set(WaitKind::Mutex, 0);
+                    r.set_lock(&w);
+                    r.clear();
+                    w.store(ENDED, Ordering::Relaxed);
+                }
+            });
+            for _ in 0..2 {
+                if let Some(h) = rec.lock_holder() {
+                    assert_ne!(h, ENDED, "read a lock whose wait had ended");
+                }
+            }
+            waiter.join().unwrap();
+            assert_eq!(rec.lock_holder(), None);
+        });
     }
 }

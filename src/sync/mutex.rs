@@ -3,8 +3,7 @@
 use super::poison;
 use super::waitlist::{self, Queue, WaitSpec, Wakes};
 use super::{LockResult, TryLockError, TryLockResult};
-use crate::loom::process::AtomicU64;
-use crate::loom::{AtomicU8, Ordering};
+use crate::loom::{AtomicU64, AtomicU8, Ordering};
 use crate::runtime::context;
 use crate::spin::RawMutex;
 use std::cell::UnsafeCell;

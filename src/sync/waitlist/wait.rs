@@ -2,7 +2,7 @@
 //! channels' `Select` drives the same [`Ticket`] and nodes itself).
 
 use super::{lock, Node, Parked, Queue, Ticket, Wakes};
-use crate::loom::process::AtomicU64;
+use crate::loom::AtomicU64;
 use crate::runtime::context;
 use crate::spin::{RawGuard, RawMutex};
 use crate::strand::WaitKind;
