@@ -4,7 +4,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use strands::{Builder, Priority};
@@ -191,3 +192,43 @@ fn a_strand_spawned_from_outside_starts_while_the_workers_never_run_dry() {
         busy.into_iter().for_each(|b| b.join().unwrap());
     }
 }
+
+/// A strand that spawns a child and joins it in a loop (its child always
+/// the newest fresh strand, itself woken into `next`) leaves room for the
+/// other strands of its level: the `next` streak is not ended by picks of
+/// the newest fresh strand. Without that, the yielder never ran (it fails
+/// at `LOOP_BOUND` rounds).
+#[test]
+fn other_strands_run_while_a_spawn_join_loop_runs() {
+    let turns = Arc::new(AtomicUsize::new(0));
+    let rounds = common::rt(1).block_on({
+        let turns = Arc::clone(&turns);
+        move || {
+            let t = Arc::clone(&turns);
+            let stop = Arc::new(AtomicBool::new(false));
+            let s = Arc::clone(&stop);
+            let yielder = strands::spawn(move || {
+                while !s.load(SeqCst) {
+                    t.fetch_add(1, SeqCst);
+                    strands::yield_now();
+                }
+            });
+            let mut rounds = 0;
+            while turns.load(SeqCst) < 1_000 && rounds < LOOP_BOUND {
+                strands::spawn(|| ()).join().unwrap();
+                rounds += 1;
+            }
+            stop.store(true, SeqCst);
+            yielder.join().unwrap();
+            rounds
+        }
+    });
+    assert!(
+        turns.load(SeqCst) >= 1_000,
+        "the yielder ran {} times in {rounds} rounds",
+        turns.load(SeqCst)
+    );
+}
+
+/// Rounds after which the loop above gives up.
+const LOOP_BOUND: usize = 1_000_000;

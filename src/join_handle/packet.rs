@@ -123,9 +123,10 @@ pub(super) fn wait(strand: &Header, deadline: Option<Instant>) -> bool {
         return true;
     }
     let _recorded = context::joining(strand.id.as_u64(), deadline.is_some());
+    let (waiter, pinned_at) = context::pinned_waiter();
     // SAFETY: the handle is the single joiner, and it withdraws (below)
     // before it could install again.
-    if !unsafe { join.install(context::waiter()) } {
+    if !unsafe { join.install(waiter, pinned_at) } {
         return true; // DONE meanwhile
     }
     // Withdraws the waiter if we leave without the end: on a timeout, or

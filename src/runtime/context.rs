@@ -330,6 +330,21 @@ pub(crate) fn waiter() -> Waiter {
     }
 }
 
+/// [`waiter`], and where the waiter is pinned: its worker's mark
+/// (`Worker::mark`) for a strand that may not move, 0 for a plain thread or
+/// a strand that may. A join hands the pair to the joined strand's slot, so
+/// that the strand can switch straight to its joiner as it finishes
+/// (`strand::job`, "Hand-off").
+pub(crate) fn pinned_waiter() -> (Waiter, usize) {
+    with_worker(|w| match w.and_then(|w| w.running().map(|s| (w, s))) {
+        Some((w, s)) => {
+            let at = if s.migratable { 0 } else { w.mark() };
+            (Waiter::Strand(s.clone()), at)
+        }
+        None => (Waiter::Thread(thread::current()), 0),
+    })
+}
+
 /// Blocks the caller until some waker registered with [`waiter`] wakes it,
 /// or spuriously: callers wait in a loop on their condition. In a strand, a
 /// cancellation unwinds from here (see [`park`]).

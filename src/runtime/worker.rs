@@ -94,6 +94,9 @@ pub(crate) struct Worker {
     /// Per other worker: its progress and the time when this worker, idle,
     /// first saw a lone strand in its deques (see [`Worker::worth_stealing`]).
     lone_seen: Box<[Cell<Option<LoneSeen>>]>,
+    /// A finished strand that switched straight to its joiner (pinned to
+    /// this worker), retired by the joiner as it resumes.
+    handed_off: Cell<Option<StrandRef>>,
 }
 
 /// Another worker's progress when a lone strand was first seen in its
@@ -168,6 +171,15 @@ impl Worker {
 }
 
 impl Worker {
+    /// This worker's mark: an address no other live worker of any runtime
+    /// shares (its slot in the runtime's shared state, which outlives
+    /// every strand of the runtime: a strand's mark stays valid while it
+    /// waits). See `JoinSlot::install`.
+    #[inline]
+    pub(crate) fn mark(&self) -> usize {
+        &self.shared.workers[self.index] as *const _ as usize
+    }
+
     /// Pushes a strand that lives on this worker (started here) back onto
     /// its queue.
     pub(crate) fn push_local(&self, strand: StrandRef) {

@@ -17,12 +17,20 @@
 //! published). The strand writes its result *before* the worker swaps in
 //! `DONE` (release), and the worker wakes the waiter it finds; the joiner
 //! reads the result only after seeing `DONE` (acquire).
+//!
+//! **Hand-off.** A strand that finishes while its joiner is parked on the
+//! same worker, and pinned there, publishes its end itself and switches
+//! straight to the joiner, which retires it as it resumes (before its join
+//! reads anything: `runtime/worker/switch.rs`). The joiner says where it is
+//! pinned as it installs its waker ([`JoinSlot::install`]); the finishing
+//! strand reads the waker only when that is its own worker, where the
+//! joiner cannot be running.
 
 use super::waiter::Waiter;
 use super::Header;
 use crate::inline::InlineSlot;
 use crate::loom::cell::UnsafeCell;
-use crate::loom::{AtomicU8, Ordering};
+use crate::loom::{AtomicU8, AtomicUsize, Ordering};
 
 /// What a strand's payload is, for its types: the functions the typed
 /// spawn path (`join_handle::packet`) provides, one static table per body
@@ -158,6 +166,10 @@ pub(crate) const DETACHED: u8 = 3;
 pub(crate) struct JoinSlot {
     state: AtomicU8,
     waiter: UnsafeCell<Option<Waiter>>,
+    /// Where the installed joiner is pinned (a worker's mark, see
+    /// `Worker::mark`), or 0: a plain thread, or a strand that may move.
+    /// Read only with `WAITING`.
+    pinned_at: AtomicUsize,
 }
 
 impl JoinSlot {
@@ -165,6 +177,7 @@ impl JoinSlot {
         JoinSlot {
             state: AtomicU8::new(EMPTY),
             waiter: UnsafeCell::new(None),
+            pinned_at: AtomicUsize::new(0),
         }
     }
 
@@ -184,16 +197,67 @@ impl JoinSlot {
     /// Publishes the end and wakes the joiner, if one waits. Returns the
     /// state it replaced (`DETACHED`: nobody will ever look).
     pub(crate) fn publish(&self) -> u8 {
-        let was = self.state.swap(DONE, Ordering::AcqRel);
-        if was == WAITING {
-            // SAFETY: WAITING was published after the joiner wrote `waiter`,
-            // and the joiner touches it again only after moving the state
-            // back to EMPTY, which our swap has made impossible.
-            if let Some(w) = self.waiter.with_mut(|w| unsafe { (*w).take() }) {
-                w.wake();
-            }
+        let (was, waiter) = self.publish_taking();
+        if let Some(w) = waiter {
+            w.wake();
         }
         was
+    }
+
+    /// Publishes the end and hands back the joiner's waker, if one waits,
+    /// without waking it. Returns the state it replaced too.
+    fn publish_taking(&self) -> (u8, Option<Waiter>) {
+        let was = self.state.swap(DONE, Ordering::AcqRel);
+        if was != WAITING {
+            return (was, None);
+        }
+        // SAFETY: WAITING was published after the joiner wrote `waiter`, and
+        // the joiner touches it again only after moving the state back to
+        // EMPTY, which our swap has made impossible.
+        (was, self.waiter.with_mut(|w| unsafe { (*w).take() }))
+    }
+
+    /// The joiner, if it waits and is a strand pinned to the worker whose
+    /// mark is `here` (parked, or queued there after a wake). The pointer
+    /// is valid until the waker is taken.
+    ///
+    /// # Safety
+    ///
+    /// Called by the strand itself, finished and still running on that
+    /// worker: a joiner pinned there cannot run meanwhile, so it cannot
+    /// withdraw or reinstall its waker, and its handle (which it borrows
+    /// while it waits) cannot detach.
+    #[inline]
+    pub(crate) unsafe fn joiner_pinned_at(&self, here: usize) -> Option<*const Header> {
+        // Acquire: the waker the joiner wrote before its WAITING, and its
+        // `pinned_at` (a later installer could only be another worker's
+        // strand, whose mark is not `here`).
+        if self.state.load(Ordering::Acquire) != WAITING
+            || self.pinned_at.load(Ordering::Relaxed) != here
+        {
+            return None;
+        }
+        // SAFETY: by the contract, nobody writes `waiter` now: the joiner
+        // cannot run, and only we publish.
+        self.waiter.with(|w| match unsafe { &*w } {
+            Some(Waiter::Strand(s)) => Some(&**s as *const Header),
+            _ => None,
+        })
+    }
+
+    /// Publishes the end and takes the joiner `joiner_pinned_at` found,
+    /// which the caller took out of its park itself
+    /// (`State::claim_parked`) to run it next.
+    ///
+    /// # Safety
+    ///
+    /// [`joiner_pinned_at`](Self::joiner_pinned_at)'s, and it returned the
+    /// joiner since.
+    pub(crate) unsafe fn publish_to_pinned(&self) -> super::StrandRef {
+        match self.publish_taking() {
+            (WAITING, Some(Waiter::Strand(s))) => s,
+            _ => unreachable!("a pinned joiner withdrew while its worker was busy"),
+        }
     }
 
     /// The handle is being dropped. Returns `true` if the end was already
@@ -211,18 +275,21 @@ impl JoinSlot {
         }
     }
 
-    /// Installs the joiner's waker. Returns `false` if the end was
-    /// published meanwhile (the waker was not installed and is dropped).
+    /// Installs the joiner's waker, and where the joiner is pinned (the
+    /// mark of its worker, or 0: see [`joiner_pinned_at`](Self::joiner_pinned_at)).
+    /// Returns `false` if the end was published meanwhile (the waker was
+    /// not installed and is dropped).
     ///
     /// # Safety
     ///
     /// Only the single joiner calls this, and not again before
     /// [`withdraw`](Self::withdraw) or the end.
-    pub(crate) unsafe fn install(&self, waiter: Waiter) -> bool {
+    pub(crate) unsafe fn install(&self, waiter: Waiter, pinned_at: usize) -> bool {
         // SAFETY: the joiner (us) is the only writer of `waiter` while the
         // state is EMPTY, and the strand's side reads it only after we
         // publish WAITING below.
         self.waiter.with_mut(|w| unsafe { *w = Some(waiter) });
+        self.pinned_at.store(pinned_at, Ordering::Relaxed);
         if self
             .state
             .compare_exchange(EMPTY, WAITING, Ordering::AcqRel, Ordering::Acquire)

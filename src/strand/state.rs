@@ -124,6 +124,16 @@ impl State {
         }
     }
 
+    /// Takes a parked strand out of its park for the caller to run, as a
+    /// winning wake would (the caller then owns it), but leaves a strand
+    /// that is not parked alone: no token. Returns whether it took it.
+    #[inline]
+    pub(crate) fn claim_parked(&self) -> bool {
+        self.0
+            .compare_exchange(PARKED, ACTIVE, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
     /// The strand finished; final.
     #[inline]
     pub(crate) fn done(&self) {

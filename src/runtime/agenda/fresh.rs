@@ -105,9 +105,13 @@ impl<T> Fresh<T> {
     /// The newest fresh strand: the slot's, else the deque's. Out of line:
     /// inlined into the pick, it cost every yield (which finds no fresh
     /// strand) a few instructions more.
+    /// Says whether it came from the slot.
     #[inline(never)]
-    pub(crate) fn pop(&self) -> Option<Arc<T>> {
-        self.slot.take().or_else(|| self.deque.pop())
+    pub(crate) fn pop(&self) -> Option<(Arc<T>, bool)> {
+        match self.slot.take() {
+            Some(s) => Some((s, true)),
+            None => self.deque.pop().map(|s| (s, false)),
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -157,7 +161,7 @@ mod tests {
             fresh.push(Arc::new(i));
         }
         assert_eq!((fresh.len(), thief.len()), (4, 4));
-        assert_eq!(*fresh.pop().unwrap(), 3, "the slot's, the newest");
+        assert_eq!(*fresh.pop().unwrap().0, 3, "the slot's, the newest");
         // a thief takes the oldest (a batch of the deque), never the slot
         // while the deque has some
         fresh.push(Arc::new(4));
@@ -166,8 +170,10 @@ mod tests {
             _ => panic!("nothing stolen"),
         };
         assert!(stolen < 3, "an older strand, not the slot's: {stolen}");
-        let mut all: Vec<u32> = std::iter::from_fn(|| fresh.pop()).map(|s| *s).collect();
-        all.extend(std::iter::from_fn(|| dest.pop()).map(|s| *s));
+        let mut all: Vec<u32> = std::iter::from_fn(|| fresh.pop())
+            .map(|(s, _)| *s)
+            .collect();
+        all.extend(std::iter::from_fn(|| dest.pop()).map(|(s, _)| *s));
         all.push(stolen);
         all.sort_unstable();
         assert_eq!(all, [0, 1, 2, 4], "each strand once");

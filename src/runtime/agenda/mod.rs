@@ -23,8 +23,12 @@
 //!   completes, a channel hand-over, a lock released). It runs at the
 //!   next pick, as Go's `runnext` and tokio's LIFO slot do; a strand
 //!   already in the slot moves to the back of the started queue. At most
-//!   [`NEXT_STREAK`] picks in a row come from the slot, so strands that
-//!   keep waking each other cannot hold the worker.
+//!   [`NEXT_STREAK`] picks come from the slot before an older strand (from
+//!   the fresh deque or the started queue) gets a turn, so strands that
+//!   keep waking each other cannot hold the worker; picks of the newest
+//!   fresh strand between them do not end the streak (a strand spawning a
+//!   child and joining it in a loop would otherwise keep the others
+//!   waiting).
 //! - *fresh*: strands spawned here that have not started: the newest in a
 //!   slot, the others in a LIFO `crossbeam_deque::Worker` (`fresh.rs`;
 //!   this worker takes the newest, thieves the oldest), whose `Stealer`
@@ -47,7 +51,9 @@
 //! Fresh strands go before started ones. That cannot starve the started
 //! ones: the fresh deque only grows when strands of this worker spawn (which
 //! needs them to run) or when the worker, out of local work, takes a batch
-//! from elsewhere. (Alternating the two queues was measured: it interleaves
+//! from elsewhere; and a strand that spawns one child at a time and joins
+//! it (the child always the newest, the spawner always `next`) gives way
+//! after [`NEXT_STREAK`] rounds (see *next* above). (Alternating the two queues was measured: it interleaves
 //! two streams of cold stacks and made the 100k-strand stress job 3x slower,
 //! 2.4 s vs 0.8 s.) Beyond them: the worker's remote queue (its strands
 //! woken from other threads), then the runtime's injectors (fresh strands
@@ -230,13 +236,14 @@ impl LocalQueues {
     /// the streak ends.
     #[inline(always)]
     fn take_next(&self, p: Priority) -> Option<StrandRef> {
-        let streak = self.next_streak.replace(0);
         let next = self.next.take()?;
         if next.priority != p {
             self.next.set(Some(next));
             return None;
         }
+        let streak = self.next_streak.get();
         if streak >= NEXT_STREAK {
+            self.next_streak.set(0);
             self.started.borrow_mut()[p].push_back(next);
             return None;
         }
@@ -307,26 +314,39 @@ impl LocalQueues {
         if let Some(t) = self.take_next(p) {
             return Some(t);
         }
-        self.pop_fresh(p).or_else(|| {
-            let mut started = self.started.borrow_mut();
-            let s = started[p].pop_front();
-            warm(&started[p]);
-            s
-        })
+        if let Some(t) = self.pop_fresh(p) {
+            return Some(t);
+        }
+        self.next_streak.set(0); // an older strand's turn: the streak ends
+        let mut started = self.started.borrow_mut();
+        let s = started[p].pop_front();
+        warm(&started[p]);
+        s
     }
 
-    /// A fresh strand of level `p`, unless the deque is known empty.
+    /// A fresh strand of level `p`, unless the deque is known empty. One
+    /// from the deque (older than the slot's) ends the `next` streak; the
+    /// slot's newest does not, so a strand that spawns a child and joins it
+    /// in a loop (the child in the slot, the woken spawner in `next`) still
+    /// gives way after [`NEXT_STREAK`] rounds.
     #[inline(always)]
     fn pop_fresh(&self, p: Priority) -> Option<StrandRef> {
         if self.fresh_levels.get() & level_bit(p) == 0 {
             return None;
         }
-        let t = self.fresh[p].pop();
-        if t.is_none() {
-            self.fresh_levels
-                .set(self.fresh_levels.get() & !level_bit(p));
+        match self.fresh[p].pop() {
+            Some((t, from_slot)) => {
+                if !from_slot {
+                    self.next_streak.set(0);
+                }
+                Some(t)
+            }
+            None => {
+                self.fresh_levels
+                    .set(self.fresh_levels.get() & !level_bit(p));
+                None
+            }
         }
-        t
     }
 
     /// Level `p`'s fresh deque may hold a strand now (and so the level).
@@ -347,13 +367,30 @@ impl LocalQueues {
     /// Clears the occupancy bits if the queues are in fact empty; returns
     /// whether they are (a strand yielding alone, after the others ended
     /// or were stolen, would otherwise keep finding the bits set).
+    ///
+    /// Looks only at the levels whose bit is set (a clear bit means an
+    /// empty level: every push sets it).
     pub(crate) fn settle_if_empty(&self) -> bool {
-        let empty = self.is_empty();
-        if empty {
-            self.levels.set(0);
-            self.fresh_levels.set(0);
+        let levels = self.levels.get();
+        if self.has_next() {
+            return false;
         }
-        empty
+        for p in Priority::ALL {
+            if levels & level_bit(p) != 0 && !self.level_is_empty(p) {
+                return false;
+            }
+        }
+        self.levels.set(0);
+        self.fresh_levels.set(0);
+        true
+    }
+
+    /// Whether level `p` holds no strand (the `next` slot aside).
+    fn level_is_empty(&self, p: Priority) -> bool {
+        self.started.borrow()[p].is_empty()
+            && self.fresh[p].is_empty()
+            && (self.special[p].get() == 0
+                || (self.timed.borrow()[p].is_empty() && self.migrants[p].is_empty()))
     }
 
     /// [`Self::pop_level`] when the level may hold deadlines or migrants.
@@ -399,12 +436,7 @@ impl LocalQueues {
     /// Whether any of this worker's own queues holds a strand.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
-        !self.has_next()
-            && self.started.borrow().iter().all(VecDeque::is_empty)
-            && self.fresh.iter().all(fresh::Fresh::is_empty)
-            && (self.special.iter().all(|n| n.get() == 0)
-                || (self.timed.borrow().iter().all(BinaryHeap::is_empty)
-                    && self.migrants.iter().all(Deque::is_empty)))
+        !self.has_next() && Priority::ALL.into_iter().all(|p| self.level_is_empty(p))
     }
 
     /// Whether a strand that can run only here waits: started (pinned),

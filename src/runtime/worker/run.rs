@@ -42,6 +42,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         spawns: Cell::new(0),
         progress: Cell::new(me.watch_seq.load(Ordering::Relaxed)),
         lone_seen: (0..shared.workers.len()).map(|_| Cell::new(None)).collect(),
+        handed_off: Cell::new(None),
         shared,
     };
     WORKER.with(|w| w.set(&worker));

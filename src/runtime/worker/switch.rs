@@ -22,6 +22,7 @@ impl Worker {
     pub(crate) unsafe fn switch_out(&self, action: Action) {
         self.action.set(action);
         let strand = self.running().expect("a strand is running");
+        let pinned = !strand.migratable;
         // SAFETY: this worker owns the running strand; the caller is it.
         let save = unsafe { strand.context_slot() };
         // SAFETY: [1] `save` is the running strand's context slot, valid
@@ -29,6 +30,78 @@ impl Worker {
         // [2] the worker's context was saved by `run_strand` when it
         // switched into this strand and not resumed since.
         unsafe { arch::switch(save, self.ctx.get()) };
+        if pinned {
+            // Resumed on this worker (a pinned strand runs nowhere else), so
+            // `self` is still this thread's worker: perhaps by a strand that
+            // finished and handed off to us (see `exit`).
+            if let Some(done) = self.handed_off.take() {
+                self.retire(done, true);
+            }
+        }
+    }
+
+    /// The running strand finished (its body, its locals): it leaves this
+    /// worker for good. Straight to its joiner when the joiner is parked
+    /// on this worker and pinned to it, and nothing else waits here: the
+    /// joiner would run next anyway, and one switch replaces two, a wake's
+    /// queue push and the worker's pick. The joiner retires the strand as
+    /// it resumes, before its join returns (`switch_out`), so it still sees
+    /// the strand entirely gone. Otherwise through the worker, which
+    /// retires it and wakes the joiner.
+    ///
+    /// # Safety
+    ///
+    /// Must be called from the running strand of this worker, finished,
+    /// in its first frame: it is never resumed.
+    pub(crate) unsafe fn exit(&self) {
+        if let Some(joiner) = self.joiner_to_run_next() {
+            let done = self.take_running().expect("a strand is running");
+            // what `run_strand` checks after a switch-out, checked now
+            let here = 0u8;
+            check_stack(&done, std::hint::black_box(&here) as *const u8 as usize);
+            // SAFETY: this worker owns `done`, which is switching out now.
+            let save = unsafe { done.context_slot() };
+            // kept alive (and `save` valid) until the joiner retires it,
+            // after this switch has completed
+            debug_assert!(self.handed_off.take().is_none());
+            self.handed_off.set(Some(done));
+            let header = self.install(joiner);
+            // SAFETY: this worker owns the joiner, installed to run.
+            let load = unsafe { header.context_slot() };
+            // SAFETY: [1] `save` is the finished strand's slot, alive in
+            // `handed_off` until after the switch (see above); it is never
+            // resumed. [2] the joiner was parked (we took it out of its
+            // park, so nobody else runs it): its context is saved and not
+            // resumed since.
+            unsafe { arch::switch(save, load) };
+            unreachable!("a finished strand was resumed");
+        }
+        // SAFETY: by the contract.
+        unsafe { self.switch_out(Action::Done) };
+    }
+
+    /// The joiner of the running (finished) strand, taken out of its park
+    /// to run next, with the strand's end published to it; `None` (nothing
+    /// done) unless the hand-off of [`exit`](Self::exit) applies.
+    fn joiner_to_run_next(&self) -> Option<StrandRef> {
+        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
+            return None; // through the worker, which fires timers and polls, or halts
+        }
+        let done = self.running()?;
+        // SAFETY: `done` is the finished strand, running on this worker.
+        let joiner = unsafe { done.join.joiner_pinned_at(self.mark()) }?;
+        self.drain_remote();
+        // (the occupancy bits stay set after the pick that emptied a level)
+        if !self.queues.surely_empty() && !self.queues.settle_if_empty() {
+            return None; // others wait here: the agenda picks
+        }
+        // SAFETY: the waker holds the joiner until it is taken below.
+        if !unsafe { (*joiner).state.claim_parked() } {
+            return None; // woken meanwhile (a timer, a cancel): queued here
+        }
+        self.ticks.set(self.ticks.get() + 1);
+        // SAFETY: `joiner_pinned_at` returned the joiner just now.
+        Some(unsafe { done.join.publish_to_pinned() })
     }
 
     /// A yield that hands this worker straight to the next strand of its
@@ -192,13 +265,14 @@ impl Worker {
                 }
                 // else: the waker owns it now (through its Arc)
             }
-            Action::Done => self.retire(strand),
+            Action::Done => self.retire(strand, false),
         }
     }
 
     /// A strand finished: its stack back, its count down, then its joiner
-    /// told.
-    fn retire(&self, strand: StrandRef) {
+    /// told (unless `published`: the strand told its joiner itself, as it
+    /// handed off to it).
+    fn retire(&self, strand: StrandRef, published: bool) {
         strand.state.done();
         // SAFETY: the strand is finished and this worker owns it.
         let stack = unsafe { strand.with_stack(Option::take) };
@@ -215,8 +289,10 @@ impl Worker {
         // detached strand's result (user code, outside any strand), which
         // must not unwind through the worker loop.
         crate::abort::abort_on_unwind("a strand's result", move || {
-            // SAFETY: this worker owns the finished strand.
-            unsafe { strand.publish() };
+            if !published {
+                // SAFETY: this worker owns the finished strand.
+                unsafe { strand.publish() };
+            }
             drop(strand);
         });
     }
@@ -259,8 +335,8 @@ unsafe extern "C" fn strand_entry(arg: *mut u8) {
     }
     with_worker(|w| {
         let w = w.expect("a strand runs on a worker");
-        // SAFETY: we are the running strand of `w`.
-        unsafe { w.switch_out(Action::Done) };
+        // SAFETY: we are the running strand of `w`, finished.
+        unsafe { w.exit() };
     });
     unreachable!("a finished strand was resumed");
 }
