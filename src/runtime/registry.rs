@@ -113,6 +113,7 @@ impl<T: Registered + ?Sized> Registry<T> {
     /// Forgets a finished (or refused) strand. Returns whether it was the
     /// last of its shard after the gate closed: the caller then tells the
     /// shutdown ([`Gate::notify_drained`]) and the workers.
+    #[inline]
     pub(crate) fn remove(&self, strand: &T, gate: &Gate) -> bool {
         // the shard never changes after insert: reading it unlocked is fine
         let shard = strand.registry_slot().load(Ordering::Relaxed) % SHARDS;

@@ -187,6 +187,14 @@ impl JoinSlot {
         self.state.load(Ordering::Acquire) == DONE
     }
 
+    /// Whether a joiner's waker is installed (a hint: only the strand's
+    /// own side, finishing, may act on it, through
+    /// [`joiner_pinned_at`](Self::joiner_pinned_at)).
+    #[inline]
+    pub(crate) fn has_waiter(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == WAITING
+    }
+
     /// Whether the handle was dropped before the end (the strand drops its
     /// own result).
     #[inline]

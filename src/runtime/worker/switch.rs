@@ -84,10 +84,13 @@ impl Worker {
     /// to run next, with the strand's end published to it; `None` (nothing
     /// done) unless the hand-off of [`exit`](Self::exit) applies.
     fn joiner_to_run_next(&self) -> Option<StrandRef> {
+        let done = self.running()?;
+        if !done.join.has_waiter() {
+            return None; // the common exit: nobody joins yet
+        }
         if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
             return None; // through the worker, which fires timers and polls, or halts
         }
-        let done = self.running()?;
         // SAFETY: `done` is the finished strand, running on this worker.
         let joiner = unsafe { done.join.joiner_pinned_at(self.mark()) }?;
         self.drain_remote();
@@ -272,6 +275,7 @@ impl Worker {
     /// A strand finished: its stack back, its count down, then its joiner
     /// told (unless `published`: the strand told its joiner itself, as it
     /// handed off to it).
+    #[inline]
     fn retire(&self, strand: StrandRef, published: bool) {
         strand.state.done();
         // SAFETY: the strand is finished and this worker owns it.
