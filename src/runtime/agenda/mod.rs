@@ -357,6 +357,27 @@ impl LocalQueues {
         self.occupy(p);
     }
 
+    /// Whether a strand of level `p` woken here now would be this worker's
+    /// next pick from its own queues: the `next` slot is free and its
+    /// streak not spent, no other level may hold a strand, and the level
+    /// holds no deadline or migrant (served before `next`). For a strand
+    /// run at once instead of through the slot (a finishing strand's
+    /// hand-off to its joiner); [`Self::ran_next`] then counts it.
+    #[inline]
+    pub(crate) fn next_is_free_for(&self, p: Priority) -> bool {
+        self.levels.get() & !level_bit(p) == 0
+            && self.special[p].get() == 0
+            && self.next_streak.get() < NEXT_STREAK
+            && !self.has_next()
+    }
+
+    /// A strand ran as if picked from the `next` slot (see
+    /// [`Self::next_is_free_for`]).
+    #[inline]
+    pub(crate) fn ran_next(&self) {
+        self.next_streak.set(self.next_streak.get() + 1);
+    }
+
     /// Whether this worker's own queues are surely empty (one load; `false`
     /// may still mean empty).
     #[inline]

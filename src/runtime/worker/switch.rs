@@ -42,9 +42,11 @@ impl Worker {
 
     /// The running strand finished (its body, its locals): it leaves this
     /// worker for good. Straight to its joiner when the joiner is parked
-    /// on this worker and pinned to it, and nothing else waits here: the
-    /// joiner would run next anyway, and one switch replaces two, a wake's
-    /// queue push and the worker's pick. The joiner retires the strand as
+    /// on this worker and pinned to it, and the agenda would pick it next
+    /// anyway (woken here, it would go into the `next` slot, which is free,
+    /// its streak not spent, and no other level waits): one switch replaces
+    /// two, a wake's queue push and the worker's pick. The hand-off counts
+    /// as a pick from `next` (its streak) and for maintenance (the ticks). The joiner retires the strand as
     /// it resumes, before its join returns (`switch_out`), so it still sees
     /// the strand entirely gone. Otherwise through the worker, which
     /// retires it and wakes the joiner.
@@ -93,15 +95,17 @@ impl Worker {
         }
         // SAFETY: `done` is the finished strand, running on this worker.
         let joiner = unsafe { done.join.joiner_pinned_at(self.mark()) }?;
-        self.drain_remote();
-        // (the occupancy bits stay set after the pick that emptied a level)
-        if !self.queues.surely_empty() && !self.queues.settle_if_empty() {
-            return None; // others wait here: the agenda picks
-        }
         // SAFETY: the waker holds the joiner until it is taken below.
-        if !unsafe { (*joiner).state.claim_parked() } {
+        let joiner = unsafe { &*joiner };
+        if !self.queues.next_is_free_for(joiner.priority) {
+            // woken the ordinary way it would wait in `next` behind a
+            // strand of a more urgent turn, or its streak is spent
+            return None;
+        }
+        if !joiner.state.claim_parked() {
             return None; // woken meanwhile (a timer, a cancel): queued here
         }
+        self.queues.ran_next();
         self.ticks.set(self.ticks.get() + 1);
         // SAFETY: `joiner_pinned_at` returned the joiner just now.
         Some(unsafe { done.join.publish_to_pinned() })
