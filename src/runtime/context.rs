@@ -260,7 +260,7 @@ pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
 fn count_for_deadlocks(guard: &mut WaitGuard) {
     with_worker(|w| {
         if let Some(w) = w {
-            w.shared.workers[w.index].waits.begin();
+            w.slot().waits.begin();
             guard.counted = true;
         }
     });
@@ -314,7 +314,7 @@ impl Drop for WaitGuard {
             // only its own counts)
             with_worker(|w| {
                 if let Some(w) = w {
-                    w.shared.workers[w.index].waits.end();
+                    w.slot().waits.end();
                 }
             });
         }

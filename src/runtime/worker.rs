@@ -17,7 +17,7 @@
 //! Strand code reaches its worker only through [`super::context`].
 
 use super::agenda::{LocalQueues, PerPriority, Stealers};
-use super::shared::Shared;
+use super::shared::{Shared, WorkerShared};
 use crate::arch::RawContext;
 use crate::loom::{Arc, Ordering};
 use crate::stack::Stack;
@@ -97,6 +97,8 @@ pub(crate) struct Worker {
     /// A finished strand that switched straight to its joiner (pinned to
     /// this worker), retired by the joiner as it resumes.
     handed_off: Cell<Option<StrandRef>>,
+    /// `&shared.workers[index]`, looked up once (see [`Worker::slot`]).
+    slot: *const WorkerShared,
 }
 
 /// Another worker's progress when a lone strand was first seen in its
@@ -171,13 +173,24 @@ impl Worker {
 }
 
 impl Worker {
+    /// This worker's slot in the runtime's shared state (counters others
+    /// read, its remote queue): one load, where indexing the runtime's
+    /// slice cost a bounds check and two loads at each of a dozen uses
+    /// per spawn + join.
+    #[inline]
+    pub(crate) fn slot(&self) -> &WorkerShared {
+        // SAFETY: `slot` points into `self.shared.workers`, a boxed slice
+        // that the `Arc` this worker holds keeps alive and never moves.
+        unsafe { &*self.slot }
+    }
+
     /// This worker's mark: an address no other live worker of any runtime
     /// shares (its slot in the runtime's shared state, which outlives
     /// every strand of the runtime: a strand's mark stays valid while it
     /// waits). See `JoinSlot::install`.
     #[inline]
     pub(crate) fn mark(&self) -> usize {
-        &self.shared.workers[self.index] as *const _ as usize
+        self.slot as usize
     }
 
     /// Pushes a strand that lives on this worker (started here) back onto
@@ -220,7 +233,7 @@ impl Worker {
 
     /// Moves strands woken on other threads into the local queues.
     fn drain_remote(&self) {
-        let me = &self.shared.workers[self.index];
+        let me = self.slot();
         while !me.remote.is_empty() {
             match me.remote.steal() {
                 crossbeam_deque::Steal::Success(s) => self.push_local(s),
@@ -234,9 +247,7 @@ impl Worker {
     /// this worker's line).
     fn count_park(&self) {
         self.parks.set(self.parks.get() + 1);
-        self.shared.workers[self.index]
-            .parks
-            .store(self.parks.get(), Ordering::Relaxed);
+        self.slot().parks.store(self.parks.get(), Ordering::Relaxed);
     }
 
     fn next_strand(&self) -> Option<StrandRef> {
@@ -259,7 +270,7 @@ impl Worker {
             .take_from(&self.shared.injectors, self.victims());
         super::events::points::stolen(&self.shared, strand.as_deref(), self.index);
         // published at once, so a stolen strand's joiner sees it counted
-        self.shared.workers[self.index]
+        self.slot()
             .steals
             .store(self.queues.steals.get(), Ordering::Relaxed);
         if strand.is_some() && self.shared.has_injected() {
@@ -272,7 +283,7 @@ impl Worker {
     /// it goes idle).
     fn has_work(&self) -> bool {
         !self.queues.is_empty()
-            || !self.shared.workers[self.index].remote.is_empty()
+            || !self.slot().remote.is_empty()
             || self.shared.has_injected()
             || self.victims().next().is_some()
             || self.shared.stw.requested() // halt instead of sleeping
@@ -326,7 +337,7 @@ impl Worker {
         if stack.size() == self.shared.stack_size && cache.len() < STACK_CACHE {
             stack.recycle();
             cache.push(stack);
-            self.shared.workers[self.index]
+            self.slot()
                 .cached_stacks
                 .store(cache.len(), Ordering::Relaxed);
         }
@@ -338,7 +349,7 @@ impl Worker {
         let mut cache = self.stack_cache.borrow_mut();
         let s = cache.pop();
         if s.is_some() {
-            self.shared.workers[self.index]
+            self.slot()
                 .cached_stacks
                 .store(cache.len(), Ordering::Relaxed);
         }
@@ -350,12 +361,12 @@ impl Worker {
     pub(crate) fn count_spawn(&self, p: crate::Priority) {
         let n = self.spawned[p].get() + 1;
         self.spawned[p].set(n);
-        self.shared.workers[self.index].spawned[p].store(n, Ordering::Relaxed);
+        self.slot().spawned[p].store(n, Ordering::Relaxed);
     }
 
     /// Publishes this worker's counters for `Runtime::metrics`.
     fn publish_metrics(&self) {
-        let me = &self.shared.workers[self.index];
+        let me = self.slot();
         me.switches.store(self.switches.get(), Ordering::Relaxed);
         me.parks.store(self.parks.get(), Ordering::Relaxed);
         for (slot, n) in me.finished.iter().zip(self.finished.iter()) {
@@ -392,9 +403,7 @@ impl Worker {
     fn note_progress(&self) {
         let p = self.progress.get() + 1;
         self.progress.set(p);
-        self.shared.workers[self.index]
-            .watch_seq
-            .store(p, Ordering::Relaxed);
+        self.slot().watch_seq.store(p, Ordering::Relaxed);
     }
 
     /// How many strands of this worker are switched out mid-unwind (see

@@ -6,6 +6,7 @@ use crate::arch::RawContext;
 use crate::loom::{Arc, Ordering};
 use crate::runtime::agenda::{Deques, LocalQueues, PerPriority};
 use crate::runtime::shared::Shared;
+use crate::runtime::shared::WorkerShared;
 use crate::stack::overflow::AltStack;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::ptr;
@@ -43,6 +44,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         progress: Cell::new(me.watch_seq.load(Ordering::Relaxed)),
         lone_seen: (0..shared.workers.len()).map(|_| Cell::new(None)).collect(),
         handed_off: Cell::new(None),
+        slot: me as *const WorkerShared,
         shared,
     };
     WORKER.with(|w| w.set(&worker));

@@ -229,7 +229,7 @@ impl Worker {
         self.switches.set(self.switches.get() + 1);
         let header: &Header = self.running().expect("just installed");
         header.stats.switched_in(self.shared.events.is_some()); // a counter; a clock if observed
-        let me = &self.shared.workers[self.index];
+        let me = self.slot();
         self.note_progress();
         me.watch_current
             .store(header.id.as_u64(), Ordering::Relaxed);
@@ -248,9 +248,7 @@ impl Worker {
         // the strand was runnable and we own it.
         unsafe { arch::switch(self.ctx.get(), load) };
         overflow::set_current(ptr::null());
-        self.shared.workers[self.index]
-            .watch_current
-            .store(0, Ordering::Relaxed);
+        self.slot().watch_current.store(0, Ordering::Relaxed);
         let strand = self.take_running().expect("the strand we ran");
         // SAFETY: the switch just saved the context; the worker owns it.
         check_stack(&strand, unsafe { (*strand.context_slot()).stack_pointer() });
@@ -290,8 +288,7 @@ impl Worker {
         let p = strand.priority;
         self.finished[p].set(self.finished[p].get() + 1);
         // published before the joiner hears of it
-        self.shared.workers[self.index].finished[p]
-            .store(self.finished[p].get(), Ordering::Relaxed);
+        self.slot().finished[p].store(self.finished[p].get(), Ordering::Relaxed);
         self.shared.strand_finished(&strand);
         // The joiner sees the strand entirely gone. Publishing may drop a
         // detached strand's result (user code, outside any strand), which
