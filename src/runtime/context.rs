@@ -245,14 +245,32 @@ pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
 /// deadline is also counted for the watchdog's deadlock check
 /// (`watchdog/deadlock.rs`) while it lasts.
 pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
-    if timed {
-        return waiting(WaitKind::Join, strand | super::watchdog::TIMED_JOIN);
-    }
-    let mut guard = waiting(WaitKind::Join, strand);
-    if !guard.strand.is_null() {
-        count_for_deadlocks(&mut guard);
-    }
-    guard
+    let detail = if timed {
+        strand | super::watchdog::TIMED_JOIN
+    } else {
+        strand
+    };
+    // `waiting` and `count_for_deadlocks` in one look-up of the worker
+    with_worker(|w| {
+        let none = WaitGuard {
+            strand: std::ptr::null(),
+            counted: false,
+        };
+        let Some((w, s)) = w.and_then(|w| w.running().map(|s| (w, s))) else {
+            return none;
+        };
+        if s.wait.kind() != WaitKind::Unknown {
+            return none; // an outer wait keeps its record
+        }
+        s.wait.set(WaitKind::Join, detail);
+        if !timed {
+            w.slot().waits.begin();
+        }
+        WaitGuard {
+            strand: &**s,
+            counted: !timed,
+        }
+    })
 }
 
 /// Counts the wait `guard` records among those the watchdog's deadlock
