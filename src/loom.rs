@@ -25,7 +25,7 @@ pub(crate) use std::sync::{Once, OnceLock};
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::{
-    atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,
 };
 #[cfg(not(loom))]
@@ -34,7 +34,7 @@ pub(crate) use std::thread;
 #[cfg(loom)]
 #[allow(unused_imports)] // MutexGuard: only the driver (not built under loom) names it
 pub(crate) use loom::sync::{
-    atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering},
+    atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering},
     Condvar, Mutex, MutexGuard,
 };
 #[cfg(loom)]
@@ -43,7 +43,7 @@ pub(crate) use loom::thread;
 /// Process-wide atomics for `static`s (and counters no model checks):
 /// always std.
 pub(crate) mod process {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 }
 
 /// Threads and locks that run outside every model (the watchdog's monitor

@@ -353,7 +353,7 @@ pub(crate) fn waiter() -> Waiter {
 /// a strand that may. A join hands the pair to the joined strand's slot, so
 /// that the strand can switch straight to its joiner as it finishes
 /// (`strand::job`, "Hand-off").
-pub(crate) fn pinned_waiter() -> (Waiter, usize) {
+pub(crate) fn pinned_waiter() -> (Waiter, u32) {
     with_worker(|w| match w.and_then(|w| w.running().map(|s| (w, s))) {
         Some((w, s)) => {
             let at = if s.migratable { 0 } else { w.mark() };

@@ -99,6 +99,18 @@ pub(crate) struct Worker {
     handed_off: Cell<Option<StrandRef>>,
     /// `&shared.workers[index]`, looked up once (see [`Worker::slot`]).
     slot: *const WorkerShared,
+    /// See [`Worker::mark`].
+    mark: u32,
+}
+
+/// The next worker's mark (see [`Worker::mark`]).
+static NEXT_MARK: crate::loom::process::AtomicU32 = crate::loom::process::AtomicU32::new(1);
+
+/// A mark for a worker starting now.
+fn new_mark() -> u32 {
+    NEXT_MARK
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |m| m.checked_add(1))
+        .unwrap_or(0)
 }
 
 /// Another worker's progress when a lone strand was first seen in its
@@ -184,13 +196,12 @@ impl Worker {
         unsafe { &*self.slot }
     }
 
-    /// This worker's mark: an address no other live worker of any runtime
-    /// shares (its slot in the runtime's shared state, which outlives
-    /// every strand of the runtime: a strand's mark stays valid while it
-    /// waits). See `JoinSlot::install`.
+    /// This worker's mark: a number no other worker of the process ever
+    /// had (0 once the numbers run out: then it offers no hand-off). See
+    /// `JoinSlot::install`.
     #[inline]
-    pub(crate) fn mark(&self) -> usize {
-        self.slot as usize
+    pub(crate) fn mark(&self) -> u32 {
+        self.mark
     }
 
     /// Pushes a strand that lives on this worker (started here) back onto

@@ -30,7 +30,7 @@ use super::waiter::Waiter;
 use super::Header;
 use crate::inline::InlineSlot;
 use crate::loom::cell::UnsafeCell;
-use crate::loom::{AtomicU8, AtomicUsize, Ordering};
+use crate::loom::{AtomicU32, AtomicU8, Ordering};
 
 /// What a strand's payload is, for its types: the functions the typed
 /// spawn path (`join_handle::packet`) provides, one static table per body
@@ -165,19 +165,20 @@ pub(crate) const DETACHED: u8 = 3;
 /// The join state and the joiner's waker (see the module docs).
 pub(crate) struct JoinSlot {
     state: AtomicU8,
-    waiter: UnsafeCell<Option<Waiter>>,
     /// Where the installed joiner is pinned (a worker's mark, see
     /// `Worker::mark`), or 0: a plain thread, or a strand that may move.
-    /// Read only with `WAITING`.
-    pinned_at: AtomicUsize,
+    /// Read only with `WAITING`. (Four bytes beside `state`: the header
+    /// keeps its size.)
+    pinned_at: AtomicU32,
+    waiter: UnsafeCell<Option<Waiter>>,
 }
 
 impl JoinSlot {
     pub(crate) fn new() -> JoinSlot {
         JoinSlot {
             state: AtomicU8::new(EMPTY),
+            pinned_at: AtomicU32::new(0),
             waiter: UnsafeCell::new(None),
-            pinned_at: AtomicUsize::new(0),
         }
     }
 
@@ -236,7 +237,7 @@ impl JoinSlot {
     /// withdraw or reinstall its waker, and its handle (which it borrows
     /// while it waits) cannot detach.
     #[inline]
-    pub(crate) unsafe fn joiner_pinned_at(&self, here: usize) -> Option<*const Header> {
+    pub(crate) unsafe fn joiner_pinned_at(&self, here: u32) -> Option<*const Header> {
         // Acquire: the waker the joiner wrote before its WAITING, and its
         // `pinned_at` (a later installer could only be another worker's
         // strand, whose mark is not `here`).
@@ -292,7 +293,7 @@ impl JoinSlot {
     ///
     /// Only the single joiner calls this, and not again before
     /// [`withdraw`](Self::withdraw) or the end.
-    pub(crate) unsafe fn install(&self, waiter: Waiter, pinned_at: usize) -> bool {
+    pub(crate) unsafe fn install(&self, waiter: Waiter, pinned_at: u32) -> bool {
         // SAFETY: the joiner (us) is the only writer of `waiter` while the
         // state is EMPTY, and the strand's side reads it only after we
         // publish WAITING below.

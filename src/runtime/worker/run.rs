@@ -45,6 +45,7 @@ pub(crate) fn run_worker(shared: Arc<Shared>, index: usize, deques: Deques) {
         lone_seen: (0..shared.workers.len()).map(|_| Cell::new(None)).collect(),
         handed_off: Cell::new(None),
         slot: me as *const WorkerShared,
+        mark: super::new_mark(),
         shared,
     };
     WORKER.with(|w| w.set(&worker));
