@@ -53,7 +53,8 @@ where
                 (Held::Nothing, slot.take::<F>())
             })
         };
-        let r = if context::cancelled() {
+        // (the strand's own header: no look-up of the running strand)
+        let r = if strand.is_cancelled() {
             drop(f); // cancelled before it started: never runs
             Err(JoinError::cancelled())
         } else {
