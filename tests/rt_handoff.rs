@@ -149,3 +149,42 @@ fn a_timed_join_whose_deadline_passes_while_the_child_runs() {
         assert_eq!(v, i);
     }
 }
+
+#[test]
+fn a_runtime_dropped_while_strands_spawn_and_join_in_loops() {
+    // Hand-offs in flight when the shutdown cancels everything: every
+    // strand unwinds (its Drop runs) and the drop returns.
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    for _ in 0..5 {
+        let rt = common::rt(2);
+        let started = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        const LOOPS: usize = 8;
+        for _ in 0..LOOPS {
+            let (s, d) = (Arc::clone(&started), Arc::clone(&dropped));
+            rt.spawn(move || {
+                let _c = Counted(d);
+                s.fetch_add(1, SeqCst);
+                loop {
+                    // (a child spawned after the shutdown began is cancelled
+                    // before it starts: its join gives an error, and the next
+                    // park unwinds this strand)
+                    let _ = strands::spawn(|| ()).join();
+                }
+            });
+        }
+        let mut spins = 0u64;
+        while started.load(SeqCst) < LOOPS {
+            spins += 1;
+            assert!(spins < 1 << 40, "the loops never started");
+            std::thread::yield_now();
+        }
+        drop(rt);
+        assert_eq!(dropped.load(SeqCst), LOOPS, "every loop unwound");
+    }
+}
