@@ -226,62 +226,24 @@ pub(crate) fn cancelled() -> bool {
 /// a plain thread it does nothing.
 #[inline]
 pub(crate) fn waiting(kind: WaitKind, detail: u64) -> WaitGuard {
-    with_current(|s| match s {
-        Some(s) if s.wait.kind() == WaitKind::Unknown => {
-            s.wait.set(kind, detail);
-            WaitGuard {
-                strand: s,
-                counted: false,
-            }
-        }
-        _ => WaitGuard {
-            strand: std::ptr::null(),
-            counted: false,
-        },
-    })
+    begin_wait(kind, detail, None, false)
 }
 
 /// [`waiting`] for a join of the strand with id `strand`; a join without a
 /// deadline is also counted for the watchdog's deadlock check
 /// (`watchdog/deadlock.rs`) while it lasts.
+#[inline]
 pub(crate) fn joining(strand: u64, timed: bool) -> WaitGuard {
-    let detail = if timed {
-        strand | super::watchdog::TIMED_JOIN
+    if timed {
+        begin_wait(
+            WaitKind::Join,
+            strand | super::watchdog::TIMED_JOIN,
+            None,
+            false,
+        )
     } else {
-        strand
-    };
-    // `waiting` and `count_for_deadlocks` in one look-up of the worker
-    with_worker(|w| {
-        let none = WaitGuard {
-            strand: std::ptr::null(),
-            counted: false,
-        };
-        let Some((w, s)) = w.and_then(|w| w.running().map(|s| (w, s))) else {
-            return none;
-        };
-        if s.wait.kind() != WaitKind::Unknown {
-            return none; // an outer wait keeps its record
-        }
-        s.wait.set(WaitKind::Join, detail);
-        if !timed {
-            w.slot().waits.begin();
-        }
-        WaitGuard {
-            strand: &**s,
-            counted: !timed,
-        }
-    })
-}
-
-/// Counts the wait `guard` records among those the watchdog's deadlock
-/// check follows, until the guard drops.
-fn count_for_deadlocks(guard: &mut WaitGuard) {
-    with_worker(|w| {
-        if let Some(w) = w {
-            w.slot().waits.begin();
-            guard.counted = true;
-        }
-    });
+        begin_wait(WaitKind::Join, strand, None, true)
+    }
 }
 
 /// [`waiting`] for a lock whose holder word (the holding strand's id, 0
@@ -289,13 +251,38 @@ fn count_for_deadlocks(guard: &mut WaitGuard) {
 /// the watchdog's deadlock check (`strand/wait.rs`), and the wait is
 /// counted like an untimed join while it lasts.
 pub(crate) fn waiting_for_lock(kind: WaitKind, holder: &crate::loom::AtomicU64) -> WaitGuard {
-    let mut guard = waiting(kind, 0);
-    if !guard.strand.is_null() {
-        // SAFETY: as in `WaitGuard::drop`: the header of the running strand.
-        unsafe { (*guard.strand).wait.set_lock(holder) };
-        count_for_deadlocks(&mut guard);
-    }
-    guard
+    begin_wait(kind, 0, Some(holder), true)
+}
+
+/// The three above, in one look-up of the worker: records the wait (and
+/// the lock's holder word, if any), and counts it among the waits the
+/// watchdog's deadlock check follows (`WorkerShared::waits`) if `counted`.
+#[inline(always)] // each caller's constant arguments fold away
+fn begin_wait(
+    kind: WaitKind,
+    detail: u64,
+    holder: Option<&crate::loom::AtomicU64>,
+    counted: bool,
+) -> WaitGuard {
+    with_worker(|w| {
+        let Some((w, s)) = w.and_then(|w| w.running().map(|s| (w, s))) else {
+            return WaitGuard::NONE;
+        };
+        if s.wait.kind() != WaitKind::Unknown {
+            return WaitGuard::NONE; // an outer wait keeps its record
+        }
+        s.wait.set(kind, detail);
+        if let Some(holder) = holder {
+            s.wait.set_lock(holder);
+        }
+        if counted {
+            w.slot().waits.begin();
+        }
+        WaitGuard {
+            strand: &**s,
+            counted,
+        }
+    })
 }
 
 /// The running strand's id (0 on a plain thread): what a lock records as
@@ -315,6 +302,15 @@ pub(crate) struct WaitGuard {
     /// Whether this wait is counted among the untimed joins and lock waits
     /// (`WorkerShared::waits`).
     counted: bool,
+}
+
+impl WaitGuard {
+    /// A guard of no wait (a plain thread, or an outer wait keeps the
+    /// record).
+    const NONE: WaitGuard = WaitGuard {
+        strand: std::ptr::null(),
+        counted: false,
+    };
 }
 
 impl Drop for WaitGuard {
@@ -342,10 +338,7 @@ impl Drop for WaitGuard {
 /// The waiter for the code running now: the strand, or on a plain thread
 /// the thread.
 pub(crate) fn waiter() -> Waiter {
-    match current() {
-        Some(s) => Waiter::Strand(s),
-        None => Waiter::Thread(thread::current()),
-    }
+    pinned_waiter().0
 }
 
 /// [`waiter`], and where the waiter is pinned: its worker's mark
