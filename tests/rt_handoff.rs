@@ -15,6 +15,15 @@ use strands::{Builder, SpawnError};
 /// other strand needs at most a few maintenance rounds of 61 picks).
 const BOUND: usize = 1_000_000;
 
+/// Counts its drops: a strand holding one ran its `Drop`s.
+struct Counted(Arc<AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
 #[test]
 fn a_join_returns_only_once_the_strand_is_gone() {
     // `max_strands(2)`: this strand and one child. A child still counted
@@ -105,12 +114,6 @@ fn a_joiner_cancelled_by_its_finishing_child_unwinds() {
         let d = Arc::clone(&dropped);
         let r = rt.block_on(move || {
             let joiner = strands::spawn(move || {
-                struct Counted(Arc<AtomicUsize>);
-                impl Drop for Counted {
-                    fn drop(&mut self) {
-                        self.0.fetch_add(1, SeqCst);
-                    }
-                }
                 let _c = Counted(d);
                 let me = strands::current();
                 strands::spawn(move || {
@@ -154,12 +157,6 @@ fn a_timed_join_whose_deadline_passes_while_the_child_runs() {
 fn a_runtime_dropped_while_strands_spawn_and_join_in_loops() {
     // Hand-offs in flight when the shutdown cancels everything: every
     // strand unwinds (its Drop runs) and the drop returns.
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
     for _ in 0..5 {
         let rt = common::rt(2);
         let started = Arc::new(AtomicUsize::new(0));

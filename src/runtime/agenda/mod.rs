@@ -53,9 +53,9 @@
 //! needs them to run) or when the worker, out of local work, takes a batch
 //! from elsewhere; and a strand that spawns one child at a time and joins
 //! it (the child always the newest, the spawner always `next`) gives way
-//! after [`NEXT_STREAK`] rounds (see *next* above). (Alternating the two queues was measured: it interleaves
-//! two streams of cold stacks and made the 100k-strand stress job 3x slower,
-//! 2.4 s vs 0.8 s.) Beyond them: the worker's remote queue (its strands
+//! after [`NEXT_STREAK`] rounds (see *next* above). (Alternating the two
+//! queues was measured: it interleaves two streams of cold stacks and made
+//! the 100k-strand stress job 3x slower, 2.4 s vs 0.8 s.) Beyond them: the worker's remote queue (its strands
 //! woken from other threads), then the runtime's injectors (fresh strands
 //! spawned from outside), then stealing from the other workers' fresh
 //! queues, in a batch.

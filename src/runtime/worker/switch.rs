@@ -46,10 +46,10 @@ impl Worker {
     /// anyway (woken here, it would go into the `next` slot, which is free,
     /// its streak not spent, and no other level waits): one switch replaces
     /// two, a wake's queue push and the worker's pick. The hand-off counts
-    /// as a pick from `next` (its streak) and for maintenance (the ticks). The joiner retires the strand as
-    /// it resumes, before its join returns (`switch_out`), so it still sees
-    /// the strand entirely gone. Otherwise through the worker, which
-    /// retires it and wakes the joiner.
+    /// as a pick from `next` (its streak) and for maintenance (the ticks).
+    /// The joiner retires the strand as it resumes, before its join returns
+    /// (`switch_out`), so it still sees the strand entirely gone. Otherwise
+    /// through the worker, which retires it and wakes the joiner.
     ///
     /// # Safety
     ///
@@ -58,9 +58,7 @@ impl Worker {
     pub(crate) unsafe fn exit(&self) {
         if let Some(joiner) = self.joiner_to_run_next() {
             let done = self.take_running().expect("a strand is running");
-            // what `run_strand` checks after a switch-out, checked now
-            let here = 0u8;
-            check_stack(&done, std::hint::black_box(&here) as *const u8 as usize);
+            check_stack_here(&done);
             // SAFETY: this worker owns `done`, which is switching out now.
             let save = unsafe { done.context_slot() };
             // kept alive (and `save` valid) until the joiner retires it,
@@ -90,8 +88,8 @@ impl Worker {
         if !done.join.has_waiter() {
             return None; // the common exit: nobody joins yet
         }
-        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
-            return None; // through the worker, which fires timers and polls, or halts
+        if self.maintenance_due() {
+            return None;
         }
         // SAFETY: `done` is the finished strand, running on this worker.
         let joiner = unsafe { done.join.joiner_pinned_at(self.mark()) }?;
@@ -131,8 +129,7 @@ impl Worker {
             // resumed half-saved: it goes through the worker instead
             return false;
         }
-        if self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested() {
-            // through the worker, which fires timers and polls, or halts
+        if self.maintenance_due() {
             return false;
         }
         self.ticks.set(self.ticks.get() + 1);
@@ -144,9 +141,7 @@ impl Worker {
         // below, which is fine)
         let cur = self.take_running().expect("a strand is running");
         self.switched_out(&cur);
-        // what `run_strand` checks after a switch-out, checked now
-        let here = 0u8;
-        check_stack(&cur, std::hint::black_box(&here) as *const u8 as usize);
+        check_stack_here(&cur);
         // SAFETY: this worker owns `cur`, which is switching out now.
         let save = unsafe { cur.context_slot() };
         let cur_ptr = Arc::as_ptr(&cur);
@@ -187,6 +182,15 @@ impl Worker {
         // saved or fresh and not resumed since.
         unsafe { arch::switch(save, load) };
         true
+    }
+
+    /// Whether the next switch must go through the worker, which fires
+    /// timers and polls (every `MAINTAIN_EVERY` picks) or halts for a
+    /// stop-the-world, rather than straight from strand to strand (a
+    /// direct yield, a hand-off).
+    #[inline]
+    fn maintenance_due(&self) -> bool {
+        self.ticks.get() >= MAINTAIN_EVERY || self.shared.stw.requested()
     }
 
     /// Bookkeeping for a strand that just switched out (to yield or park):
@@ -301,6 +305,15 @@ impl Worker {
             drop(strand);
         });
     }
+}
+
+/// [`check_stack`] for a strand switching straight to another (a direct
+/// yield, a hand-off), from its own stack: what `run_strand` checks after a
+/// switch-out, checked now, at the current stack pointer.
+#[inline]
+fn check_stack_here(strand: &Header) {
+    let here = 0u8;
+    check_stack(strand, std::hint::black_box(&here) as *const u8 as usize);
 }
 
 /// After a strand stops running (or as it yields directly): aborts with the
